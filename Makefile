@@ -1,0 +1,44 @@
+# hako — build, test, benchmark and demo. Each target installs what it needs.
+GO        ?= go
+BIN       := bin/hako
+COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+TAGS      := seccomp netgo osusergo
+LDFLAGS   := -X main.commit=$(COMMIT) -linkmode external -extldflags -static-pie
+APT_DEPS  := libseccomp-dev pkg-config busybox-static
+TEST_DEPS := $(APT_DEPS) docker-registry
+BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun
+
+.PHONY: build test bench demo deps test-deps bench-deps fuzz clean
+
+build: deps
+	CGO_ENABLED=1 $(GO) build -trimpath -buildmode=pie -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hako
+
+# deps installs the Debian packages a build needs, only when one is missing.
+deps:
+	@./scripts/apt-need $(APT_DEPS)
+
+test-deps:
+	@./scripts/apt-need $(TEST_DEPS)
+
+bench-deps:
+	@./scripts/apt-need $(BENCH_DEPS)
+
+# test runs every test (unit and e2e; they need root and a real kernel),
+# then each fuzz target briefly.
+test: test-deps build
+	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+FUZZTIME ?= 10s
+fuzz:
+	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -run '^$$' -fuzz '^FuzzApplyLayer$$' -fuzztime $(FUZZTIME) ./rootfs
+	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -run '^$$' -fuzz '^FuzzParseReference$$' -fuzztime $(FUZZTIME) ./image
+
+bench: bench-deps build
+	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN)
+
+demo: build
+	./scripts/demo
+
+clean:
+	rm -rf bin
