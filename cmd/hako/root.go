@@ -65,6 +65,13 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 
 	root.AddCommand(
 		newVersionCommand(),
+		newPullCommand(g),
+		newImagesCommand(g),
+		newInspectCommand(g),
+		newTagCommand(g),
+		newRmiCommand(g),
+		newLoadCommand(g),
+		newSaveCommand(g),
 	)
 	return root
 }

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/hako-run/hako/image"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
+)
+
+// progressPrinter shows a pull's or load's layers: bars with bytes and speed
+// on a terminal, one plain line per layer step otherwise (as Docker does
+// when its output is not a terminal).
+type progressPrinter struct {
+	mu    sync.Mutex
+	out   io.Writer
+	p     *mpb.Progress
+	bars  map[string]*mpb.Bar
+	shown map[string]string // last plain status per layer
+}
+
+func newProgressPrinter(out io.Writer) *progressPrinter {
+	pp := &progressPrinter{out: out, bars: map[string]*mpb.Bar{}, shown: map[string]string{}}
+	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		pp.p = mpb.New(mpb.WithOutput(out), mpb.WithWidth(40))
+	}
+	return pp
+}
+
+func (pp *progressPrinter) event(e image.Event) {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	if pp.p == nil {
+		// Plain output: one line per change of status, no byte counts.
+		if pp.shown[e.Layer] != e.Status {
+			pp.shown[e.Layer] = e.Status
+			if e.Status != image.StatusDownloading || e.Current == 0 {
+				fmt.Fprintf(pp.out, "%s: %s\n", e.Layer, e.Status)
+			}
+		}
+		return
+	}
+	bar, ok := pp.bars[e.Layer]
+	if !ok {
+		bar = pp.p.AddBar(e.Total,
+			mpb.PrependDecorators(decor.Name(e.Layer+" "), decor.Any(func(s decor.Statistics) string { return pp.shown[e.Layer] }, decor.WCSyncSpaceR)),
+			mpb.AppendDecorators(decor.Counters(decor.SizeB1024(0), "% .1f / % .1f"), decor.Name(" "), decor.AverageSpeed(decor.SizeB1024(0), "% .1f")),
+		)
+		pp.bars[e.Layer] = bar
+	}
+	pp.shown[e.Layer] = e.Status
+	switch e.Status {
+	case image.StatusDownloading:
+		bar.SetCurrent(e.Current)
+	case image.StatusDownloaded, image.StatusExtracting:
+		bar.SetCurrent(e.Total)
+	case image.StatusComplete, image.StatusExists:
+		bar.SetTotal(e.Total, true)
+	}
+}
+
+// wait finishes the bars (completing any left open by an error).
+func (pp *progressPrinter) wait() {
+	if pp.p == nil {
+		return
+	}
+	pp.mu.Lock()
+	for _, b := range pp.bars {
+		if !b.Completed() {
+			b.Abort(false)
+		}
+	}
+	pp.mu.Unlock()
+	pp.p.Wait()
+}

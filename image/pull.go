@@ -1,0 +1,281 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
+)
+
+// Event reports progress of a pull or load, one layer at a time.
+type Event struct {
+	Layer   string // the layer blob's short digest
+	Status  string // Docker's words: Waiting, Downloading, Verifying, Extracting, Pull complete, Already exists
+	Current int64  // bytes done, while downloading
+	Total   int64  // the layer blob's size
+}
+
+// Progress receives events; it is called from several goroutines at once.
+type Progress func(Event)
+
+// Status values of Event.
+const (
+	StatusWaiting     = "Waiting"
+	StatusDownloading = "Downloading"
+	StatusDownloaded  = "Download complete"
+	StatusExtracting  = "Extracting"
+	StatusComplete    = "Pull complete"
+	StatusExists      = "Already exists"
+)
+
+// PullOptions tune Pull.
+type PullOptions struct {
+	// Platform to pick from a multi-platform image; nil means HostPlatform.
+	Platform *v1.Platform
+	Progress Progress
+}
+
+// PullResult tells what a pull stored.
+type PullResult struct {
+	Image *Image
+	Name  string // the full reference stored
+	// Digest is the registry's digest of what the reference named (the
+	// index for a multi-platform image).
+	Digest v1.Hash
+	// Fresh is false when the store already had every blob and layer.
+	Fresh bool
+}
+
+// maxDownloads bounds concurrent layer downloads: enough to fill a link,
+// few enough that extraction of the lowest layers is not starved.
+const maxDownloads = 3
+
+// Pull fetches an image from its registry into the store, verifies every
+// blob and layer, and tags it with its reference.
+func (s *Store) Pull(ctx context.Context, refStr string, opts PullOptions) (*PullResult, error) {
+	ref, err := ParseReference(refStr, s.Insecure...)
+	if err != nil {
+		return nil, err
+	}
+	ropts, err := s.remoteOptions(ref.Context())
+	if err != nil {
+		return nil, err
+	}
+	ropts = append(ropts, remote.WithContext(ctx), remote.WithJobs(maxDownloads+1))
+	desc, err := remote.Get(ref, ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("pulling %s: %w", FamiliarName(ref), registryError(err))
+	}
+	want := HostPlatform()
+	if opts.Platform != nil {
+		want = *opts.Platform
+	}
+	var img v1.Image
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, fmt.Errorf("pulling %s: %w", FamiliarName(ref), err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("pulling %s: reading the index: %w", FamiliarName(ref), err)
+		}
+		child, err := chooseManifest(im, want)
+		if err != nil {
+			return nil, fmt.Errorf("pulling %s: %w", FamiliarName(ref), err)
+		}
+		img, err = remote.Image(ref.Context().Digest(child.Digest.String()), ropts...)
+		if err != nil {
+			return nil, fmt.Errorf("pulling %s for %s: %w", FamiliarName(ref), PlatformString(*child.Platform), registryError(err))
+		}
+	} else {
+		if img, err = desc.Image(); err != nil {
+			return nil, fmt.Errorf("pulling %s: %w", FamiliarName(ref), err)
+		}
+	}
+
+	use, err := s.lockUse(false)
+	if err != nil {
+		return nil, err
+	}
+	defer use.Unlock()
+	removeAbandoned(s.blobs)
+	removeAbandoned(s.layers)
+
+	manDesc, fresh, err := s.importImage(ctx, img, opts.Progress)
+	if err != nil {
+		return nil, fmt.Errorf("pulling %s: %w", FamiliarName(ref), err)
+	}
+	if desc.Digest != manDesc.Digest {
+		manDesc.Annotations = map[string]string{repoDigestAnnotation: desc.Digest.String()}
+	}
+	full := FullName(ref)
+	if err := s.updateIndex(func(idx *v1.IndexManifest) error {
+		setRef(idx, full, manDesc)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	stored, err := s.Get(full)
+	if err != nil {
+		return nil, err
+	}
+	return &PullResult{Image: stored, Name: full, Digest: desc.Digest, Fresh: fresh}, nil
+}
+
+// importImage copies an image's blobs into the store and extracts its
+// layers: downloads run concurrently while layers are extracted bottom-up
+// as soon as each is complete. It returns the stored manifest's descriptor
+// and whether anything had to be fetched.
+func (s *Store) importImage(ctx context.Context, img v1.Image, progress Progress) (v1.Descriptor, bool, error) {
+	if progress == nil {
+		progress = func(Event) {}
+	}
+	rawMan, err := img.RawManifest()
+	if err != nil {
+		return v1.Descriptor{}, false, fmt.Errorf("reading manifest: %w", err)
+	}
+	man, err := img.Manifest()
+	if err != nil {
+		return v1.Descriptor{}, false, fmt.Errorf("reading manifest: %w", err)
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		return v1.Descriptor{}, false, err
+	}
+	rawCfg, err := img.RawConfigFile()
+	if err != nil {
+		return v1.Descriptor{}, false, fmt.Errorf("fetching image config: %w", registryError(err))
+	}
+	cfgDigest, _, err := v1.SHA256(bytes.NewReader(rawCfg))
+	if err != nil {
+		return v1.Descriptor{}, false, err
+	}
+	if cfgDigest != man.Config.Digest {
+		return v1.Descriptor{}, false, fmt.Errorf("image config hashes to %s, the manifest says %s", cfgDigest, man.Config.Digest)
+	}
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawCfg))
+	if err != nil {
+		return v1.Descriptor{}, false, fmt.Errorf("reading image config: %w", err)
+	}
+	diffIDs := cfg.RootFS.DiffIDs
+	if len(diffIDs) != len(man.Layers) {
+		return v1.Descriptor{}, false, fmt.Errorf("image has %d layers but its config lists %d diff IDs", len(man.Layers), len(diffIDs))
+	}
+	chain := ChainIDs(diffIDs)
+
+	fresh := false
+	done := make([]chan error, len(man.Layers)) // closed when layer i's blob is stored
+	g, gctx := errgroup.WithContext(ctx)
+	sem := make(chan struct{}, maxDownloads)
+	for i, ld := range man.Layers {
+		done[i] = make(chan error, 1)
+		id := shortID(ld.Digest)
+		if s.hasBlob(ld.Digest, ld.Size) {
+			done[i] <- nil
+			continue
+		}
+		fresh = true
+		progress(Event{Layer: id, Status: StatusWaiting, Total: ld.Size})
+		g.Go(func() error {
+			select {
+			case sem <- struct{}{}:
+			case <-gctx.Done():
+				done[i] <- gctx.Err()
+				return gctx.Err()
+			}
+			defer func() { <-sem }()
+			err := s.downloadLayer(img, ld, func(n int64) {
+				progress(Event{Layer: id, Status: StatusDownloading, Current: n, Total: ld.Size})
+			})
+			if err == nil {
+				progress(Event{Layer: id, Status: StatusDownloaded, Current: ld.Size, Total: ld.Size})
+			}
+			done[i] <- err
+			return err
+		})
+	}
+	g.Go(func() error {
+		var lowers []string // nearest first
+		for i, ld := range man.Layers {
+			id := shortID(ld.Digest)
+			select {
+			case err := <-done[i]:
+				if err != nil {
+					return err
+				}
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			if s.hasLayer(chain[i]) {
+				progress(Event{Layer: id, Status: StatusExists, Total: ld.Size})
+			} else {
+				fresh = true
+				progress(Event{Layer: id, Status: StatusExtracting, Total: ld.Size})
+				if err := s.extractBlob(gctx, ld.Digest, chain[i], diffIDs[i], lowers); err != nil {
+					return err
+				}
+				progress(Event{Layer: id, Status: StatusComplete, Total: ld.Size})
+			}
+			lowers = append([]string{s.LayerDir(chain[i])}, lowers...)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return v1.Descriptor{}, false, err
+	}
+	if _, err := s.writeBlobBytes(rawCfg); err != nil {
+		return v1.Descriptor{}, false, err
+	}
+	manDigest, err := s.writeBlobBytes(rawMan)
+	if err != nil {
+		return v1.Descriptor{}, false, err
+	}
+	return v1.Descriptor{MediaType: mt, Digest: manDigest, Size: int64(len(rawMan))}, fresh, nil
+}
+
+// downloadLayer stores one compressed layer blob, verified by digest.
+func (s *Store) downloadLayer(img v1.Image, ld v1.Descriptor, onProgress func(int64)) error {
+	layer, err := img.LayerByDigest(ld.Digest)
+	if err != nil {
+		return fmt.Errorf("layer %s: %w", shortID(ld.Digest), err)
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		return fmt.Errorf("downloading layer %s: %w", shortID(ld.Digest), registryError(err))
+	}
+	defer rc.Close()
+	return s.writeBlob(ld.Digest, ld.Size, &countingReader{r: rc, onProgress: onProgress})
+}
+
+// extractBlob extracts a stored layer blob into its layer directory.
+func (s *Store) extractBlob(ctx context.Context, blob, chainID, diffID v1.Hash, lowers []string) error {
+	f, err := os.Open(s.blobPath(blob))
+	if err != nil {
+		return fmt.Errorf("opening layer blob: %w", err)
+	}
+	defer f.Close()
+	return s.extractLayer(ctx, chainID, diffID, f, lowers)
+}
+
+// countingReader reports the bytes read so far, at most every 256 KiB.
+type countingReader struct {
+	r          io.Reader
+	n, last    int64
+	onProgress func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.n-c.last >= 256<<10 || (err != nil && c.n != c.last) {
+		c.last = c.n
+		c.onProgress(c.n)
+	}
+	return n, err
+}
