@@ -1,0 +1,272 @@
+package e2e
+
+import (
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/hako-run/hako/internal/testimage"
+)
+
+// TestPullMultiArch: an index resolves to the host's image by default and to
+// the requested one with --platform, normalised as Docker does.
+func TestPullMultiArch(t *testing.T) {
+	idx, err := testimage.MultiArch(busybox.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := registry + "/multi:latest"
+	pushIndex(t, ref, idx)
+	idxDigest, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	platformImage := func(t *testing.T, p v1.Platform) pushed {
+		img, err := testimage.PlatformImage(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := describe(ref, img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+
+	t.Run("default is the host", func(t *testing.T) {
+		s := newStore(t)
+		s.mustHako(t, "pull", ref)
+		ins := s.inspect(t, ref)
+		if ins.Architecture != runtime.GOARCH || ins.Os != "linux" {
+			t.Errorf("default pull gave %s/%s, want linux/%s", ins.Os, ins.Architecture, runtime.GOARCH)
+		}
+		checkInspect(t, ins, busybox)
+		if rd := registry + "/multi@" + idxDigest.String(); !slices.Contains(ins.RepoDigests, rd) {
+			t.Errorf("RepoDigests %q lack the index digest %s", ins.RepoDigests, rd)
+		}
+		checkBusyboxExtracted(t, s)
+		if rows := s.images(t); len(rows) != 1 {
+			t.Errorf("images after a multi-arch pull: %+v, want one row", rows)
+		}
+	})
+
+	for _, c := range []struct {
+		flag string
+		want v1.Platform
+	}{
+		{"linux/arm/v7", v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}},
+		{"linux/arm/v6", v1.Platform{OS: "linux", Architecture: "arm", Variant: "v6"}},
+		{"linux/arm64", v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}},
+		{"linux/arm", v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}},
+	} {
+		t.Run(c.flag, func(t *testing.T) {
+			if c.want.Equals(testimage.HostPlatform()) {
+				t.Skip("the host's own platform is covered by the default case")
+			}
+			want := platformImage(t, c.want)
+			s := newStore(t)
+			s.mustHako(t, "pull", "--platform", c.flag, ref)
+			ins := s.inspect(t, ref)
+			if ins.Architecture != c.want.Architecture || ins.Variant != c.want.Variant {
+				t.Errorf("--platform %s gave %s/%s/%s, want %s", c.flag, ins.Os, ins.Architecture, ins.Variant, c.want)
+			}
+			checkInspect(t, ins, want)
+			files := s.layerFiles(t, "platform")
+			if len(files) != 1 {
+				t.Fatalf("layers/*/platform: %q, want one", files)
+			}
+			if b, _ := os.ReadFile(files[0]); string(b) != c.want.String()+"\n" {
+				t.Errorf("extracted /platform says %q, want %s", b, c.want)
+			}
+		})
+	}
+
+	t.Run("unavailable platform", func(t *testing.T) {
+		s := newStore(t)
+		_, errOut, code := s.hako(t, "pull", "--platform", "linux/riscv64", ref)
+		wantOneError(t, "pull --platform linux/riscv64", errOut, code)
+		for _, p := range []string{testimage.HostPlatform().String(), "linux/arm/v7", "linux/arm/v6"} {
+			if !strings.Contains(errOut, p) {
+				t.Errorf("error %q does not name the available platform %s", errOut, p)
+			}
+		}
+		if !strings.Contains(errOut, "linux/riscv64") {
+			t.Errorf("error %q does not name the requested platform", errOut)
+		}
+		if q := strings.TrimSpace(s.mustHako(t, "images", "-q")); q != "" {
+			t.Errorf("images after a failed pull: %q", q)
+		}
+		if d := s.layerDirs(t); len(d) != 0 {
+			t.Errorf("layers after a failed pull: %q", d)
+		}
+	})
+}
+
+// TestKilledPull: a pull killed mid-download leaves nothing that breaks or
+// lingers: the next pull succeeds, and only finished blobs and layers remain.
+func TestKilledPull(t *testing.T) {
+	const bigSize = 60 << 20
+	img, err := testimage.WithRandomFile(busybox.img, "big.bin", bigSize, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	push(t, registry+"/big:latest", img)
+	th := newThrottle(t, 8<<20) // 60 MiB at 8 MiB/s: about 7 s
+	ref := th.addr + "/big:latest"
+	s := newStore(t)
+
+	cmd := s.cmd("pull", ref)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	// Kill once the big blob is clearly on its way, or after 3 s at most.
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) && diskUsage(t, s.root) < 12<<20 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("killing pull (pid %d) with %d bytes under ROOT", cmd.Process.Pid, diskUsage(t, s.root))
+	cmd.Process.Kill()
+	<-exited
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+		t.Fatalf("the throttled pull ended by itself before the kill: %v, stderr %q", cmd.ProcessState, stderr.String())
+	}
+
+	th.rate.Store(0)
+	s.mustHako(t, "pull", ref)
+	rows := s.images(t)
+	if r := findRows(rows, th.addr+"/big", "latest"); len(r) != 1 || len(rows) != 1 {
+		t.Errorf("images after kill and re-pull: %+v, want %s/big latest once", rows, th.addr)
+	}
+	if n := s.refEntries(t, ref); n != 1 {
+		t.Errorf("index.json has %d entries for %s, want 1", n, ref)
+	}
+	big := s.layerFiles(t, "big.bin")
+	if len(big) != 1 {
+		t.Fatalf("layers/*/big.bin: %q, want one", big)
+	}
+	if fi, err := os.Stat(big[0]); err != nil || fi.Size() != bigSize {
+		t.Errorf("extracted big.bin: %v %v, want %d bytes", fi, err, bigSize)
+	}
+	checkBusyboxExtracted(t, s)
+	if d := s.layerDirs(t); len(d) != 2 {
+		t.Errorf("layers/ holds %q, want the 2 layers of the image", d)
+	}
+	checkNoTemp(t, s)
+}
+
+// TestConcurrentPull: two pulls of one image into one store at the same time
+// both succeed and store it once.
+func TestConcurrentPull(t *testing.T) {
+	img, err := testimage.WithRandomFile(busybox.img, "medium.bin", 8<<20, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	push(t, registry+"/medium:latest", img)
+	th := newThrottle(t, 16<<20) // about 0.5 s each, so the two overlap
+	ref := th.addr + "/medium:latest"
+	s := newStore(t)
+
+	// Started directly (not through s.hako) so no goroutine calls t.Fatal.
+	cmds := []*exec.Cmd{s.cmd("pull", ref), s.cmd("pull", ref)}
+	stderrs := make([]strings.Builder, len(cmds))
+	var wg sync.WaitGroup
+	hang := time.AfterFunc(hakoTimeout, func() {
+		for _, c := range cmds {
+			c.Process.Kill() // by PID: a deadlocked pull must not hang the suite
+		}
+	})
+	defer hang.Stop()
+	for i, c := range cmds {
+		c.Stderr = &stderrs[i]
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); c.Wait() }()
+	}
+	wg.Wait()
+	for i, c := range cmds {
+		if code := c.ProcessState.ExitCode(); code != 0 {
+			t.Errorf("concurrent pull %d: exit %d, stderr %q", i, code, stderrs[i].String())
+		}
+	}
+	if n := s.refEntries(t, ref); n != 1 {
+		t.Errorf("index.json has %d entries for %s, want 1", n, ref)
+	}
+	if rows := s.images(t); len(rows) != 1 {
+		t.Errorf("images after concurrent pulls: %+v, want one row", rows)
+	}
+	if d := s.layerDirs(t); len(d) != 2 {
+		t.Errorf("layers/ holds %q, want the 2 layers of the image", d)
+	}
+	checkBusyboxExtracted(t, s)
+	checkNoTemp(t, s)
+}
+
+var (
+	hexName  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	tempName = regexp.MustCompile(`(?i)tmp|temp|partial|incomplete|staging|download|\.part$`)
+)
+
+// checkNoTemp: every blob is complete (hashes to its name), every layers/
+// entry is a chain ID, and no temporary file or non-empty temporary directory
+// is left anywhere else in the store.
+func checkNoTemp(t *testing.T, s *store) {
+	t.Helper()
+	blobs := filepath.Join(s.root, "images", "blobs", "sha256")
+	ents, err := os.ReadDir(blobs)
+	if err != nil {
+		t.Fatalf("reading blobs: %v", err)
+	}
+	for _, e := range ents {
+		if !hexName.MatchString(e.Name()) || !e.Type().IsRegular() {
+			t.Errorf("images/blobs/sha256/%s is not a blob", e.Name())
+		} else if h := fileHash(t, filepath.Join(blobs, e.Name())); h != e.Name() {
+			t.Errorf("blob %s holds content hashing to %s (incomplete?)", e.Name(), h)
+		}
+	}
+	for _, d := range s.layerDirs(t) {
+		if !hexName.MatchString(d) {
+			t.Errorf("layers/%s is not a chain ID directory", d)
+		}
+	}
+	layers := filepath.Join(s.root, "layers")
+	err = filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if filepath.Dir(p) == layers && d.IsDir() {
+			return fs.SkipDir // a layer's own content may well have a tmp/
+		}
+		if p == s.root || !tempName.MatchString(d.Name()) {
+			return nil
+		}
+		if d.IsDir() {
+			if ents, _ := os.ReadDir(p); len(ents) == 0 {
+				return nil
+			}
+		}
+		rel, _ := filepath.Rel(s.root, p)
+		t.Errorf("temporary leftover in the store: %s", rel)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
