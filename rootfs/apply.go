@@ -1,0 +1,147 @@
+// Package rootfs turns image layers into directories and directories into container root
+// filesystems: it extracts layer tars safely (with overlayfs whiteouts) and mounts overlays.
+package rootfs
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/opencontainers/go-digest"
+)
+
+// ApplyOptions tune ApplyLayer.
+type ApplyOptions struct {
+	// Lowers are the extracted directories of the layers below this one, nearest first.
+	// A directory the layer implies without its own entry (a/b/f with no a/b/) takes owner,
+	// mode (and times) from the nearest lower that has it, else root 0755.
+	Lowers []string
+}
+
+// ApplyResult describes an applied layer.
+type ApplyResult struct {
+	DiffID  digest.Digest // sha256 of the uncompressed tar stream
+	Size    int64         // uncompressed bytes
+	Entries int           // tar entries applied
+}
+
+// copyBufPool holds the 1 MiB buffers file contents are copied through.
+var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// ApplyLayer extracts the layer stream r into dir, an existing empty directory. r may be gzip,
+// zstd or plain tar (detected by magic bytes). It reads r to EOF even after the tar end marker,
+// so a digest-verifying reader underneath sees the whole blob. The tree is synced once (syncfs)
+// before returning. On error the caller removes dir.
+//
+// Entry names are taken relative to dir (a leading "/" is dropped, as Docker does); a name or
+// hardlink target that climbs out with ".." refuses the whole layer. Symlinks planted by earlier
+// entries are resolved as if dir were the root (openat2 RESOLVE_IN_ROOT), so nothing is ever
+// created, changed or linked outside dir.
+func ApplyLayer(ctx context.Context, dir string, r io.Reader, opts ApplyOptions) (ApplyResult, error) {
+	raw := bufio.NewReaderSize(r, 64<<10)
+	dec, closeDec, err := decompressor(raw)
+	if err != nil {
+		return ApplyResult{}, err
+	}
+	defer closeDec()
+
+	bufp := copyBufPool.Get().(*[]byte)
+	defer copyBufPool.Put(bufp)
+
+	x, err := newExtractor(ctx, dir, opts.Lowers, *bufp)
+	if err != nil {
+		return ApplyResult{}, err
+	}
+	defer x.close()
+
+	hw := &hashWriter{h: sha256.New()}
+	tr := tar.NewReader(io.TeeReader(dec, hw))
+	entries := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return ApplyResult{}, err
+		}
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return ApplyResult{}, fmt.Errorf("reading layer: %w", err)
+		}
+		if hdr.Typeflag == tar.TypeXGlobalHeader {
+			continue
+		}
+		if err := x.apply(hdr, tr); err != nil {
+			return ApplyResult{}, err
+		}
+		entries++
+	}
+
+	// Drain what follows the end marker: the DiffID covers it, and a verifying reader below
+	// only checks the blob digest when it reaches EOF.
+	if _, err := io.CopyBuffer(hw, dec, *bufp); err != nil {
+		return ApplyResult{}, fmt.Errorf("reading layer: %w", err)
+	}
+	if _, err := io.CopyBuffer(io.Discard, raw, *bufp); err != nil {
+		return ApplyResult{}, fmt.Errorf("reading layer: %w", err)
+	}
+	if err := x.finish(); err != nil {
+		return ApplyResult{}, err
+	}
+	return ApplyResult{
+		DiffID:  digest.NewDigest(digest.SHA256, hw.h),
+		Size:    hw.n,
+		Entries: entries,
+	}, nil
+}
+
+// decompressor picks gzip, zstd or plain tar by the stream's magic bytes.
+func decompressor(br *bufio.Reader) (io.Reader, func(), error) {
+	head, err := br.Peek(4)
+	if err != nil && err != io.EOF {
+		return nil, nil, fmt.Errorf("reading layer: %w", err)
+	}
+	switch {
+	case bytes.HasPrefix(head, gzipMagic):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening gzip layer: %w", err)
+		}
+		return zr, func() { zr.Close() }, nil
+	case bytes.HasPrefix(head, zstdMagic):
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening zstd layer: %w", err)
+		}
+		return zr, zr.Close, nil
+	}
+	return br, func() {}, nil
+}
+
+// hashWriter hashes and counts the uncompressed stream.
+type hashWriter struct {
+	h hash.Hash
+	n int64
+}
+
+func (w *hashWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return w.h.Write(p)
+}
+
+// errRefused marks a layer refused because an entry would reach outside the layer directory.
+var errRefused = errors.New("refusing layer")

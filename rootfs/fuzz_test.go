@@ -1,0 +1,37 @@
+package rootfs
+
+import (
+	"fmt"
+	"os"
+	"bytes"
+	"context"
+	"testing"
+	"time"
+)
+
+// FuzzApplyLayer extracts arbitrary bytes as a layer and checks that nothing outside the layer
+// directory appeared or changed, whether or not the layer was accepted.
+func FuzzApplyLayer(f *testing.F) {
+	f.Add(richLayer(f))
+	f.Add(gzipOf(f, richLayer(f)))
+	f.Add(zstdOf(f, tarOf(f, dirE("a/", 0o755), fileE("a/b", "b", 0o644), symE("c", "a/b"), linkE("d", "a/b"))))
+	f.Add(tarOf(f, fileE("etc/passwd", "x", 0o644), fileE("etc/.wh.passwd", "", 0o644), fileE("opt/.wh..wh..opq", "", 0o644)))
+	f.Add(sparseTar(f, "sparse", 1<<20))
+	for _, tc := range hostileCases {
+		f.Add(tc.layer(f, "/sentinel"))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		parent := t.TempDir()
+		layer, sentinel := hostileSetup(t, parent)
+		before := snapshot(t, sentinel)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		_, err := ApplyLayer(ctx, layer, bytes.NewReader(data), ApplyOptions{}) // errors are fine
+		if d := time.Since(start); d > time.Second {
+			os.WriteFile(fmt.Sprintf("/tmp/slowfuzz-%d", start.UnixNano()), data, 0o644)
+			fmt.Fprintf(os.Stderr, "slow %v: %v\n", d, err)
+		}
+		checkOutsideUntouched(t, parent, sentinel, before)
+	})
+}
