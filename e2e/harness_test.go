@@ -204,6 +204,9 @@ func (s *store) index(t *testing.T) ociIndex {
 	t.Helper()
 	var idx ociIndex
 	b, err := os.ReadFile(filepath.Join(s.root, "images", "index.json"))
+	if os.IsNotExist(err) {
+		return idx // a store nothing was ever committed to
+	}
 	if err != nil {
 		t.Fatalf("reading the store's index.json: %v", err)
 	}

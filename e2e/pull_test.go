@@ -147,6 +147,14 @@ func TestKilledPull(t *testing.T) {
 		t.Fatalf("the throttled pull ended by itself before the kill: %v, stderr %q", cmd.ProcessState, stderr.String())
 	}
 
+	// The interrupted image is not listed, and the store still works.
+	if q := strings.TrimSpace(s.mustHako(t, "images", "-q")); q != "" {
+		t.Errorf("images after a killed pull: %q, want nothing", q)
+	}
+	if n := s.refEntries(t, ref); n != 0 {
+		t.Errorf("index.json names the killed pull's image %d times", n)
+	}
+
 	th.rate.Store(0)
 	s.mustHako(t, "pull", ref)
 	rows := s.images(t)

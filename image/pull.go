@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -89,6 +90,7 @@ func (s *Store) Pull(ctx context.Context, refStr string, opts PullOptions) (*Pul
 		if err != nil {
 			return nil, fmt.Errorf("pulling %s: %w", FamiliarName(ref), err)
 		}
+		s.debugf("index %s offers %d manifests; for %s hako picks %s (%s)", desc.Digest, len(im.Manifests), PlatformString(want), child.Digest, PlatformString(*child.Platform))
 		img, err = remote.Image(ref.Context().Digest(child.Digest.String()), ropts...)
 		if err != nil {
 			return nil, fmt.Errorf("pulling %s for %s: %w", FamiliarName(ref), PlatformString(*child.Platform), registryError(err))
@@ -190,10 +192,12 @@ func (s *Store) importImage(ctx context.Context, img v1.Image, progress Progress
 				return gctx.Err()
 			}
 			defer func() { <-sem }()
+			start := time.Now()
 			err := s.downloadLayer(img, ld, func(n int64) {
 				progress(Event{Layer: id, Status: StatusDownloading, Current: n, Total: ld.Size})
 			})
 			if err == nil {
+				s.debugf("layer %s: %d bytes (%s) downloaded and verified in %s", ld.Digest, ld.Size, ld.MediaType, time.Since(start).Round(time.Millisecond))
 				progress(Event{Layer: id, Status: StatusDownloaded, Current: ld.Size, Total: ld.Size})
 			}
 			done[i] <- err
@@ -213,13 +217,16 @@ func (s *Store) importImage(ctx context.Context, img v1.Image, progress Progress
 				return gctx.Err()
 			}
 			if s.hasLayer(chain[i]) {
+				s.debugf("layer %d/%d: chain ID %s already extracted at %s", i+1, len(man.Layers), chain[i], s.LayerDir(chain[i]))
 				progress(Event{Layer: id, Status: StatusExists, Total: ld.Size})
 			} else {
 				fresh = true
 				progress(Event{Layer: id, Status: StatusExtracting, Total: ld.Size})
+				start := time.Now()
 				if err := s.extractBlob(gctx, ld.Digest, chain[i], diffIDs[i], lowers); err != nil {
 					return err
 				}
+				s.debugf("layer %d/%d: diff ID %s, chain ID %s, extracted to %s in %s", i+1, len(man.Layers), diffIDs[i], chain[i], s.LayerDir(chain[i]), time.Since(start).Round(time.Millisecond))
 				progress(Event{Layer: id, Status: StatusComplete, Total: ld.Size})
 			}
 			lowers = append([]string{s.LayerDir(chain[i])}, lowers...)

@@ -34,6 +34,16 @@ type Store struct {
 	// Insecure lists registries (host[:port]) reached over plain HTTP or
 	// without verifying TLS, from hako's config file.
 	Insecure []string
+
+	// Debugf, when set, is told each step (platform choice, each layer's
+	// download and extraction) so a learner can follow what happens.
+	Debugf func(format string, args ...any)
+}
+
+func (s *Store) debugf(format string, args ...any) {
+	if s.Debugf != nil {
+		s.Debugf(format, args...)
+	}
 }
 
 // ErrNotFound is returned when no image matches a reference or ID.

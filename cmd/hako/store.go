@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/hako-run/hako/image"
 )
@@ -18,6 +19,9 @@ func openStore(g *globalOptions) (*image.Store, error) {
 		return nil, err
 	}
 	s.Insecure = cfg.InsecureRegistries
+	if g.debug {
+		s.Debugf = debugf
+	}
 	return s, nil
 }
 
@@ -27,4 +31,9 @@ func noSuchImage(err error, ref string) error {
 		return fmt.Errorf("No such image: %s", ref)
 	}
 	return err
+}
+
+// debugf prints one --debug line on stderr.
+func debugf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "debug: "+format+"\n", args...)
 }
