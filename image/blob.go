@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,10 @@ import (
 
 // copyBuffers are reused across layer copies; 1 MiB keeps syscalls few.
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// errCorrupt marks content that does not match its digest: fetching it
+// again from the same place will not help.
+var errCorrupt = errors.New("content does not match its digest")
 
 // writeBlob stores the content of r as blob want. The content is hashed as it
 // is written to a temporary file; only a complete blob with the right digest
@@ -42,10 +47,10 @@ func (s *Store) writeBlob(want v1.Hash, size int64, r io.Reader) error {
 		return fmt.Errorf("fetching blob %s: %w", want, err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != want.Hex {
-		return fmt.Errorf("blob %s is corrupt: its content hashes to sha256:%s", want, got)
+		return fmt.Errorf("blob %s: %w (it hashes to sha256:%s)", want, errCorrupt, got)
 	}
 	if size >= 0 && n != size {
-		return fmt.Errorf("blob %s has %d bytes, the manifest says %d", want, n, size)
+		return fmt.Errorf("blob %s: %w (%d bytes, the manifest says %d)", want, errCorrupt, n, size)
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("syncing blob %s: %w", want, err)

@@ -3,6 +3,7 @@ package image
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -193,7 +194,7 @@ func (s *Store) importImage(ctx context.Context, img v1.Image, progress Progress
 			}
 			defer func() { <-sem }()
 			start := time.Now()
-			err := s.downloadLayer(img, ld, func(n int64) {
+			err := s.downloadLayer(gctx, img, ld, func(n int64) {
 				progress(Event{Layer: id, Status: StatusDownloading, Current: n, Total: ld.Size})
 			})
 			if err == nil {
@@ -246,8 +247,23 @@ func (s *Store) importImage(ctx context.Context, img v1.Image, progress Progress
 	return v1.Descriptor{MediaType: mt, Digest: manDigest, Size: int64(len(rawMan))}, fresh, nil
 }
 
+// downloadAttempts is how often a layer download that broke off is started
+// again: go-containerregistry retries requests, not a body cut mid-way.
+const downloadAttempts = 3
+
 // downloadLayer stores one compressed layer blob, verified by digest.
-func (s *Store) downloadLayer(img v1.Image, ld v1.Descriptor, onProgress func(int64)) error {
+func (s *Store) downloadLayer(ctx context.Context, img v1.Image, ld v1.Descriptor, onProgress func(int64)) error {
+	var err error
+	for attempt := 1; attempt <= downloadAttempts; attempt++ {
+		if err = s.downloadLayerOnce(img, ld, onProgress); err == nil || ctx.Err() != nil || errors.Is(err, errCorrupt) {
+			return err
+		}
+		s.debugf("layer %s: download attempt %d failed: %v", ld.Digest, attempt, err)
+	}
+	return err
+}
+
+func (s *Store) downloadLayerOnce(img v1.Image, ld v1.Descriptor, onProgress func(int64)) error {
 	layer, err := img.LayerByDigest(ld.Digest)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", shortID(ld.Digest), err)
