@@ -5,7 +5,7 @@ COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 TAGS      := seccomp netgo osusergo
 LDFLAGS   := -X main.commit=$(COMMIT) -linkmode external -extldflags -static-pie
 APT_DEPS  := libseccomp-dev pkg-config busybox-static
-TEST_DEPS := $(APT_DEPS) docker-registry runc
+TEST_DEPS := $(APT_DEPS) docker-registry runc podman
 BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun
 
 .PHONY: build test bench demo deps test-deps bench-deps fuzz clean
