@@ -23,6 +23,9 @@ func ParseReference(s string, insecure ...string) (name.Reference, error) {
 	if s != strings.TrimSpace(s) {
 		return nil, fmt.Errorf("invalid reference format %q: remove the spaces", s)
 	}
+	if strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+		return nil, fmt.Errorf("invalid reference format %q: it contains control characters", s)
+	}
 	var opts []name.Option
 	if host := registryPart(s); host != "" && (isLoopback(host) || contains(insecure, host)) {
 		opts = append(opts, name.Insecure)
