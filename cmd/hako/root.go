@@ -28,7 +28,12 @@ type exitError struct {
 	err  error
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
 func (e *exitError) Unwrap() error { return e.err }
 
 // usageError marks bad flags or arguments: Docker exits 125 for those.
@@ -72,6 +77,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newRmiCommand(g),
 		newLoadCommand(g),
 		newSaveCommand(g),
+		newRunCommand(g),
 	)
 	return root
 }

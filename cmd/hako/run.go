@@ -1,0 +1,427 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/spf13/cobra"
+
+	"github.com/hako-run/hako/cgroups"
+	"github.com/hako-run/hako/image"
+	"github.com/hako-run/hako/runtime"
+)
+
+type runOptions struct {
+	interactive, tty, rm, privileged, readOnly bool
+	name, workdir, user, hostname, entrypoint  string
+	env, envFiles, volumes, devices, tmpfs     []string
+	ulimits, capAdd, capDrop, securityOpts     []string
+	memory, memorySwap, cpus, network, pull    string
+	platform                                   string
+	cpuShares                                  uint64
+	pidsLimit                                  int64
+	entrypointSet                              bool // --entrypoint "" clears it
+}
+
+func newRunCommand(g *globalOptions) *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
+		Short: "Create and run a new container from an image",
+		Args:  minArgs(1),
+		// The usage line already says [OPTIONS].
+		DisableFlagsInUseLine: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.entrypointSet = cmd.Flags().Changed("entrypoint")
+			return runRun(cmd, g, o, args[0], args[1:])
+		},
+	}
+	f := cmd.Flags()
+	f.SetInterspersed(false) // flags after IMAGE belong to the command
+	f.BoolVarP(&o.interactive, "interactive", "i", false, "keep STDIN open")
+	f.BoolVarP(&o.tty, "tty", "t", false, "allocate a pseudo-TTY")
+	f.BoolVar(&o.rm, "rm", false, "remove the container when it exits")
+	f.StringVar(&o.name, "name", "", "assign a name to the container")
+	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to copy it from hako's environment)")
+	f.StringArrayVar(&o.envFiles, "env-file", nil, "read environment variables from a file")
+	f.StringVarP(&o.workdir, "workdir", "w", "", "working directory inside the container")
+	f.StringVarP(&o.user, "user", "u", "", "user name or UID, optionally with group (name|uid[:group|gid])")
+	// -h is --hostname here, as in Docker; help is only --help.
+	f.Bool("help", false, "print usage")
+	f.StringVarP(&o.hostname, "hostname", "h", "", "container host name")
+	f.StringVar(&o.entrypoint, "entrypoint", "", "override the image's entrypoint")
+	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "bind mount a host directory (HOST:CONTAINER[:ro|rw])")
+	f.StringArrayVar(&o.devices, "device", nil, "add a host device (HOST[:CONTAINER][:rwm])")
+	f.StringVarP(&o.memory, "memory", "m", "", "memory limit (e.g. 64m)")
+	f.StringVar(&o.memorySwap, "memory-swap", "", "memory plus swap limit; -1 for unlimited swap")
+	f.StringVar(&o.cpus, "cpus", "", "number of CPUs (e.g. 1.5)")
+	f.Uint64VarP(&o.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	f.Int64Var(&o.pidsLimit, "pids-limit", 0, "maximum number of processes (-1 for unlimited)")
+	f.StringArrayVar(&o.ulimits, "ulimit", nil, "set a ulimit (NAME=SOFT[:HARD])")
+	f.StringVar(&o.network, "network", "none", "network mode: none or host")
+	f.BoolVar(&o.privileged, "privileged", false, "give the container all capabilities and devices")
+	f.StringArrayVar(&o.capAdd, "cap-add", nil, "add a Linux capability")
+	f.StringArrayVar(&o.capDrop, "cap-drop", nil, "drop a Linux capability")
+	f.StringArrayVar(&o.securityOpts, "security-opt", nil, "seccomp=unconfined|PROFILE.json, no-new-privileges")
+	f.BoolVar(&o.readOnly, "read-only", false, "mount the container's root filesystem read-only")
+	f.StringArrayVar(&o.tmpfs, "tmpfs", nil, "mount a tmpfs (PATH[:OPTIONS])")
+	f.StringVar(&o.platform, "platform", "", "pull this os/arch[/variant] if the image is missing")
+	f.StringVar(&o.pull, "pull", "missing", "pull the image: missing, always or never")
+	return cmd
+}
+
+// runRun creates and runs the container and returns its exit code as an
+// exitError with no message (hako's own failures exit 125).
+func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args []string) error {
+	cfg, err := runConfig(cmd, g, o, ref, args)
+	if err != nil {
+		return &exitError{code: 125, err: err}
+	}
+	c, err := runtime.Create(cfg)
+	if err != nil {
+		return &exitError{code: 125, err: err}
+	}
+	code, err := c.Run()
+	if err != nil {
+		return &exitError{code: code, err: err}
+	}
+	if code == 0 {
+		return nil
+	}
+	return &exitError{code: code}
+}
+
+// runConfig turns the flags into runtime.Config, pulling the image if needed.
+func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args []string) (runtime.Config, error) {
+	so, err := specOptions(o, args)
+	if err != nil {
+		return runtime.Config{}, err
+	}
+	cg, err := cgroups.Detect()
+	if err != nil {
+		return runtime.Config{}, fmt.Errorf("detecting cgroups: %w", err)
+	}
+	limits, err := parseLimits(o)
+	if err != nil {
+		return runtime.Config{}, err
+	}
+	res, warnings, err := cg.Resources(limits)
+	if err != nil {
+		return runtime.Config{}, err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s\n", w)
+	}
+	so.Resources = res
+
+	img, err := findImage(cmd, g, o, ref)
+	if err != nil {
+		return runtime.Config{}, err
+	}
+	cfg := runtime.Config{
+		Root: g.root, RunRoot: g.runroot, Name: o.name,
+		Image: ref, ImageID: img.ID.String(), LayerDirs: img.LayerDirs(),
+		Options: so, Cgroups: cg, Remove: o.rm,
+		Stdio: runtime.Stdio{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()},
+	}
+	if o.interactive {
+		cfg.Stdio.Stdin = cmd.InOrStdin()
+	}
+	if c := img.Config; c != nil {
+		cfg.ImageConfig = ocispec.ImageConfig{
+			User: c.Config.User, Env: c.Config.Env, Entrypoint: c.Config.Entrypoint,
+			Cmd: c.Config.Cmd, WorkingDir: c.Config.WorkingDir,
+		}
+	}
+	return cfg, nil
+}
+
+// findImage gets the image from the store, pulling it as --pull says.
+func findImage(cmd *cobra.Command, g *globalOptions, o runOptions, ref string) (*image.Image, error) {
+	switch o.pull {
+	case "missing", "always", "never":
+	default:
+		return nil, fmt.Errorf("invalid pull option %q: must be missing, always or never", o.pull)
+	}
+	s, err := openStore(g)
+	if err != nil {
+		return nil, err
+	}
+	if o.pull != "always" {
+		img, err := s.Get(ref)
+		if err == nil || !errors.Is(err, image.ErrNotFound) || o.pull == "never" {
+			return img, noSuchImage(err, ref)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "Unable to find image '%s' locally\n", ref)
+	}
+	var opts image.PullOptions
+	if o.platform != "" {
+		p, err := image.ParsePlatform(o.platform)
+		if err != nil {
+			return nil, err
+		}
+		opts.Platform = &p
+	}
+	res, err := s.Pull(cmd.Context(), ref, opts)
+	if err != nil {
+		return nil, err
+	}
+	return res.Image, nil
+}
+
+// specOptions maps the flags that shape the OCI spec.
+func specOptions(o runOptions, args []string) (runtime.SpecOptions, error) {
+	so := runtime.SpecOptions{
+		Hostname: o.hostname, Cmd: args, WorkingDir: o.workdir, User: o.user,
+		Tty: o.tty, OpenStdin: o.interactive, Privileged: o.privileged,
+		CapAdd: o.capAdd, CapDrop: o.capDrop, ReadOnly: o.readOnly,
+	}
+	if o.hostname != "" && !validHostname(o.hostname) {
+		return so, fmt.Errorf("invalid hostname %q", o.hostname)
+	}
+	if o.name != "" && !runtime.ValidName(o.name) {
+		return so, fmt.Errorf("invalid container name %q, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.name)
+	}
+	if o.entrypointSet {
+		ep := []string{o.entrypoint}
+		so.Entrypoint = &ep
+	}
+	var err error
+	switch o.network {
+	case "none":
+	case "host":
+		so.HostNetwork = true
+	default:
+		return so, fmt.Errorf("network %q is not supported: use none or host", o.network)
+	}
+	if so.Env, err = parseEnv(o.envFiles, o.env); err != nil {
+		return so, err
+	}
+	if so.Mounts, err = parseVolumes(o.volumes); err != nil {
+		return so, err
+	}
+	for _, d := range o.devices {
+		dev, err := runtime.ParseDevice(d)
+		if err != nil {
+			return so, err
+		}
+		so.Devices = append(so.Devices, dev)
+	}
+	if so.Tmpfs, err = parseTmpfs(o.tmpfs); err != nil {
+		return so, err
+	}
+	if so.Ulimits, err = parseUlimits(o.ulimits); err != nil {
+		return so, err
+	}
+	for _, s := range o.securityOpts {
+		if err := applySecurityOpt(&so, s); err != nil {
+			return so, err
+		}
+	}
+	return so, nil
+}
+
+func validHostname(h string) bool {
+	return len(h) <= 253 && !strings.ContainsAny(h, "/ \t\n\x00")
+}
+
+// parseEnv reads --env-file files, then -e values; a bare KEY takes its
+// value from hako's environment and is dropped when unset there (Docker).
+func parseEnv(files, vars []string) ([]string, error) {
+	var env []string
+	for _, f := range files {
+		lines, err := readEnvFile(f)
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, lines...)
+	}
+	for _, v := range vars {
+		kv, ok := resolveEnv(v)
+		if ok {
+			env = append(env, kv)
+		}
+	}
+	return env, nil
+}
+
+func resolveEnv(v string) (string, bool) {
+	if strings.Contains(v, "=") {
+		return v, true
+	}
+	if val, ok := os.LookupEnv(v); ok {
+		return v + "=" + val, true
+	}
+	return "", false
+}
+
+// readEnvFile parses Docker's env file: KEY=VALUE or KEY lines, with blank
+// lines and # comments ignored.
+func readEnvFile(name string) ([]string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("reading env file: %w", err)
+	}
+	defer f.Close()
+	var env []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimLeft(sc.Text(), " \t")
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if k, _, _ := strings.Cut(line, "="); k == "" || strings.ContainsAny(k, " \t") {
+			return nil, fmt.Errorf("reading env file %s: invalid variable name %q", name, k)
+		}
+		if kv, ok := resolveEnv(line); ok {
+			env = append(env, kv)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading env file %s: %w", name, err)
+	}
+	return env, nil
+}
+
+// parseVolumes turns -v HOST:CONTAINER[:ro|rw] into bind mounts. The host
+// path must be absolute or start with ./ or ../ (named volumes are not
+// supported yet); a missing host directory is created, as Docker does.
+func parseVolumes(vols []string) ([]specs.Mount, error) {
+	var mounts []specs.Mount
+	for _, v := range vols {
+		parts := strings.Split(v, ":")
+		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+			return nil, fmt.Errorf("invalid volume specification: %q", v)
+		}
+		host, ctr := parts[0], parts[1]
+		opts := []string{"rbind", "rprivate"}
+		if len(parts) == 3 {
+			switch parts[2] {
+			case "ro", "rw":
+				opts = append(opts, parts[2])
+			default:
+				return nil, fmt.Errorf("invalid mode %q in volume specification %q", parts[2], v)
+			}
+		}
+		if !path.IsAbs(ctr) {
+			return nil, fmt.Errorf("invalid volume specification %q: the container path must be absolute", v)
+		}
+		if !filepath.IsAbs(host) && !strings.HasPrefix(host, "./") && !strings.HasPrefix(host, "../") && host != "." && host != ".." {
+			return nil, fmt.Errorf("invalid volume specification %q: named volumes are not supported; use an absolute host path or ./path", v)
+		}
+		host, err := filepath.Abs(host)
+		if err != nil {
+			return nil, fmt.Errorf("resolving volume %q: %w", v, err)
+		}
+		if _, err := os.Stat(host); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(host, 0o755); err != nil {
+				return nil, fmt.Errorf("creating volume directory: %w", err)
+			}
+		}
+		mounts = append(mounts, specs.Mount{Destination: path.Clean(ctr), Type: "bind", Source: host, Options: opts})
+	}
+	return mounts, nil
+}
+
+// parseTmpfs turns --tmpfs PATH[:OPTIONS] into a map for SpecOptions.
+func parseTmpfs(list []string) (map[string]string, error) {
+	if len(list) == 0 {
+		return nil, nil
+	}
+	out := map[string]string{}
+	for _, t := range list {
+		p, opts, _ := strings.Cut(t, ":")
+		if !path.IsAbs(p) {
+			return nil, fmt.Errorf("invalid tmpfs %q: the path must be absolute", t)
+		}
+		out[path.Clean(p)] = opts
+	}
+	return out, nil
+}
+
+// parseUlimits parses --ulimit NAME=SOFT[:HARD] (hard defaults to soft).
+func parseUlimits(list []string) ([]specs.POSIXRlimit, error) {
+	var out []specs.POSIXRlimit
+	for _, u := range list {
+		name, val, ok := strings.Cut(u, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("invalid ulimit %q: want NAME=SOFT[:HARD]", u)
+		}
+		softS, hardS, hasHard := strings.Cut(val, ":")
+		if !hasHard {
+			hardS = softS
+		}
+		soft, err1 := parseRlimitValue(softS)
+		hard, err2 := parseRlimitValue(hardS)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("invalid ulimit %q: bad number", u)
+		}
+		if soft > hard {
+			return nil, fmt.Errorf("invalid ulimit %q: soft limit above hard limit", u)
+		}
+		typ := "RLIMIT_" + strings.ToUpper(name)
+		if !runtime.KnownRlimit(typ) {
+			return nil, fmt.Errorf("invalid ulimit %q: unknown name %q", u, name)
+		}
+		out = append(out, specs.POSIXRlimit{Type: typ, Soft: soft, Hard: hard})
+	}
+	return out, nil
+}
+
+func parseRlimitValue(s string) (uint64, error) {
+	if s == "-1" || s == "unlimited" {
+		return ^uint64(0), nil
+	}
+	return strconv.ParseUint(s, 10, 64)
+}
+
+// applySecurityOpt handles one --security-opt value.
+func applySecurityOpt(so *runtime.SpecOptions, opt string) error {
+	k, v, hasValue := strings.Cut(opt, "=")
+	if !hasValue {
+		k, v, hasValue = strings.Cut(opt, ":") // Docker's old syntax
+	}
+	switch {
+	case k == "no-new-privileges" && (!hasValue || v == "true"):
+		so.NoNewPrivileges = true
+	case k == "no-new-privileges" && v == "false":
+		so.NoNewPrivileges = false
+	case k == "seccomp" && hasValue && v != "":
+		so.SeccompProfile = v
+	default:
+		return fmt.Errorf("invalid --security-opt %q: supported are seccomp=unconfined|PROFILE.json and no-new-privileges", opt)
+	}
+	return nil
+}
+
+// parseLimits maps the resource flags onto cgroups.Limits.
+func parseLimits(o runOptions) (cgroups.Limits, error) {
+	var l cgroups.Limits
+	var err error
+	if o.memory != "" {
+		if l.Memory, err = cgroups.ParseMemory(o.memory); err != nil {
+			return l, fmt.Errorf("invalid --memory: %w", err)
+		}
+	}
+	if o.memorySwap != "" {
+		if l.MemorySwap, err = cgroups.ParseMemorySwap(o.memorySwap); err != nil {
+			return l, fmt.Errorf("invalid --memory-swap: %w", err)
+		}
+	}
+	if o.cpus != "" {
+		if l.NanoCPUs, err = cgroups.ParseCPUs(o.cpus); err != nil {
+			return l, fmt.Errorf("invalid --cpus: %w", err)
+		}
+	}
+	l.CPUShares = o.cpuShares
+	l.PidsLimit = o.pidsLimit
+	return l, nil
+}

@@ -1,0 +1,56 @@
+package runtime
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// defaultHosts are the lines Docker writes into every container's /etc/hosts.
+const defaultHosts = `127.0.0.1	localhost
+::1	localhost ip6-localhost ip6-loopback
+fe00::0	ip6-localnet
+ff00::0	ip6-mcastprefix
+ff02::1	ip6-allnodes
+ff02::2	ip6-allrouters
+`
+
+// writeNetworkFiles writes hostname, hosts and resolv.conf into the
+// container's directory and points o at them. With host networking the
+// host's hosts and resolv.conf are copied (as Docker does); in a private
+// network namespace without interfaces (--network none) hosts has only the
+// localhost lines and resolv.conf names no server.
+func (c *Container) writeNetworkFiles(o *SpecOptions) error {
+	hostname, err := containerHostname(*o)
+	if err != nil {
+		return err
+	}
+	hosts := []byte(defaultHosts)
+	resolv := []byte("# no network: --network none\n")
+	if o.HostNetwork {
+		if b, err := os.ReadFile("/etc/hosts"); err == nil {
+			hosts = b
+		}
+		if b, err := os.ReadFile("/etc/resolv.conf"); err == nil {
+			resolv = b
+		}
+	}
+	files := []struct {
+		name string
+		data []byte
+		dst  *string
+	}{
+		{"hostname", []byte(hostname + "\n"), &o.HostnamePath},
+		{"hosts", hosts, &o.HostsPath},
+		{"resolv.conf", bytes.Clone(resolv), &o.ResolvConfPath},
+	}
+	for _, f := range files {
+		p := filepath.Join(c.dir, f.name)
+		if err := os.WriteFile(p, f.data, 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", f.name, err)
+		}
+		*f.dst = p
+	}
+	return nil
+}

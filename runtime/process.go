@@ -1,0 +1,272 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	// libcontainer always adds device cgroup rules; this registers the code
+	// that applies them.
+	_ "github.com/opencontainers/cgroups/devices"
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-run/hako/rootfs"
+)
+
+// Stdio is where a container's standard streams go. With a TTY
+// (Spec.Process.Terminal) Stdin feeds the pty and Stdout gets its output;
+// Stderr is unused.
+type Stdio struct {
+	Stdin          io.Reader // nil: the container reads /dev/null
+	Stdout, Stderr io.Writer
+}
+
+// Exit codes Docker uses when the container's command could not start.
+const (
+	ExitCannotRun = 125 // hako itself failed
+	ExitNoExec    = 126 // the command exists but cannot be executed
+	ExitNotFound  = 127 // the command was not found
+)
+
+// Run runs the container in the foreground: it starts its process, relays
+// its stdio (or TTY) and forwards signals to it, waits for it, and returns
+// its exit code (128+N when killed by signal N). When the command cannot be
+// started, it returns 125, 126 or 127 with the error. Whatever happens, the
+// container is torn down afterwards: libcontainer state, cgroups, the rootfs
+// mount; the record is kept with its exit status, or removed with Remove.
+func (c *Container) Run() (int, error) {
+	code, runErr := c.run()
+	if err := c.teardown(code, runErr); err != nil && runErr == nil {
+		return ExitCannotRun, err
+	}
+	return code, runErr
+}
+
+func (c *Container) stateRoot() string { return filepath.Join(c.runRoot, "libcontainer") }
+
+func (c *Container) run() (int, error) {
+	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
+		CgroupName:       c.ID,
+		UseSystemdCgroup: c.cg.Systemd,
+		Spec:             c.Spec,
+		RootlessEUID:     os.Geteuid() != 0,
+		RootlessCgroups:  os.Geteuid() != 0,
+	})
+	if err != nil {
+		return ExitCannotRun, fmt.Errorf("converting the container spec: %w", err)
+	}
+	lc, err := libcontainer.Create(c.stateRoot(), c.ID, cfg)
+	if err != nil {
+		return ExitCannotRun, fmt.Errorf("creating container: %w", err)
+	}
+	defer destroy(lc)
+
+	p, err := newProcess(c.Spec.Process)
+	if err != nil {
+		return ExitCannotRun, err
+	}
+	sigs := make(chan os.Signal, 128)
+	signal.Notify(sigs)
+	defer signal.Stop(sigs)
+
+	var t *tty
+	if c.Spec.Process.Terminal {
+		if t, err = newTTY(p, c.stdio); err != nil {
+			return ExitCannotRun, err
+		}
+		defer t.close()
+	} else {
+		p.Stdin, p.Stdout, p.Stderr = c.stdio.Stdin, c.stdio.Stdout, c.stdio.Stderr
+	}
+	if err := lc.Run(p); err != nil {
+		if t != nil {
+			t.abort()
+		}
+		return startErrorCode(err), fmt.Errorf("starting container process: %w", err)
+	}
+	if t != nil {
+		if err := t.start(); err != nil {
+			lc.Signal(unix.SIGKILL)
+			p.Wait()
+			return ExitCannotRun, err
+		}
+	}
+	return wait(p, sigs, t)
+}
+
+// wait forwards signals to the process until it exits and returns its exit code.
+func wait(p *libcontainer.Process, sigs chan os.Signal, t *tty) (int, error) {
+	done := make(chan struct{})
+	var ps *os.ProcessState
+	var werr error
+	go func() {
+		ps, werr = p.Wait()
+		close(done)
+	}()
+	for {
+		select {
+		case s := <-sigs:
+			switch s {
+			case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
+			case unix.SIGWINCH:
+				if t != nil {
+					t.resize()
+				}
+			default:
+				p.Signal(s) // an error means it just exited
+			}
+		case <-done:
+			if t != nil {
+				t.drain()
+			}
+			if ps == nil {
+				return ExitCannotRun, fmt.Errorf("waiting for container process: %w", werr)
+			}
+			return exitCode(ps), nil
+		}
+	}
+}
+
+// exitCode is the shell's view of a wait status: the exit status, or
+// 128+N for a process killed by signal N.
+func exitCode(ps *os.ProcessState) int {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if !ok {
+		return ps.ExitCode()
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// startErrorCode maps a failure to start the command to Docker's codes:
+// 127 when it does not exist, 126 when it can't be executed, else 125.
+func startErrorCode(err error) int {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "executable file not found"),
+		strings.Contains(msg, "exec:") && strings.Contains(msg, "no such file or directory"):
+		return ExitNotFound
+	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "exec format error"),
+		strings.Contains(msg, "is a directory"):
+		return ExitNoExec
+	}
+	return ExitCannotRun
+}
+
+// newProcess makes the container's first process from the spec, as runc's
+// newProcess does (rlimits are not part of the converted config).
+func newProcess(sp *specs.Process) (*libcontainer.Process, error) {
+	p := &libcontainer.Process{
+		Args:            sp.Args,
+		Env:             sp.Env,
+		UID:             int(sp.User.UID),
+		GID:             int(sp.User.GID),
+		Cwd:             sp.Cwd,
+		NoNewPrivileges: &sp.NoNewPrivileges,
+		Init:            true,
+	}
+	for _, g := range sp.User.AdditionalGids {
+		p.AdditionalGroups = append(p.AdditionalGroups, int(g))
+	}
+	for _, r := range sp.Rlimits {
+		rl, err := convertRlimit(r)
+		if err != nil {
+			return nil, err
+		}
+		p.Rlimits = append(p.Rlimits, rl)
+	}
+	return p, nil
+}
+
+var rlimits = map[string]int{
+	"RLIMIT_AS":         unix.RLIMIT_AS,
+	"RLIMIT_CORE":       unix.RLIMIT_CORE,
+	"RLIMIT_CPU":        unix.RLIMIT_CPU,
+	"RLIMIT_DATA":       unix.RLIMIT_DATA,
+	"RLIMIT_FSIZE":      unix.RLIMIT_FSIZE,
+	"RLIMIT_LOCKS":      unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK":    unix.RLIMIT_MEMLOCK,
+	"RLIMIT_MSGQUEUE":   unix.RLIMIT_MSGQUEUE,
+	"RLIMIT_NICE":       unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE":     unix.RLIMIT_NOFILE,
+	"RLIMIT_NPROC":      unix.RLIMIT_NPROC,
+	"RLIMIT_RSS":        unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO":     unix.RLIMIT_RTPRIO,
+	"RLIMIT_RTTIME":     unix.RLIMIT_RTTIME,
+	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK":      unix.RLIMIT_STACK,
+}
+
+// KnownRlimit reports whether typ ("RLIMIT_NOFILE") is a resource limit
+// hako can set.
+func KnownRlimit(typ string) bool {
+	_, ok := rlimits[typ]
+	return ok
+}
+
+func convertRlimit(r specs.POSIXRlimit) (configs.Rlimit, error) {
+	typ, ok := rlimits[r.Type]
+	if !ok {
+		return configs.Rlimit{}, fmt.Errorf("unknown rlimit %q", r.Type)
+	}
+	return configs.Rlimit{Type: typ, Soft: r.Soft, Hard: r.Hard}, nil
+}
+
+// destroy kills whatever is left of the container and removes its
+// libcontainer state and cgroup. With a private PID namespace the kernel
+// kills the rest when the init exits, but that takes a moment.
+func destroy(lc *libcontainer.Container) {
+	for i := 0; i < 100; i++ {
+		err := lc.Destroy()
+		if err == nil || !errors.Is(err, libcontainer.ErrRunning) {
+			return
+		}
+		lc.Signal(unix.SIGKILL)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// teardown removes what the run left on the host, then records the exit
+// status or (with Remove) deletes the container's directory.
+func (c *Container) teardown(code int, runErr error) error {
+	var errs []error
+	if err := c.cg.Cleanup(c.ID); err != nil {
+		errs = append(errs, err)
+	}
+	os.Remove(filepath.Join(c.stateRoot(), c.ID)) // gone unless Create failed half-way
+	if err := rootfs.Unmount(filepath.Join(c.dir, mergedDir)); err != nil && !errors.Is(err, unix.EINVAL) {
+		errs = append(errs, err)
+	}
+	if c.remove {
+		if err := os.RemoveAll(c.dir); err != nil {
+			errs = append(errs, fmt.Errorf("removing container: %w", err))
+		}
+	} else {
+		st := Status{State: "exited", ExitCode: code, FinishedAt: time.Now().UTC()}
+		if runErr != nil {
+			st.State = "failed"
+		}
+		if err := writeJSON(filepath.Join(c.dir, statusFile), st); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Remove tears down a container that was created but never run.
+func (c *Container) Remove() error {
+	c.remove = true
+	return c.teardown(ExitCannotRun, errors.New("not run"))
+}

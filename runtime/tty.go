@@ -1,0 +1,175 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/containerd/console"
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+)
+
+// tty relays a container's pty, following runc's tty.go: the container's
+// init allocates the pty in its own devpts and sends the master over a unix
+// socket; hako copies between it and its own stdio, with the user's
+// terminal in raw mode.
+type tty struct {
+	stdio    Stdio
+	parent   *os.File // our end of the console socket
+	child    *os.File // the container's end
+	received chan recvResult
+	master   console.Console
+	host     console.Console // the user's terminal, when stdin is one (raw mode)
+	sizer    console.Console // the terminal whose size the pty follows
+	output   chan struct{}   // closed when the master's output is copied
+}
+
+type recvResult struct {
+	f   *os.File
+	err error
+}
+
+// newTTY sets up the console socket on p and starts waiting for the master.
+func newTTY(p *libcontainer.Process, stdio Stdio) (*tty, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("creating console socket: %w", err)
+	}
+	t := &tty{
+		stdio:    stdio,
+		parent:   os.NewFile(uintptr(fds[0]), "console-parent"),
+		child:    os.NewFile(uintptr(fds[1]), "console-child"),
+		received: make(chan recvResult, 1),
+		output:   make(chan struct{}),
+	}
+	t.host = terminal(stdio.Stdin)
+	t.sizer = t.host
+	if t.sizer == nil {
+		t.sizer = terminal(stdio.Stdout) // -t without -i: size only, no raw mode
+	}
+	if t.sizer != nil {
+		if size, err := t.sizer.Size(); err == nil {
+			p.ConsoleWidth, p.ConsoleHeight = size.Width, size.Height
+		}
+	}
+	p.ConsoleSocket = t.child
+	go func() {
+		f, err := recvFile(t.parent)
+		t.received <- recvResult{f, err}
+	}()
+	return t, nil
+}
+
+// terminal returns the console of a stream that is a terminal, else nil.
+func terminal(stream any) console.Console {
+	f, ok := stream.(*os.File)
+	if !ok {
+		return nil
+	}
+	c, err := console.ConsoleFromFile(f)
+	if err != nil {
+		return nil
+	}
+	return c
+}
+
+// recvFile receives one file descriptor sent with SCM_RIGHTS.
+func recvFile(sock *os.File) (*os.File, error) {
+	name := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), name, oob, 0)
+	if err != nil {
+		return nil, fmt.Errorf("receiving the container's pty: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, fmt.Errorf("receiving the container's pty: bad control message")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, fmt.Errorf("receiving the container's pty: no file descriptor")
+	}
+	return os.NewFile(uintptr(fds[0]), string(name[:n])), nil
+}
+
+// start takes the master once the container runs and starts the copying.
+func (t *tty) start() error {
+	t.child.Close()
+	var r recvResult
+	select {
+	case r = <-t.received:
+	case <-time.After(10 * time.Second):
+		return errors.New("the container did not send its pty")
+	}
+	if r.err != nil {
+		return r.err
+	}
+	master, err := console.ConsoleFromFile(r.f)
+	if err != nil {
+		r.f.Close()
+		return fmt.Errorf("using the container's pty: %w", err)
+	}
+	// Without this every line would end "\r\r\n" on the user's terminal.
+	if err := console.ClearONLCR(master.Fd()); err != nil {
+		master.Close()
+		return fmt.Errorf("configuring the container's pty: %w", err)
+	}
+	t.master = master
+	if t.host != nil {
+		if err := t.host.SetRaw(); err != nil {
+			return fmt.Errorf("setting the terminal to raw mode: %w", err)
+		}
+	}
+	t.resize()
+	if t.stdio.Stdin != nil {
+		go io.Copy(master, t.stdio.Stdin) // ends with hako; stdin reads can't be interrupted
+	}
+	go func() {
+		if t.stdio.Stdout != nil {
+			io.Copy(t.stdio.Stdout, master) // ends with EIO when the container's side closes
+		} else {
+			io.Copy(io.Discard, master)
+		}
+		close(t.output)
+	}()
+	return nil
+}
+
+// resize gives the pty the size of the user's terminal.
+func (t *tty) resize() {
+	if t.sizer != nil && t.master != nil {
+		t.master.ResizeFrom(t.sizer)
+	}
+}
+
+// drain waits (briefly) for the output of the exited container.
+func (t *tty) drain() {
+	if t.master == nil {
+		return
+	}
+	select {
+	case <-t.output:
+	case <-time.After(2 * time.Second):
+	}
+}
+
+// abort stops waiting for a master that will never come: once every copy
+// of the child end is closed, the receiver sees end of file.
+func (t *tty) abort() {
+	t.child.Close()
+}
+
+// close restores the user's terminal and closes the pty.
+func (t *tty) close() {
+	if t.host != nil {
+		t.host.Reset()
+	}
+	if t.master != nil {
+		t.master.Close()
+	}
+	t.child.Close()
+	t.parent.Close()
+}
