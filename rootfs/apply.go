@@ -93,11 +93,11 @@ func ApplyLayer(ctx context.Context, dir string, r io.Reader, opts ApplyOptions)
 
 	// Drain what follows the end marker: the DiffID covers it, and a verifying reader below
 	// only checks the blob digest when it reaches EOF.
-	if _, err := io.CopyBuffer(hw, dec, *bufp); err != nil {
-		return ApplyResult{}, fmt.Errorf("reading layer: %w", err)
+	if err := drain(ctx, hw, dec, *bufp); err != nil {
+		return ApplyResult{}, err
 	}
-	if _, err := io.CopyBuffer(io.Discard, raw, *bufp); err != nil {
-		return ApplyResult{}, fmt.Errorf("reading layer: %w", err)
+	if err := drain(ctx, io.Discard, raw, *bufp); err != nil {
+		return ApplyResult{}, err
 	}
 	if err := x.finish(); err != nil {
 		return ApplyResult{}, err
@@ -130,6 +130,23 @@ func decompressor(br *bufio.Reader) (io.Reader, func(), error) {
 		return zr, zr.Close, nil
 	}
 	return br, func() {}, nil
+}
+
+// drain copies r to EOF into w, stopping when ctx is done (the tail can be gigabytes of padding).
+func drain(ctx context.Context, w io.Writer, r io.Reader, buf []byte) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := r.Read(buf)
+		w.Write(buf[:n]) // hashWriter and io.Discard never fail
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading layer: %w", err)
+		}
+	}
 }
 
 // hashWriter hashes and counts the uncompressed stream.

@@ -20,7 +20,7 @@ var errNoLowerdirPlus = errors.New("kernel has no overlay lowerdir+")
 
 // Mount mounts an overlay of lowers (top first) with upper and work dirs at target, with
 // redirect_dir=off,metacopy=off,index=off. With upper == "" it mounts a read-only view of the
-// lowers.
+// lowers (a single lower is bind-mounted read-only, as overlay needs two).
 //
 // mount(2) takes its options in one page. When absolute lowerdir paths do not fit, each lower is
 // passed on its own through fsconfig "lowerdir+" (Linux 6.8+); on older kernels the lowers are
@@ -29,6 +29,9 @@ func Mount(lowers []string, upper, work, target string) error {
 	lowers, upper, work, target, err := mountPaths(lowers, upper, work, target)
 	if err != nil {
 		return err
+	}
+	if len(lowers) == 1 && upper == "" {
+		return bindReadOnly(lowers[0], target)
 	}
 	opts := overlayOptions(lowers, upper, work)
 	if len(opts) < os.Getpagesize() {
@@ -48,6 +51,19 @@ func Mount(lowers []string, upper, work, target string) error {
 func Unmount(target string) error {
 	if err := unix.Unmount(target, 0); err != nil {
 		return fmt.Errorf("unmounting %s: %w", target, err)
+	}
+	return nil
+}
+
+// bindReadOnly gives the read-only view of a single layer: overlay refuses one lower without
+// an upper dir. A lone layer has nothing below it for whiteouts to hide.
+func bindReadOnly(src, target string) error {
+	if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("bind-mounting layer %s at %s: %w", src, target, err)
+	}
+	if err := unix.Mount("", target, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		unix.Unmount(target, unix.MNT_DETACH)
+		return fmt.Errorf("making %s read-only: %w", target, err)
 	}
 	return nil
 }
