@@ -34,8 +34,10 @@ fuzz:
 	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -run '^$$' -fuzz '^FuzzApplyLayer$$' -fuzztime $(FUZZTIME) ./rootfs
 	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -run '^$$' -fuzz '^FuzzParseReference$$' -fuzztime $(FUZZTIME) ./image
 
+# bench measures pulls, then container start latency, against the peers.
 bench: bench-deps build
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN)
+	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -run
 
 demo: build
 	./scripts/demo

@@ -1,0 +1,192 @@
+// Command bench compares hako with podman, skopeo+umoci and runc on this
+// machine and prints the results as markdown. It is not a Go benchmark: it
+// generates its own images, serves them from a local registry and times the
+// real command-line tools, each into an empty store.
+//
+//	go run -tags "seccomp netgo osusergo" ./bench -hako bin/hako
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// options are the command-line flags.
+type options struct {
+	hako      string
+	rounds    int
+	only      map[string]bool
+	cacheDir  string
+	keepCache bool
+	runMode   bool
+	runRounds int
+}
+
+func main() {
+	opts, err := parseFlags()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err = run(ctx, opts)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags() (*options, error) {
+	o := &options{}
+	var only string
+	flag.StringVar(&o.hako, "hako", "bin/hako", "path of the hako binary to measure")
+	flag.IntVar(&o.rounds, "rounds", 3, "pull rounds per image and tool (the median is reported)")
+	flag.StringVar(&only, "only", "", "comma-separated images to pull (mixed,smallfiles); default all")
+	flag.StringVar(&o.cacheDir, "cache", "/var/tmp/hako-bench-cache", "where generated layer tarballs are kept between runs")
+	flag.BoolVar(&o.keepCache, "keep-cache", true, "keep generated layers for the next run (false removes them at exit)")
+	flag.BoolVar(&o.runMode, "run", false, "measure container start latency instead of pulls")
+	flag.IntVar(&o.runRounds, "run-rounds", 30, "start-latency rounds per tool with -run")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", flag.Args())
+	}
+	if o.rounds < 1 || o.runRounds < 1 {
+		return nil, fmt.Errorf("rounds must be at least 1")
+	}
+	if only != "" {
+		o.only = map[string]bool{}
+		for _, name := range strings.Split(only, ",") {
+			if _, ok := imageSpecs[name]; !ok {
+				return nil, fmt.Errorf("unknown image %q (want mixed or smallfiles)", name)
+			}
+			o.only[name] = true
+		}
+	}
+	abs, err := filepath.Abs(o.hako)
+	if err != nil {
+		return nil, fmt.Errorf("resolving -hako: %w", err)
+	}
+	o.hako = abs
+	return o, nil
+}
+
+// run sets up the shared temp dir and registry, then runs the chosen mode.
+// Everything it creates is removed before it returns, also on Ctrl-C.
+func run(ctx context.Context, o *options) (err error) {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("must run as root (podman, umoci and hako write root-owned stores)")
+	}
+	tmp, err := os.MkdirTemp("", "hako-bench-")
+	if err != nil {
+		return fmt.Errorf("creating temp dir: %w", err)
+	}
+	guard := newHostGuard()
+	defer func() {
+		if rerr := removeTree(tmp); rerr != nil && err == nil {
+			err = rerr
+		}
+		guard.restore()
+		if !o.keepCache {
+			os.RemoveAll(o.cacheDir)
+		}
+	}()
+
+	reg, err := startRegistry(ctx, filepath.Join(tmp, "registry"))
+	if err != nil {
+		return err
+	}
+	defer reg.stop()
+
+	env := &benchEnv{ctx: ctx, opts: o, tmp: tmp, reg: reg, loadAtStart: loadAvg()}
+	if o.runMode {
+		return runStartBench(env)
+	}
+	return runPullBench(env)
+}
+
+// benchEnv is what every mode and contender shares.
+type benchEnv struct {
+	ctx  context.Context
+	opts *options
+	tmp  string
+	reg  *registry
+	// loadAtStart is /proc/loadavg before any work, for the report.
+	loadAtStart string
+}
+
+// hostGuard remembers which of the peers' well-known host paths did not exist
+// before the run, so that whatever the peers create there is removed again:
+// even with --root elsewhere, skopeo and podman write a blob-info cache under
+// /var/lib/containers and network state under /run/containers, and podman's
+// cgroupfs manager leaves empty libpod_parent cgroups.
+type hostGuard struct {
+	absent  []string
+	cgroups []string
+}
+
+var peerHostPaths = []string{"/var/lib/containers", "/run/containers", "/run/libpod", "/var/tmp/containers"}
+
+func newHostGuard() *hostGuard {
+	g := &hostGuard{}
+	for _, p := range peerHostPaths {
+		if _, err := os.Lstat(p); os.IsNotExist(err) {
+			g.absent = append(g.absent, p)
+		}
+	}
+	for _, p := range podmanCgroups() {
+		if _, err := os.Lstat(p); os.IsNotExist(err) {
+			g.cgroups = append(g.cgroups, p)
+		}
+	}
+	return g
+}
+
+// podmanCgroups are where podman's cgroupfs manager puts its cgroups, on
+// cgroup v1 (one per hierarchy) and v2.
+func podmanCgroups() []string {
+	paths := []string{"/sys/fs/cgroup/libpod_parent"}
+	hier, _ := filepath.Glob("/sys/fs/cgroup/*")
+	for _, h := range hier {
+		paths = append(paths, filepath.Join(h, "libpod_parent"))
+	}
+	return paths
+}
+
+func (g *hostGuard) restore() {
+	for _, p := range g.absent {
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: removing %s (a peer tool created it)\n", p)
+		if err := removeTree(p); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: cleanup:", err)
+		}
+	}
+	for _, p := range g.cgroups {
+		removeCgroup(p)
+	}
+}
+
+// removeCgroup removes an empty cgroup and its empty children; a cgroup
+// that still has processes stays (rmdir fails with EBUSY).
+func removeCgroup(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			removeCgroup(filepath.Join(dir, e.Name()))
+		}
+	}
+	if err := syscall.Rmdir(dir); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: cleanup: removing cgroup %s: %v\n", dir, err)
+	}
+}

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// runStartBench measures container start latency: how long `true` takes to
+// run in a fresh container with no network, from the tool's command to its
+// exit, with the image already in each tool's store.
+func runStartBench(env *benchEnv) error {
+	img, err := pushed(env, "busybox", busyboxImage())
+	if err != nil {
+		return err
+	}
+	podman := &podmanTool{keepRunroot: true}
+	cs := startContenders(env, img, podman)
+	res, err := measure(env, img, cs, env.opts.runRounds)
+	if err != nil {
+		return err
+	}
+	printHeader(env, "Start latency")
+	printStartTable(res, env.opts.runRounds)
+	return nil
+}
+
+// busyboxImage is Debian's static busybox with a few applet links.
+func busyboxImage() imageSpec {
+	const bb = "/bin/busybox"
+	return imageSpec{
+		about: "Debian's busybox-static as /bin/busybox with true and sh links",
+		cacheKey: func() (string, error) {
+			fi, err := os.Stat(bb)
+			if err != nil {
+				return "", fmt.Errorf("busybox-static is needed: %w", err)
+			}
+			return fmt.Sprintf("v1-%d-%d", fi.Size(), fi.ModTime().Unix()), nil
+		},
+		layers: func() ([]layerSpec, error) {
+			return []layerSpec{{name: "busybox", write: func(lw *layerWriter) error {
+				data, err := os.ReadFile(bb)
+				if err != nil {
+					return err
+				}
+				if err := lw.file("bin/busybox", 0o755, data); err != nil {
+					return err
+				}
+				for _, l := range []string{"true", "sh"} {
+					if err := lw.symlink("bin/"+l, "busybox"); err != nil {
+						return err
+					}
+				}
+				if err := lw.file("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\n")); err != nil {
+					return err
+				}
+				return lw.file("etc/group", 0o644, []byte("root:x:0:\n"))
+			}}}, nil
+		},
+	}
+}
+
+// startContenders are hako, podman, runc and crun. prepare puts the image
+// into each tool's store (or a bundle) once; each round starts one container.
+func startContenders(env *benchEnv, img *benchImage, podman *podmanTool) []*contender {
+	hakoArgs := func(t *trial, args ...string) []string {
+		return append([]string{"--root", filepath.Join(t.home, "root"), "--runroot", filepath.Join(t.home, "run")}, args...)
+	}
+	hako := &contender{
+		name: "hako run",
+		run: func(t *trial) error {
+			return runCmd(env.ctx, env.opts.hako, hakoArgs(t, "run", "--rm", "--network", "none", t.img.ref, "true")...)
+		},
+	}
+	hako.prepare = warmedUp(hako, func(t *trial) error {
+		return runCmd(env.ctx, env.opts.hako, hakoArgs(t, "pull", "-q", t.img.ref)...)
+	})
+	var variant podmanRunVariant
+	pod := &contender{
+		name: "podman run",
+		run: func(t *trial) error {
+			return podman.run(env, t, variant)
+		},
+	}
+	pod.prepare = func(t *trial) error {
+		if err := podman.choose(env, img, t.home); err != nil {
+			return err
+		}
+		if err := podman.cmd(env, t.home, "pull", "-q", "--tls-verify=false", t.img.ref); err != nil {
+			return err
+		}
+		v, err := podman.findRunVariant(env, t)
+		if err != nil {
+			return err
+		}
+		variant = v
+		pod.note = fmt.Sprintf("podman run: %s %s", podman.describe(), strings.Join(append(v.global, v.run...), " "))
+		return nil
+	}
+	cs := []*contender{hako, pod}
+	for _, rt := range []string{"runc", "crun"} {
+		c := &contender{
+			name: rt + " run",
+			run: func(t *trial) error {
+				id := fmt.Sprintf("hako-bench-%d-%d", os.Getpid(), t.round)
+				return runCmd(env.ctx, rt, "--root", filepath.Join(t.home, "state"), "run",
+					"--bundle", filepath.Join(t.home, "bundle"), id)
+			},
+		}
+		c.prepare = warmedUp(c, func(t *trial) error { return makeBundle(env, t) })
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// warmedUp returns a prepare func that runs prep and then c.run once,
+// untimed, so no contender's first measured start pays for cold caches.
+func warmedUp(c *contender, prep func(t *trial) error) func(t *trial) error {
+	return func(t *trial) error {
+		if err := prep(t); err != nil {
+			return err
+		}
+		t.round = -1
+		if err := c.run(t); err != nil {
+			return fmt.Errorf("warm-up run: %w", err)
+		}
+		return nil
+	}
+}
+
+// podmanRunVariant is extra podman flags: global ones and `run` ones.
+type podmanRunVariant struct{ global, run []string }
+
+// podmanRunVariants are tried in order until one works. By default podman
+// asks the runtime to raise RLIMIT_NOFILE and RLIMIT_NPROC, which fails
+// without CAP_SYS_RESOURCE (`--ulimit host` and the caller's own hard limits
+// fail too with podman 4.3; lower values work), and crun refuses hosts with
+// cgroup v1 and v2 mounted side by side (runc copes).
+func podmanRunVariants() []podmanRunVariant {
+	limits := []string{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"}
+	var vs []podmanRunVariant
+	for _, global := range [][]string{nil, {"--runtime", "runc"}} {
+		for _, run := range [][]string{nil, limits} {
+			vs = append(vs, podmanRunVariant{global: global, run: run})
+		}
+	}
+	return vs
+}
+
+func (p *podmanTool) run(env *benchEnv, t *trial, v podmanRunVariant) error {
+	args := append(append([]string{}, v.global...), "run", "--rm", "--network", "none")
+	args = append(append(args, v.run...), t.img.ref, "true")
+	return p.cmd(env, t.home, args...)
+}
+
+// findRunVariant is the podman contender's warm-up run: the first variant
+// that starts a container is the one measured.
+func (p *podmanTool) findRunVariant(env *benchEnv, t *trial) (podmanRunVariant, error) {
+	var errs []string
+	for _, v := range podmanRunVariants() {
+		err := p.run(env, t, v)
+		if err == nil {
+			return v, nil
+		}
+		errs = append(errs, err.Error())
+	}
+	return podmanRunVariant{}, fmt.Errorf("podman run fails with every variant: %s", strings.Join(errs, "; "))
+}
+
+// makeBundle unpacks the image's layers into home/bundle/rootfs and writes a
+// config.json from `runc spec` that runs `true` without a terminal. runc's
+// default spec has its own network namespace, like --network none.
+func makeBundle(env *benchEnv, t *trial) error {
+	bundle := filepath.Join(t.home, "bundle")
+	rootfs := filepath.Join(bundle, "rootfs")
+	if err := mkdirs(rootfs, filepath.Join(t.home, "state")); err != nil {
+		return err
+	}
+	for _, blob := range t.img.blobs {
+		if err := runCmd(env.ctx, "tar", "-xzf", blob, "-C", rootfs); err != nil {
+			return err
+		}
+	}
+	if err := runCmd(env.ctx, "runc", "spec", "--bundle", bundle); err != nil {
+		return err
+	}
+	path := filepath.Join(bundle, "config.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading bundle config: %w", err)
+	}
+	var spec map[string]any
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return fmt.Errorf("parsing bundle config: %w", err)
+	}
+	proc, ok := spec["process"].(map[string]any)
+	if !ok {
+		return fmt.Errorf("bundle config has no process")
+	}
+	proc["args"] = []string{"true"}
+	proc["terminal"] = false
+	if data, err = json.MarshalIndent(spec, "", "  "); err != nil {
+		return fmt.Errorf("encoding bundle config: %w", err)
+	}
+	return os.WriteFile(path, data, 0o644)
+}
+
+// printStartTable prints the start-latency results.
+func printStartTable(res []*result, rounds int) {
+	fmt.Printf("#### start latency: `true` in a new container, no network\n\n")
+	fmt.Printf("Median of %d interleaved rounds, image already local. Ratio = time / peer's time (below 1.00 is faster).\n\n", rounds)
+	fmt.Println("| tool | median ms | vs runc | vs podman | min–max ms |")
+	fmt.Println("|---|---:|---:|---:|---:|")
+	peer := func(prefix string) *result {
+		for _, r := range res {
+			if strings.HasPrefix(r.name, prefix) && r.err == nil {
+				return r
+			}
+		}
+		return nil
+	}
+	for _, r := range res {
+		if r.err != nil {
+			fmt.Printf("| %s | failed: %s | | | |\n", r.name, mdEscape(r.err.Error()))
+			continue
+		}
+		lo, hi := r.spread()
+		fmt.Printf("| %s | %.0f | %s | %s | %.0f–%.0f |\n", r.name, ms(r.median().Seconds()),
+			ratio(r, peer("runc")), ratio(r, peer("podman")), ms(lo.Seconds()), ms(hi.Seconds()))
+	}
+	fmt.Println()
+	for _, r := range res {
+		if r.note != "" {
+			fmt.Printf("- %s\n", r.note)
+		}
+	}
+	fmt.Println()
+}
+
+func ms(s float64) float64 { return s * 1000 }
