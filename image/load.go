@@ -81,7 +81,7 @@ func (s *Store) withUse(fn func() ([]Loaded, error)) ([]Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer use.Unlock()
+	defer use()
 	removeAbandoned(s.blobs)
 	removeAbandoned(s.layers)
 	removeAbandoned(s.tmp)

@@ -106,7 +106,7 @@ func (s *Store) Pull(ctx context.Context, refStr string, opts PullOptions) (*Pul
 	if err != nil {
 		return nil, err
 	}
-	defer use.Unlock()
+	defer use()
 	removeAbandoned(s.blobs)
 	removeAbandoned(s.layers)
 

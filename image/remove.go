@@ -131,7 +131,7 @@ func (s *Store) GC(inUse InUse) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer lock.Unlock()
+	defer lock()
 	removeAbandoned(s.blobs)
 	removeAbandoned(s.layers)
 	removeAbandoned(s.tmp)

@@ -14,6 +14,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/hako-run/hako/internal/atomicfile"
 )
 
 // RefNameAnnotation holds an index.json entry's full reference.
@@ -85,7 +86,7 @@ func (s *Store) initLayout() error {
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer lock()
 	if _, err := os.Stat(filepath.Join(s.images, "index.json")); errors.Is(err, os.ErrNotExist) {
 		empty := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{}}
 		data, _ := json.Marshal(empty)
@@ -97,14 +98,14 @@ func (s *Store) initLayout() error {
 }
 
 // lockIndex serialises read-modify-write of index.json between processes.
-func (s *Store) lockIndex() (*fileLock, error) {
-	return lockFile(filepath.Join(s.root, "index.lock"), true)
+func (s *Store) lockIndex() (unlock func(), err error) {
+	return atomicfile.Lock(filepath.Join(s.root, "index.lock"), true)
 }
 
 // lockUse is held shared while content is being added or used, and
 // exclusively by garbage collection, so nothing is collected mid-pull.
-func (s *Store) lockUse(exclusive bool) (*fileLock, error) {
-	return lockFile(filepath.Join(s.root, "gc.lock"), exclusive)
+func (s *Store) lockUse(exclusive bool) (unlock func(), err error) {
+	return atomicfile.Lock(filepath.Join(s.root, "gc.lock"), exclusive)
 }
 
 func (s *Store) readIndex() (*v1.IndexManifest, error) {
@@ -126,7 +127,7 @@ func (s *Store) updateIndex(fn func(*v1.IndexManifest) error) error {
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer lock()
 	idx, err := s.readIndex()
 	if err != nil {
 		return err

@@ -15,9 +15,9 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/hako-run/hako/cgroups"
+	"github.com/hako-run/hako/internal/atomicfile"
 	"github.com/hako-run/hako/rootfs"
 )
 
@@ -174,7 +174,7 @@ func (c *Container) reserve(root string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
-	unlock, err := lockPath(filepath.Join(dir, ".lock"))
+	unlock, err := lockExclusive(filepath.Join(dir, ".lock"))
 	if err != nil {
 		return err
 	}
@@ -223,43 +223,14 @@ func findName(dir, name string) (string, error) {
 	return "", nil
 }
 
-// lockPath takes an exclusive flock on path, creating it.
-func lockPath(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock %s: %w", path, err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("locking %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
-}
-
 // writeJSON writes v to path atomically: temp file, fsync, rename.
 func writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "\t")
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", path, err)
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, append(b, '\n'), 0o600)
 }
+
+// lockExclusive takes an exclusive flock on path, creating it.
+func lockExclusive(path string) (func(), error) { return atomicfile.Lock(path, true) }

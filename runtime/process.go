@@ -246,8 +246,9 @@ func (c *Container) teardown(code int, runErr error) error {
 		errs = append(errs, err)
 	}
 	os.Remove(filepath.Join(c.stateRoot(), c.ID)) // gone unless Create failed half-way
-	if err := rootfs.Unmount(filepath.Join(c.dir, mergedDir)); err != nil && !errors.Is(err, unix.EINVAL) {
+	if err := unmountMerged(filepath.Join(c.dir, mergedDir)); err != nil {
 		errs = append(errs, err)
+		return errors.Join(errs...) // never delete through a live mount
 	}
 	if c.remove {
 		if err := os.RemoveAll(c.dir); err != nil {
@@ -269,4 +270,25 @@ func (c *Container) teardown(code int, runErr error) error {
 func (c *Container) Remove() error {
 	c.remove = true
 	return c.teardown(ExitCannotRun, errors.New("not run"))
+}
+
+// unmountMerged unmounts the container's rootfs. The container's last
+// process may still be letting go of it (EBUSY) for a moment after it was
+// reaped, so busy is retried for a while before a lazy detach.
+func unmountMerged(target string) error {
+	var err error
+	for i := 0; i < 50; i++ {
+		err = rootfs.Unmount(target)
+		if err == nil || errors.Is(err, unix.EINVAL) { // EINVAL: not mounted
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if derr := unix.Unmount(target, unix.MNT_DETACH); derr != nil {
+		return fmt.Errorf("%w (and detaching: %v)", err, derr)
+	}
+	return nil
 }
