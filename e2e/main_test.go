@@ -3,12 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hako-run/hako/internal/testimage"
+	"github.com/hako-run/hako/internal/testregistry"
 )
 
 // Set up once by TestMain.
@@ -92,88 +90,13 @@ func startRegistry() (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	r, err := testregistry.Start(dir)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s/data
-  delete:
-    enabled: true
-http:
-  addr: %s
-  secret: hako-e2e
-`, dir, addr)
-	cfgPath := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	logf, err := os.Create(filepath.Join(dir, "registry.log"))
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	cmd := exec.Command("docker-registry", "serve", cfgPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("starting docker-registry (apt-get install docker-registry): %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	stop = func() {
-		cmd.Process.Kill()
-		<-exited
-		logf.Close()
-		os.RemoveAll(dir)
-	}
-	if err := waitReady("http://"+addr+"/v2/", exited); err != nil {
-		log, _ := os.ReadFile(logf.Name())
-		stop()
-		return nil, fmt.Errorf("%w\nregistry log:\n%s", err, log)
-	}
-	registry = addr
-	return stop, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// waitReady polls url until it answers 200, the process exits or 20 s pass.
-func waitReady(url string, exited <-chan struct{}) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return fmt.Errorf("docker-registry exited before answering %s", url)
-		default:
-		}
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("docker-registry did not answer %s within 20s", url)
+	registry = r.Addr
+	return func() { r.Stop(); os.RemoveAll(dir) }, nil
 }
 
 // pushImage writes img to ref and records its digests.

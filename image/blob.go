@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/hako-run/hako/internal/atomicfile"
 )
 
 // copyBuffers are reused across layer copies; 1 MiB keeps syscalls few.
@@ -27,7 +28,7 @@ func (s *Store) writeBlob(want v1.Hash, size int64, r io.Reader) error {
 	if want.Algorithm != "sha256" {
 		return fmt.Errorf("blob %s: only sha256 digests are supported", want)
 	}
-	tmp := tmpName(s.blobs, want.Hex)
+	tmp := atomicfile.TmpName(s.blobs, want.Hex)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("creating blob: %w", err)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/hako-run/hako/internal/atomicfile"
 	"github.com/hako-run/hako/rootfs"
 )
 
@@ -51,7 +52,7 @@ func (s *Store) extractLayer(ctx context.Context, chainID, diffID v1.Hash, r io.
 		_, err := io.Copy(io.Discard, r)
 		return err
 	}
-	tmp := tmpName(s.layers, chainID.Hex[:12])
+	tmp := atomicfile.TmpName(s.layers, chainID.Hex[:12])
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		return fmt.Errorf("creating layer directory: %w", err)
 	}
@@ -73,13 +74,13 @@ func (s *Store) extractLayer(ctx context.Context, chainID, diffID v1.Hash, r io.
 		return fmt.Errorf("extracting layer %s: %w", shortID(diffID), err)
 	}
 	os.RemoveAll(tmp) // gone after our rename; left over if another process won
-	return syncDir(s.layers)
+	return atomicfile.SyncDir(s.layers)
 }
 
 // removeLayerDir deletes a layer directory so that a crash half-way never
 // leaves a partial tree under the final name: rename first, then delete.
 func (s *Store) removeLayerDir(chainHex string) error {
-	doomed := tmpName(s.layers, "del-"+chainHex[:min(12, len(chainHex))])
+	doomed := atomicfile.TmpName(s.layers, "del-"+chainHex[:min(12, len(chainHex))])
 	if err := os.Rename(filepath.Join(s.layers, chainHex), doomed); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
@@ -105,7 +106,7 @@ func (s *Store) writeLayerSize(chainID v1.Hash, size int64) error {
 	if err := os.MkdirAll(s.sizesDir(), 0o700); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(s.sizesDir(), chainID.Hex), []byte(strconv.FormatInt(size, 10)), 0o600)
+	return atomicfile.Write(filepath.Join(s.sizesDir(), chainID.Hex), []byte(strconv.FormatInt(size, 10)), 0o600)
 }
 
 // layerSize is the unpacked size of a layer, or -1 if it is not known.

@@ -17,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/hako-run/hako/internal/atomicfile"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -111,16 +112,8 @@ func (s *Store) spool(r io.Reader) (string, error) {
 	case len(magic) == 0:
 		return "", errors.New("the archive is empty")
 	}
-	tmp := tmpName(s.tmp, "load.tar")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return "", err
-	}
-	_, err = io.Copy(f, src)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	tmp := atomicfile.TmpName(s.tmp, "load.tar")
+	if err := copyToFile(tmp, src); err != nil {
 		os.Remove(tmp)
 		return "", fmt.Errorf("reading archive: %w", err)
 	}
@@ -264,7 +257,7 @@ func extractTarFile(archive, want string) ([]byte, error) {
 // unpackLayout extracts an OCI layout tar into a temporary directory. Only
 // the layout's own files are taken: oci-layout, index.json and blobs.
 func (s *Store) unpackLayout(spool string) (string, error) {
-	dir := tmpName(s.tmp, "layout")
+	dir := atomicfile.TmpName(s.tmp, "layout")
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return "", err
 	}
@@ -292,14 +285,7 @@ func (s *Store) unpackLayout(spool string) (string, error) {
 			os.RemoveAll(dir)
 			return "", err
 		}
-		out, err := os.Create(dst)
-		if err == nil {
-			_, err = io.Copy(out, tr)
-			if cerr := out.Close(); err == nil {
-				err = cerr
-			}
-		}
-		if err != nil {
+		if err := copyToFile(dst, tr); err != nil {
 			os.RemoveAll(dir)
 			return "", fmt.Errorf("reading the OCI layout: %w", err)
 		}
@@ -376,4 +362,17 @@ func layoutRefNames(d v1.Descriptor) []string {
 		}
 	}
 	return nil
+}
+
+// copyToFile writes r to a new file at p.
+func copyToFile(p string, r io.Reader) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/hako-run/hako/internal/atomicfile"
 )
 
 // Tag gives the image src the additional reference dst.
@@ -192,7 +193,7 @@ func (s *Store) GC(inUse InUse) ([]string, error) {
 		return nil, err
 	}
 	for _, e := range blobs {
-		if strings.HasPrefix(e.Name(), tmpPrefix) || keepBlobs[e.Name()] {
+		if strings.HasPrefix(e.Name(), atomicfile.TmpPrefix) || keepBlobs[e.Name()] {
 			continue
 		}
 		if err := os.Remove(filepath.Join(s.blobs, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -214,7 +215,7 @@ func (s *Store) keepUsed(used map[v1.Hash]bool, keepBlobs, keepLayers map[string
 	}
 	for _, e := range blobs {
 		fi, err := e.Info()
-		if err != nil || fi.Size() > 1<<20 || strings.HasPrefix(e.Name(), tmpPrefix) {
+		if err != nil || fi.Size() > 1<<20 || strings.HasPrefix(e.Name(), atomicfile.TmpPrefix) {
 			continue
 		}
 		h := v1.Hash{Algorithm: "sha256", Hex: e.Name()}

@@ -90,11 +90,11 @@ func (s *Store) initLayout() error {
 	if _, err := os.Stat(filepath.Join(s.images, "index.json")); errors.Is(err, os.ErrNotExist) {
 		empty := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{}}
 		data, _ := json.Marshal(empty)
-		if err := writeFileAtomic(filepath.Join(s.images, "index.json"), data, 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(s.images, "index.json"), data, 0o644); err != nil {
 			return err
 		}
 	}
-	return writeFileAtomic(layoutFile, []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+	return atomicfile.Write(layoutFile, []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
 }
 
 // lockIndex serialises read-modify-write of index.json between processes.
@@ -142,7 +142,7 @@ func (s *Store) updateIndex(fn func(*v1.IndexManifest) error) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(s.images, "index.json"), data, 0o644)
+	return atomicfile.Write(filepath.Join(s.images, "index.json"), data, 0o644)
 }
 
 // setRef points the full reference name at the manifest desc, replacing

@@ -10,14 +10,6 @@ import (
 	"github.com/hako-run/hako/internal/atomicfile"
 )
 
-const tmpPrefix = atomicfile.TmpPrefix
-
-var (
-	tmpName         = atomicfile.TmpName
-	writeFileAtomic = atomicfile.Write
-	syncDir         = atomicfile.SyncDir
-)
-
 // removeAbandoned deletes temporary entries in dir whose writer is no longer
 // running: leftovers of a killed pull or load.
 func removeAbandoned(dir string) {
@@ -26,10 +18,10 @@ func removeAbandoned(dir string) {
 		return
 	}
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), tmpPrefix) {
+		if !strings.HasPrefix(e.Name(), atomicfile.TmpPrefix) {
 			continue
 		}
-		pidStr, _, _ := strings.Cut(strings.TrimPrefix(e.Name(), tmpPrefix), "-")
+		pidStr, _, _ := strings.Cut(strings.TrimPrefix(e.Name(), atomicfile.TmpPrefix), "-")
 		pid, err := strconv.Atoi(pidStr)
 		if err != nil || !processAlive(pid) {
 			os.RemoveAll(filepath.Join(dir, e.Name()))
