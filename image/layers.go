@@ -42,38 +42,51 @@ func (s *Store) hasLayer(chainID v1.Hash) bool {
 	return err == nil && fi.IsDir()
 }
 
-// extractLayer applies the compressed layer stream r as the layer chainID
-// on top of lowers (nearest first). It extracts into a temporary directory,
-// checks the content against the config's diff ID, and only then renames the
-// complete, synced tree to its final name. Another process that got there
-// first wins; its copy is as good as ours.
-func (s *Store) extractLayer(ctx context.Context, chainID, diffID v1.Hash, r io.Reader, lowers []string) error {
-	if s.hasLayer(chainID) {
-		_, err := io.Copy(io.Discard, r)
-		return err
-	}
+// extracted is a layer tree complete under a temporary name, not yet
+// stacked on its lowers.
+type extracted struct {
+	tmp string
+	res rootfs.ApplyResult
+}
+
+// extractTemp applies the compressed layer stream r into a temporary
+// directory, without its lowers so that layers can be extracted in parallel,
+// and checks the content against the config's diff ID.
+func (s *Store) extractTemp(ctx context.Context, chainID, diffID v1.Hash, r io.Reader) (*extracted, error) {
 	tmp := atomicfile.TmpName(s.layers, chainID.Hex[:12])
 	if err := os.Mkdir(tmp, 0o755); err != nil {
-		return fmt.Errorf("creating layer directory: %w", err)
+		return nil, fmt.Errorf("creating layer directory: %w", err)
 	}
-	res, err := rootfs.ApplyLayer(ctx, tmp, r, rootfs.ApplyOptions{Lowers: lowers})
+	res, err := rootfs.ApplyLayer(ctx, tmp, r, rootfs.ApplyOptions{})
 	if err == nil && res.DiffID.String() != diffID.String() {
 		err = fmt.Errorf("layer content hashes to %s, the image config says %s", res.DiffID, diffID)
 	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, fmt.Errorf("extracting layer %s: %w", shortID(diffID), err)
+	}
+	return &extracted{tmp: tmp, res: res}, nil
+}
+
+// commitLayer gives an extracted layer's implied directories their lowers'
+// metadata (lowers nearest first, all complete), then renames the synced
+// tree to its final name. Another process that got there first wins; its
+// copy is as good as ours.
+func (s *Store) commitLayer(x *extracted, chainID v1.Hash, lowers []string) error {
+	defer os.RemoveAll(x.tmp) // gone after our rename; left over if another process won
+	err := rootfs.FixImplicitDirs(x.tmp, x.res.Implicit, lowers)
 	if err == nil {
-		err = s.writeLayerSize(chainID, res.Size)
+		err = s.writeLayerSize(chainID, x.res.Size)
 	}
 	if err == nil {
-		err = os.Rename(tmp, s.LayerDir(chainID))
+		err = os.Rename(x.tmp, s.LayerDir(chainID))
 		if err != nil && s.hasLayer(chainID) {
 			err = nil // a concurrent pull stored it first
 		}
 	}
 	if err != nil {
-		os.RemoveAll(tmp)
-		return fmt.Errorf("extracting layer %s: %w", shortID(diffID), err)
+		return fmt.Errorf("storing layer %s: %w", shortID(chainID), err)
 	}
-	os.RemoveAll(tmp) // gone after our rename; left over if another process won
 	return atomicfile.SyncDir(s.layers)
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	goruntime "runtime"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -172,68 +174,76 @@ func (s *Store) importImage(ctx context.Context, img v1.Image, progress Progress
 	}
 	chain := ChainIDs(diffIDs)
 
-	fresh := false
-	done := make([]chan error, len(man.Layers)) // closed when layer i's blob is stored
+	// Each layer downloads (a few at a time), extracts into a temporary
+	// directory (one per CPU at a time, in parallel), then waits for the
+	// layer below it to be complete, takes its implied directories' metadata
+	// from the lowers and is renamed into place, bottom-up.
+	var fresh atomic.Bool
+	below := make([]chan struct{}, len(man.Layers)) // closed when layer i is in place
 	g, gctx := errgroup.WithContext(ctx)
-	sem := make(chan struct{}, maxDownloads)
+	downloads := make(chan struct{}, maxDownloads)
+	extractions := make(chan struct{}, goruntime.NumCPU())
 	for i, ld := range man.Layers {
-		done[i] = make(chan error, 1)
+		below[i] = make(chan struct{})
 		id := shortID(ld.Digest)
-		if s.hasBlob(ld.Digest, ld.Size) {
-			done[i] <- nil
-			continue
+		if !s.hasBlob(ld.Digest, ld.Size) {
+			fresh.Store(true)
+			progress(Event{Layer: id, Status: StatusWaiting, Total: ld.Size})
 		}
-		fresh = true
-		progress(Event{Layer: id, Status: StatusWaiting, Total: ld.Size})
 		g.Go(func() error {
-			select {
-			case sem <- struct{}{}:
-			case <-gctx.Done():
-				done[i] <- gctx.Err()
-				return gctx.Err()
-			}
-			defer func() { <-sem }()
-			start := time.Now()
-			err := s.downloadLayer(gctx, img, ld, func(n int64) {
-				progress(Event{Layer: id, Status: StatusDownloading, Current: n, Total: ld.Size})
-			})
-			if err == nil {
-				s.debugf("layer %s: %d bytes (%s) downloaded and verified in %s", ld.Digest, ld.Size, ld.MediaType, time.Since(start).Round(time.Millisecond))
-				progress(Event{Layer: id, Status: StatusDownloaded, Current: ld.Size, Total: ld.Size})
-			}
-			done[i] <- err
-			return err
-		})
-	}
-	g.Go(func() error {
-		var lowers []string // nearest first
-		for i, ld := range man.Layers {
-			id := shortID(ld.Digest)
-			select {
-			case err := <-done[i]:
+			if !s.hasBlob(ld.Digest, ld.Size) {
+				if err := acquire(gctx, downloads); err != nil {
+					return err
+				}
+				start := time.Now()
+				err := s.downloadLayer(gctx, img, ld, func(n int64) {
+					progress(Event{Layer: id, Status: StatusDownloading, Current: n, Total: ld.Size})
+				})
+				<-downloads
 				if err != nil {
 					return err
 				}
-			case <-gctx.Done():
-				return gctx.Err()
+				s.debugf("layer %s: %d bytes (%s) downloaded and verified in %s", ld.Digest, ld.Size, ld.MediaType, time.Since(start).Round(time.Millisecond))
+				progress(Event{Layer: id, Status: StatusDownloaded, Current: ld.Size, Total: ld.Size})
 			}
-			if s.hasLayer(chain[i]) {
+			var x *extracted
+			if !s.hasLayer(chain[i]) {
+				fresh.Store(true)
+				if err := acquire(gctx, extractions); err != nil {
+					return err
+				}
+				progress(Event{Layer: id, Status: StatusExtracting, Total: ld.Size})
+				start := time.Now()
+				var err error
+				x, err = s.extractBlob(gctx, ld.Digest, chain[i], diffIDs[i])
+				<-extractions
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(x.tmp) // if a lower layer fails
+				s.debugf("layer %d/%d: diff ID %s verified, %d entries extracted in %s", i+1, len(man.Layers), diffIDs[i], x.res.Entries, time.Since(start).Round(time.Millisecond))
+			}
+			if i > 0 {
+				select {
+				case <-below[i-1]:
+				case <-gctx.Done():
+					return gctx.Err()
+				}
+			}
+			if x == nil {
 				s.debugf("layer %d/%d: chain ID %s already extracted at %s", i+1, len(man.Layers), chain[i], s.LayerDir(chain[i]))
 				progress(Event{Layer: id, Status: StatusExists, Total: ld.Size})
 			} else {
-				fresh = true
-				progress(Event{Layer: id, Status: StatusExtracting, Total: ld.Size})
-				start := time.Now()
-				if err := s.extractBlob(gctx, ld.Digest, chain[i], diffIDs[i], lowers); err != nil {
+				if err := s.commitLayer(x, chain[i], s.lowerDirs(chain[:i])); err != nil {
 					return err
 				}
-				s.debugf("layer %d/%d: diff ID %s, chain ID %s, extracted to %s in %s", i+1, len(man.Layers), diffIDs[i], chain[i], s.LayerDir(chain[i]), time.Since(start).Round(time.Millisecond))
+				s.debugf("layer %d/%d: chain ID %s stacked at %s", i+1, len(man.Layers), chain[i], s.LayerDir(chain[i]))
 				progress(Event{Layer: id, Status: StatusComplete, Total: ld.Size})
 			}
-			lowers = append([]string{s.LayerDir(chain[i])}, lowers...)
-		}
-		return nil
-	})
+			close(below[i])
+			return nil
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return v1.Descriptor{}, false, err
 	}
@@ -244,7 +254,7 @@ func (s *Store) importImage(ctx context.Context, img v1.Image, progress Progress
 	if err != nil {
 		return v1.Descriptor{}, false, err
 	}
-	return v1.Descriptor{MediaType: mt, Digest: manDigest, Size: int64(len(rawMan))}, fresh, nil
+	return v1.Descriptor{MediaType: mt, Digest: manDigest, Size: int64(len(rawMan))}, fresh.Load(), nil
 }
 
 // downloadAttempts is how often a layer download that broke off is started
@@ -276,14 +286,34 @@ func (s *Store) downloadLayerOnce(img v1.Image, ld v1.Descriptor, onProgress fun
 	return s.writeBlob(ld.Digest, ld.Size, &countingReader{r: rc, onProgress: onProgress})
 }
 
-// extractBlob extracts a stored layer blob into its layer directory.
-func (s *Store) extractBlob(ctx context.Context, blob, chainID, diffID v1.Hash, lowers []string) error {
+// extractBlob extracts a stored layer blob into a temporary directory.
+func (s *Store) extractBlob(ctx context.Context, blob, chainID, diffID v1.Hash) (*extracted, error) {
 	f, err := os.Open(s.blobPath(blob))
 	if err != nil {
-		return fmt.Errorf("opening layer blob: %w", err)
+		return nil, fmt.Errorf("opening layer blob: %w", err)
 	}
 	defer f.Close()
-	return s.extractLayer(ctx, chainID, diffID, f, lowers)
+	return s.extractTemp(ctx, chainID, diffID, f)
+}
+
+// lowerDirs are the directories of the layers with these chain IDs
+// (bottom first), nearest first as overlay and extraction want them.
+func (s *Store) lowerDirs(chain []v1.Hash) []string {
+	dirs := make([]string, len(chain))
+	for i, c := range chain {
+		dirs[len(chain)-1-i] = s.LayerDir(c)
+	}
+	return dirs
+}
+
+// acquire takes a slot of a semaphore, or gives up when ctx ends.
+func acquire(ctx context.Context, sem chan struct{}) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // countingReader reports the bytes read so far, at most every 256 KiB.

@@ -12,11 +12,13 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sort"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
 )
 
 // ApplyOptions tune ApplyLayer.
@@ -32,6 +34,10 @@ type ApplyResult struct {
 	DiffID  digest.Digest // sha256 of the uncompressed tar stream
 	Size    int64         // uncompressed bytes
 	Entries int           // tar entries applied
+	// Implicit lists the directories the layer implies without entries of
+	// their own that no lower had (parents first): made root 0755, they can
+	// take their lowers' metadata later with FixImplicitDirs.
+	Implicit []string
 }
 
 // copyBufPool holds the 1 MiB buffers file contents are copied through.
@@ -102,10 +108,16 @@ func ApplyLayer(ctx context.Context, dir string, r io.Reader, opts ApplyOptions)
 	if err := x.finish(); err != nil {
 		return ApplyResult{}, err
 	}
+	implicit := make([]string, 0, len(x.implicit))
+	for p := range x.implicit {
+		implicit = append(implicit, p)
+	}
+	sort.Slice(implicit, func(i, j int) bool { return depth(implicit[i]) < depth(implicit[j]) })
 	return ApplyResult{
-		DiffID:  digest.NewDigest(digest.SHA256, hw.h),
-		Size:    hw.n,
-		Entries: entries,
+		DiffID:   digest.NewDigest(digest.SHA256, hw.h),
+		Size:     hw.n,
+		Entries:  entries,
+		Implicit: implicit,
 	}, nil
 }
 
@@ -162,3 +174,47 @@ func (w *hashWriter) Write(p []byte) (int, error) {
 
 // errRefused marks a layer refused because an entry would reach outside the layer directory.
 var errRefused = errors.New("refusing layer")
+
+// FixImplicitDirs gives the implicit directories of a layer extracted
+// without its lowers (ApplyResult.Implicit) the owner, mode and times of the
+// same directory in the nearest lower, as ApplyLayer would have with
+// ApplyOptions.Lowers. Layers can then be extracted in parallel and fixed up
+// bottom-up once the layers below them are complete. The tree is synced.
+func FixImplicitDirs(dir string, implicit []string, lowers []string) error {
+	if len(implicit) == 0 || len(lowers) == 0 {
+		return nil
+	}
+	x, err := newExtractor(context.Background(), dir, lowers, nil)
+	if err != nil {
+		return err
+	}
+	defer x.close()
+	for _, p := range implicit {
+		st, found, err := x.lowerDir(p)
+		if err != nil {
+			return err
+		}
+		if !found {
+			continue
+		}
+		fd, err := openInRoot(x.root, p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+		if err == unix.ENOENT || err == unix.ENOTDIR || err == unix.ELOOP {
+			continue // removed or replaced by a later entry of the layer
+		}
+		if err != nil {
+			return fmt.Errorf("opening %q: %w", p, err)
+		}
+		err = x.setImplicitMeta(fd, p, st, true)
+		if err == nil {
+			err = futimens(fd, x.times[p])
+		}
+		unix.Close(fd)
+		if err != nil {
+			return fmt.Errorf("fixing implicit directory %q: %w", p, err)
+		}
+	}
+	if err := unix.Syncfs(x.root); err != nil {
+		return fmt.Errorf("syncing layer: %w", err)
+	}
+	return nil
+}

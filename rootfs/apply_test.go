@@ -291,9 +291,36 @@ func TestApplyLayerImplicitParents(t *testing.T) {
 		}
 	}
 	// Without lowers: root 0755.
-	dir, _ = apply(t, layer)
+	dir, res := apply(t, layer)
 	if st := lstat(t, filepath.Join(dir, "var/lib/data")); st.Mode != unix.S_IFDIR|0o755 || st.Uid != 0 {
 		t.Errorf("no lowers: mode %o uid %d", st.Mode, st.Uid)
+	}
+	// Fixed up afterwards (parallel extraction): the same as with lowers.
+	if err := FixImplicitDirs(dir, res.Implicit, []string{near, lower}); err != nil {
+		t.Fatal(err)
+	}
+	withLowers, _ := apply(t, layer, near, lower)
+	for _, name := range []string{"var", "var/lib", "var/lib/data", "opt", "lnk", "lnk/etc"} {
+		a, b := lstat(t, filepath.Join(dir, name)), lstat(t, filepath.Join(withLowers, name))
+		if a.Mode != b.Mode || a.Uid != b.Uid || a.Gid != b.Gid || (name == "var/lib/data" && a.Mtim != b.Mtim) {
+			t.Errorf("%s fixed up: mode %o uid %d mtime %v; extracted with lowers: %o %d %v", name, a.Mode, a.Uid, a.Mtim, b.Mode, b.Uid, b.Mtim)
+		}
+	}
+}
+
+// An implicit directory that a later entry of the same layer declares keeps
+// the entry's metadata, whatever the lowers say.
+func TestFixImplicitDirsKeepsExplicitEntries(t *testing.T) {
+	lower := t.TempDir()
+	os.MkdirAll(filepath.Join(lower, "a"), 0o700)
+	os.Chown(filepath.Join(lower, "a"), 65534, 65534)
+	layer := tarOf(t, fileE("a/f", "f", 0o644), dirE("a", 0o750))
+	dir, res := apply(t, layer)
+	if err := FixImplicitDirs(dir, res.Implicit, []string{lower}); err != nil {
+		t.Fatal(err)
+	}
+	if st := lstat(t, filepath.Join(dir, "a")); st.Mode != unix.S_IFDIR|0o750 || st.Uid != 0 {
+		t.Errorf("a: mode %o uid %d, want the entry's 0750 root", st.Mode, st.Uid)
 	}
 }
 

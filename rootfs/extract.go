@@ -35,6 +35,10 @@ type extractor struct {
 	times  map[string]times
 	lowers []string
 	lowFDs []int // O_PATH fds of lowers, opened on first use
+	// implicit are directories made without an entry of their own and
+	// without a lower to copy metadata from: FixImplicitDirs can give them
+	// their lowers' metadata later, when layers are extracted in parallel.
+	implicit map[string]bool
 }
 
 type times struct{ atime, mtime unix.Timespec }
@@ -51,6 +55,8 @@ func newExtractor(ctx context.Context, dir string, lowers []string, buf []byte) 
 		dirs:   map[string]int{},
 		times:  map[string]times{},
 		lowers: lowers,
+
+		implicit: map[string]bool{},
 	}, nil
 }
 
@@ -194,6 +200,7 @@ func (x *extractor) implicitDir(p string) (int, error) {
 
 func (x *extractor) setImplicitMeta(fd int, p string, st unix.Stat_t, found bool) error {
 	if !found {
+		x.implicit[p] = true
 		return unix.Fchmod(fd, 0o755)
 	}
 	if err := unix.Fchown(fd, int(st.Uid), int(st.Gid)); err != nil {
@@ -302,6 +309,7 @@ func (x *extractor) mkdir(pfd int, name, base string, hdr *tar.Header) error {
 	}
 	x.dirs[name] = fd
 	x.times[name] = headerTimes(hdr)
+	delete(x.implicit, name) // its own entry decides its metadata
 	return nil
 }
 
