@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
+
+	"github.com/hako-run/hako/image"
 )
 
 // runStartBench measures container start latency: how long `true` takes to
@@ -62,8 +66,16 @@ func busyboxImage() imageSpec {
 	}
 }
 
-// startContenders are hako, podman, runc and crun. prepare puts the image
-// into each tool's store (or a bundle) once; each round starts one container.
+// Names of the runc rows: the like-for-like one (hako's own spec and rootfs,
+// the "vs runc" peer) and the bare `runc spec` bundle.
+const (
+	runcSameSpec = "runc run (hako's spec)"
+	runcBare     = "runc run (runc spec, no seccomp)"
+)
+
+// startContenders are hako, podman, runc with hako's spec, and runc and crun
+// with a bare `runc spec` bundle. prepare puts the image into each tool's
+// store (or a bundle) once; each round starts one container.
 func startContenders(env *benchEnv, img *benchImage, podman *podmanTool) []*contender {
 	hakoArgs := func(t *trial, args ...string) []string {
 		return append([]string{"--root", filepath.Join(t.home, "root"), "--runroot", filepath.Join(t.home, "run")}, args...)
@@ -99,10 +111,14 @@ func startContenders(env *benchEnv, img *benchImage, podman *podmanTool) []*cont
 		pod.note = fmt.Sprintf("podman run: %s %s", podman.describe(), strings.Join(append(v.global, v.run...), " "))
 		return nil
 	}
-	cs := []*contender{hako, pod}
+	cs := []*contender{hako, pod, sameSpecRunc(env, hakoArgs)}
 	for _, rt := range []string{"runc", "crun"} {
+		name := rt + " run"
+		if rt == "runc" {
+			name = runcBare
+		}
 		c := &contender{
-			name: rt + " run",
+			name: name,
 			run: func(t *trial) error {
 				id := fmt.Sprintf("hako-bench-%d-%d", os.Getpid(), t.round)
 				return runCmd(env.ctx, rt, "--root", filepath.Join(t.home, "state"), "run",
@@ -113,6 +129,85 @@ func startContenders(env *benchEnv, img *benchImage, podman *podmanTool) []*cont
 		cs = append(cs, c)
 	}
 	return cs
+}
+
+// sameSpecRunc is `runc run` of the very container hako runs: prepare runs
+// `hako run --network none IMAGE true` once without --rm, takes the OCI spec
+// hako recorded for it (Record.Spec in ROOT/containers/<id>/config.json:
+// seccomp profile, capabilities, masked paths, namespaces, cgroup path, the
+// bind-mounted hosts files in the container's directory) as the bundle's
+// config.json unchanged, and mounts the same overlay rootfs (the image's
+// layers, the container's upper and work dirs) at its root path again, once,
+// untimed. Each round is then `runc run` of that bundle.
+func sameSpecRunc(env *benchEnv, hakoArgs func(t *trial, args ...string) []string) *contender {
+	c := &contender{
+		name: runcSameSpec,
+		run: func(t *trial) error {
+			id := fmt.Sprintf("hako-bench-same-%d-%d", os.Getpid(), t.round)
+			return runCmd(env.ctx, "runc", "--root", filepath.Join(t.home, "state"), "run",
+				"--bundle", filepath.Join(t.home, "bundle"), id)
+		},
+	}
+	c.prepare = warmedUp(c, func(t *trial) error {
+		if err := runCmd(env.ctx, env.opts.hako, hakoArgs(t, "pull", "-q", t.img.ref)...); err != nil {
+			return err
+		}
+		if err := runCmd(env.ctx, env.opts.hako, hakoArgs(t, "run", "--network", "none", t.img.ref, "true")...); err != nil {
+			return err
+		}
+		return hakoBundle(t)
+	})
+	c.note = runcSameSpec + ": config.json is the spec hako built and recorded for `hako run --network none IMAGE true` (Docker's seccomp profile, same capabilities, masked paths, namespaces and cgroup path); root is the same overlay of the image's layers, mounted once, untimed"
+	return c
+}
+
+// hakoBundle turns the container hako ran in t.home/root into a runc bundle
+// at t.home/bundle: its recorded spec, and its overlay mounted again.
+func hakoBundle(t *trial) error {
+	root := filepath.Join(t.home, "root")
+	records, err := filepath.Glob(filepath.Join(root, "containers", "*", "config.json"))
+	if err != nil || len(records) != 1 {
+		return fmt.Errorf("want exactly one hako container record, found %d (%v)", len(records), err)
+	}
+	data, err := os.ReadFile(records[0])
+	if err != nil {
+		return fmt.Errorf("reading hako's container record: %w", err)
+	}
+	var rec struct {
+		Spec json.RawMessage `json:"spec"`
+	}
+	var spec struct {
+		Root struct {
+			Path string `json:"path"`
+		} `json:"root"`
+	}
+	if err := json.Unmarshal(data, &rec); err != nil || len(rec.Spec) == 0 {
+		return fmt.Errorf("hako's container record %s has no spec (%v)", records[0], err)
+	}
+	if err := json.Unmarshal(rec.Spec, &spec); err != nil || spec.Root.Path == "" {
+		return fmt.Errorf("hako's recorded spec has no root path (%v)", err)
+	}
+	s, err := image.Open(root)
+	if err != nil {
+		return err
+	}
+	img, err := s.Get(t.img.ref)
+	if err != nil {
+		return err
+	}
+	lowers := img.LayerDirs()
+	slices.Reverse(lowers) // overlay wants the top layer first
+	dir := filepath.Dir(spec.Root.Path)
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(lowers, ":"),
+		filepath.Join(dir, "upper"), filepath.Join(dir, "work"))
+	if err := syscall.Mount("overlay", spec.Root.Path, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mounting hako's rootfs again: %w", err)
+	}
+	bundle := filepath.Join(t.home, "bundle")
+	if err := mkdirs(bundle, filepath.Join(t.home, "state")); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(bundle, "config.json"), rec.Spec, 0o644)
 }
 
 // warmedUp returns a prepare func that runs prep and then c.run once,
@@ -211,7 +306,7 @@ func makeBundle(env *benchEnv, t *trial) error {
 func printStartTable(res []*result, rounds int) {
 	fmt.Printf("#### start latency: `true` in a new container, no network\n\n")
 	fmt.Printf("Median of %d interleaved rounds, image already local. Ratio = time / peer's time (below 1.00 is faster).\n\n", rounds)
-	fmt.Println("| tool | median ms | vs runc | vs podman | min–max ms |")
+	fmt.Println("| tool | median ms | vs runc (hako's spec) | vs podman | min–max ms |")
 	fmt.Println("|---|---:|---:|---:|---:|")
 	peer := func(prefix string) *result {
 		for _, r := range res {
@@ -228,7 +323,7 @@ func printStartTable(res []*result, rounds int) {
 		}
 		lo, hi := r.spread()
 		fmt.Printf("| %s | %.0f | %s | %s | %.0f–%.0f |\n", r.name, ms(r.median().Seconds()),
-			ratio(r, peer("runc")), ratio(r, peer("podman")), ms(lo.Seconds()), ms(hi.Seconds()))
+			ratio(r, peer(runcSameSpec)), ratio(r, peer("podman")), ms(lo.Seconds()), ms(hi.Seconds()))
 	}
 	fmt.Println()
 	for _, r := range res {

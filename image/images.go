@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -60,9 +61,19 @@ func (s *Store) List() ([]*Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.list(idx, nil)
+}
+
+// list loads the images of idx whose manifest keep accepts (all with a nil
+// keep), newest first. Only kept manifests and configs are read.
+func (s *Store) list(idx *v1.IndexManifest, keep func(v1.Hash) bool) ([]*Image, error) {
 	byManifest := map[string]*Image{}
 	var out []*Image
+	var err error
 	for _, d := range idx.Manifests {
+		if keep != nil && !keep(d.Digest) {
+			continue
+		}
 		refName := d.Annotations[RefNameAnnotation]
 		img, ok := byManifest[d.Digest.String()]
 		if !ok {
@@ -138,11 +149,54 @@ func (s *Store) loadImage(d v1.Descriptor) (*Image, error) {
 // Get finds the image a user means: a reference (busybox, busybox:1.36,
 // repo@sha256:…), a full image ID (sha256:…) or a unique prefix of one.
 func (s *Store) Get(nameOrID string) (*Image, error) {
-	all, err := s.List()
+	start := time.Now()
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	img, err := s.get(idx, nameOrID)
+	if err == nil {
+		s.debugf("image %s is %s (lookup %s)", nameOrID, img.ID, time.Since(start).Round(time.Microsecond))
+	}
+	return img, err
+}
+
+func (s *Store) get(idx *v1.IndexManifest, nameOrID string) (*Image, error) {
+	// The common case, a name the index holds, reads one manifest and one
+	// config instead of every image's.
+	if d, ok := namedManifest(idx, nameOrID, s.Insecure); ok {
+		imgs, err := s.list(idx, func(h v1.Hash) bool { return h == d })
+		if err != nil {
+			return nil, err
+		}
+		return imgs[0], nil
+	}
+	all, err := s.list(idx, nil)
 	if err != nil {
 		return nil, err
 	}
 	return find(all, nameOrID, s.Insecure)
+}
+
+// namedManifest returns the manifest digest of the one index entry whose
+// reference name is nameOrID's full name.
+func namedManifest(idx *v1.IndexManifest, nameOrID string, insecure []string) (v1.Hash, bool) {
+	ref, err := ParseReference(nameOrID, insecure...)
+	if err != nil {
+		return v1.Hash{}, false
+	}
+	full := FullName(ref)
+	var found v1.Hash
+	n := 0
+	for _, d := range idx.Manifests {
+		if d.Annotations[RefNameAnnotation] == full {
+			if n > 0 && d.Digest != found {
+				return v1.Hash{}, false // two images by one name: let find decide
+			}
+			found, n = d.Digest, n+1
+		}
+	}
+	return found, n > 0
 }
 
 func find(all []*Image, nameOrID string, insecure []string) (*Image, error) {

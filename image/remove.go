@@ -71,6 +71,7 @@ func (s *Store) Remove(nameOrID string, force bool, inUse InUse) (*RemoveResult,
 		drop = img.Names
 	}
 	deleting := len(drop) == len(img.Names)
+	dangling := false // untagged but kept: a container still uses it
 	if deleting && inUse != nil {
 		used, err := inUse()
 		if err != nil {
@@ -80,6 +81,7 @@ func (s *Store) Remove(nameOrID string, force bool, inUse InUse) (*RemoveResult,
 			if !force || !byName {
 				return nil, fmt.Errorf("conflict: unable to delete %s - image is being used by a container; remove the container first", shortID(img.ID))
 			}
+			deleting, dangling = false, true // Docker: untag, keep it as <none>
 		}
 	}
 	if err := s.updateIndex(func(idx *v1.IndexManifest) error {
@@ -90,6 +92,11 @@ func (s *Store) Remove(nameOrID string, force bool, inUse InUse) (*RemoveResult,
 			if !gone {
 				kept = append(kept, d)
 			}
+		}
+		if dangling {
+			unnamed := img.Manifest
+			unnamed.Annotations = nil
+			kept = append(kept, unnamed)
 		}
 		idx.Manifests = kept
 		return nil

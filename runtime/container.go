@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -38,6 +39,7 @@ type Record struct {
 	ImageID string      `json:"image_id"` // sha256:… of its config
 	Created time.Time   `json:"created"`
 	Spec    *specs.Spec `json:"spec,omitempty"`
+	Remove  bool        `json:"remove,omitempty"` // --rm: a repair deletes it too
 }
 
 // Status is how a container ended, ROOT/containers/<id>/status.json.
@@ -61,6 +63,11 @@ type Config struct {
 	Cgroups     *cgroups.Host       // the host's cgroup setup
 	Remove      bool                // --rm: delete everything once the container exits
 	Stdio       Stdio               // where the container's input and output go
+	Mounts      []MountRequest      // -v and --mount, made into Options.Mounts once the rootfs is mounted
+
+	// Debugf, when set, is told each isolation step and how long it took
+	// (hako --debug).
+	Debugf func(format string, args ...any)
 }
 
 // Container is a created container that has not run yet.
@@ -71,6 +78,8 @@ type Container struct {
 	cg      *cgroups.Host
 	remove  bool
 	stdio   Stdio
+	debugf  func(format string, args ...any)
+	unlock  func() // releases the container's lock (repair.go)
 }
 
 var nameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
@@ -108,19 +117,23 @@ func Create(cfg Config) (_ *Container, err error) {
 		return nil, err
 	}
 	c := &Container{
-		Record:  Record{ID: id, Name: cfg.Name, Image: cfg.Image, ImageID: cfg.ImageID, Created: time.Now().UTC()},
+		Record:  Record{ID: id, Name: cfg.Name, Image: cfg.Image, ImageID: cfg.ImageID, Created: time.Now().UTC(), Remove: cfg.Remove},
 		dir:     filepath.Join(containersDir(cfg.Root), id),
 		runRoot: cfg.RunRoot,
 		cg:      cfg.Cgroups,
 		remove:  cfg.Remove,
 		stdio:   cfg.Stdio,
+		debugf:  cfg.Debugf,
 	}
+	t := time.Now()
 	if err := c.reserve(cfg.Root); err != nil {
 		return nil, err
 	}
+	c.debug("container %s: record in %s (%s)", id, c.dir, since(t))
 	defer func() {
 		if err != nil {
-			os.RemoveAll(c.dir)
+			removeDir(c.dir)
+			c.release()
 		}
 	}()
 	// The overlay's root takes upper's mode: it must be 0755 like any /.
@@ -132,9 +145,12 @@ func Create(cfg Config) (_ *Container, err error) {
 	lowers := slices.Clone(cfg.LayerDirs)
 	slices.Reverse(lowers) // overlay wants the top layer first
 	merged := filepath.Join(c.dir, mergedDir)
+	t = time.Now()
 	if err := rootfs.Mount(lowers, filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir), merged); err != nil {
 		return nil, err
 	}
+	c.debug("rootfs: overlay at %s, lowerdir=%s, upperdir=%s, workdir=%s (%s)", merged,
+		strings.Join(lowers, ":"), filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir), since(t))
 	defer func() {
 		if err != nil {
 			rootfs.Unmount(merged)
@@ -146,22 +162,81 @@ func Create(cfg Config) (_ *Container, err error) {
 	if o.CgroupsPath == "" {
 		o.CgroupsPath = cfg.Cgroups.CgroupsPath(id)
 	}
+	t = time.Now()
 	if err := c.writeNetworkFiles(&o); err != nil {
 		return nil, err
 	}
+	c.debug("network files: hostname, hosts, resolv.conf (%s)", since(t))
+	undoMounts, err := prepareMounts(cfg.Root, merged, cfg.Mounts, &o)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			undoMounts()
+		}
+	}()
+	t = time.Now()
 	spec, err := BuildSpec(cfg.ImageConfig, o)
 	if err != nil {
 		return nil, err
 	}
+	c.debug("spec built (%s)", since(t))
+	c.debugSpec(spec)
 	// Docker creates a missing working directory, owned by root.
 	if err := EnsureWorkdir(merged, spec.Process.Cwd, 0, 0); err != nil {
 		return nil, err
 	}
 	c.Spec = spec
-	if err := writeJSON(filepath.Join(c.dir, recordFile), c.Record); err != nil {
+	t = time.Now()
+	if err := c.writeRecord(filepath.Join(c.dir, recordFile), c.Record); err != nil {
 		return nil, err
 	}
+	c.debug("record with spec written (%s)", since(t))
 	return c, nil
+}
+
+// debug prints one --debug line when Config.Debugf is set.
+func (c *Container) debug(format string, args ...any) {
+	if c.debugf != nil {
+		c.debugf(format, args...)
+	}
+}
+
+// since is the time since t, rounded for --debug lines.
+func since(t time.Time) time.Duration { return time.Since(t).Round(time.Microsecond) }
+
+// debugSpec prints the isolation the spec asks for: namespaces, cgroup,
+// capabilities, seccomp, masked and read-only paths.
+func (c *Container) debugSpec(spec *specs.Spec) {
+	if c.debugf == nil {
+		return
+	}
+	var ns []string
+	if spec.Linux != nil {
+		for _, n := range spec.Linux.Namespaces {
+			ns = append(ns, string(n.Type))
+		}
+	}
+	c.debug("namespaces: %s", strings.Join(ns, ", "))
+	if spec.Linux != nil {
+		c.debug("cgroup: %s", spec.Linux.CgroupsPath)
+	}
+	if p := spec.Process; p != nil && p.Capabilities != nil {
+		c.debug("capabilities (bounding): %s", strings.Join(p.Capabilities.Bounding, ", "))
+	}
+	if spec.Linux == nil || spec.Linux.Seccomp == nil {
+		c.debug("seccomp: off")
+	} else {
+		c.debug("seccomp: on, default action %s, %d rules", spec.Linux.Seccomp.DefaultAction, len(spec.Linux.Seccomp.Syscalls))
+	}
+	if spec.Linux != nil {
+		c.debug("masked paths: %d, read-only paths: %d", len(spec.Linux.MaskedPaths), len(spec.Linux.ReadonlyPaths))
+	}
+	if spec.Process != nil {
+		c.debug("process: %q as %d:%d in %s, no_new_privileges=%v", spec.Process.Args,
+			spec.Process.User.UID, spec.Process.User.GID, spec.Process.Cwd, spec.Process.NoNewPrivileges)
+	}
 }
 
 // Dir is the container's directory, Root/containers/<id>.
@@ -188,11 +263,23 @@ func (c *Container) reserve(root string) error {
 			return fmt.Errorf("the container name %q is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name", c.Name, owner)
 		}
 	}
+	if c.Name == "" {
+		name, err := generateName(dir)
+		if err != nil {
+			return err
+		}
+		c.Name = name
+	}
 	if err := os.Mkdir(c.dir, 0o700); err != nil {
 		return fmt.Errorf("creating container directory: %w", err)
 	}
-	if err := writeJSON(filepath.Join(c.dir, recordFile), c.Record); err != nil {
+	if err := c.lockContainer(); err != nil {
 		os.RemoveAll(c.dir)
+		return err
+	}
+	if err := c.writeRecord(filepath.Join(c.dir, recordFile), c.Record); err != nil {
+		os.RemoveAll(c.dir)
+		c.release()
 		return err
 	}
 	return nil
@@ -208,7 +295,9 @@ func findName(dir, name string) (string, error) {
 		if !e.IsDir() {
 			continue
 		}
-		var r Record
+		// Only the ID and name: decoding each record's whole spec costs
+		// ~0.7 ms, on every run with --name, per container kept.
+		var r struct{ ID, Name string }
 		b, err := os.ReadFile(filepath.Join(dir, e.Name(), recordFile))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // being created or removed
@@ -230,6 +319,30 @@ func writeJSON(path string, v any) error {
 		return fmt.Errorf("encoding %s: %w", path, err)
 	}
 	return atomicfile.Write(path, append(b, '\n'), 0o600)
+}
+
+// writeRecord writes v to path, a file of the container's record. A --rm
+// container's files are deleted when it exits, so they are not fsynced (each
+// fsync costs milliseconds on a busy disk, on the start path); the rename
+// still keeps readers from seeing a partial file.
+func (c *Container) writeRecord(path string, v any) error {
+	if !c.remove {
+		return writeJSON(path, v)
+	}
+	b, err := json.MarshalIndent(v, "", "\t")
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	tmp := atomicfile.TmpName(filepath.Dir(path), filepath.Base(path))
+	err = os.WriteFile(tmp, append(b, '\n'), 0o600)
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 // lockExclusive takes an exclusive flock on path, creating it.

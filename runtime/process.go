@@ -46,6 +46,7 @@ const (
 // mount; the record is kept with its exit status, or removed with Remove.
 func (c *Container) Run() (int, error) {
 	code, runErr := c.run()
+	defer c.release() // after teardown: the container is finished or gone
 	if err := c.teardown(code, runErr); err != nil && runErr == nil {
 		return ExitCannotRun, err
 	}
@@ -55,6 +56,7 @@ func (c *Container) Run() (int, error) {
 func (c *Container) stateRoot() string { return filepath.Join(c.runRoot, "libcontainer") }
 
 func (c *Container) run() (int, error) {
+	t := time.Now()
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName:       c.ID,
 		UseSystemdCgroup: c.cg.Systemd,
@@ -65,11 +67,18 @@ func (c *Container) run() (int, error) {
 	if err != nil {
 		return ExitCannotRun, fmt.Errorf("converting the container spec: %w", err)
 	}
+	c.debug("libcontainer config converted (%s)", since(t))
+	t = time.Now()
 	lc, err := libcontainer.Create(c.stateRoot(), c.ID, cfg)
 	if err != nil {
 		return ExitCannotRun, fmt.Errorf("creating container: %w", err)
 	}
-	defer destroy(lc)
+	c.debug("libcontainer create: state in %s (%s)", filepath.Join(c.stateRoot(), c.ID), since(t))
+	defer func() {
+		t := time.Now()
+		destroy(lc)
+		c.debug("libcontainer destroy (%s)", since(t))
+	}()
 
 	p, err := newProcess(c.Spec.Process)
 	if err != nil {
@@ -79,29 +88,34 @@ func (c *Container) run() (int, error) {
 	signal.Notify(sigs)
 	defer signal.Stop(sigs)
 
-	var t *tty
+	var tt *tty
 	if c.Spec.Process.Terminal {
-		if t, err = newTTY(p, c.stdio); err != nil {
+		if tt, err = newTTY(p, c.stdio); err != nil {
 			return ExitCannotRun, err
 		}
-		defer t.close()
+		defer tt.close()
 	} else {
 		p.Stdin, p.Stdout, p.Stderr = c.stdio.Stdin, c.stdio.Stdout, c.stdio.Stderr
 	}
+	t = time.Now()
 	if err := lc.Run(p); err != nil {
-		if t != nil {
-			t.abort()
+		if tt != nil {
+			tt.abort()
 		}
 		return startErrorCode(err), fmt.Errorf("starting container process: %w", err)
 	}
-	if t != nil {
-		if err := t.start(); err != nil {
+	if tt != nil {
+		if err := tt.start(); err != nil {
 			lc.Signal(unix.SIGKILL)
 			p.Wait()
 			return ExitCannotRun, err
 		}
 	}
-	return wait(p, sigs, t)
+	c.debug("start: init re-exec, namespaces, cgroups, mounts, seccomp, exec of %q (%s)", c.Spec.Process.Args, since(t))
+	t = time.Now()
+	code, err := wait(p, sigs, tt)
+	c.debug("wait: exit code %d (%s)", code, since(t))
+	return code, err
 }
 
 // wait forwards signals to the process until it exits and returns its exit code.
@@ -242,18 +256,25 @@ func destroy(lc *libcontainer.Container) {
 // status or (with Remove) deletes the container's directory.
 func (c *Container) teardown(code int, runErr error) error {
 	var errs []error
+	t := time.Now()
 	if err := c.cg.Cleanup(c.ID); err != nil {
 		errs = append(errs, err)
 	}
+	c.debug("cgroup cleanup (%s)", since(t))
 	os.Remove(filepath.Join(c.stateRoot(), c.ID)) // gone unless Create failed half-way
+	t = time.Now()
 	if err := unmountMerged(filepath.Join(c.dir, mergedDir)); err != nil {
 		errs = append(errs, err)
 		return errors.Join(errs...) // never delete through a live mount
 	}
+	c.debug("rootfs unmounted (%s)", since(t))
+	t = time.Now()
 	if c.remove {
-		if err := os.RemoveAll(c.dir); err != nil {
-			errs = append(errs, fmt.Errorf("removing container: %w", err))
+		if err := removeDir(c.dir); err != nil {
+			errs = append(errs, err)
 		}
+		errs = append(errs, c.removeAnonymousVolumes())
+		c.debug("container directory removed (%s)", since(t))
 	} else {
 		st := Status{State: "exited", ExitCode: code, FinishedAt: time.Now().UTC()}
 		if runErr != nil {
@@ -262,6 +283,7 @@ func (c *Container) teardown(code int, runErr error) error {
 		if err := writeJSON(filepath.Join(c.dir, statusFile), st); err != nil {
 			errs = append(errs, err)
 		}
+		c.debug("exit status written (%s)", since(t))
 	}
 	return errors.Join(errs...)
 }
@@ -269,6 +291,7 @@ func (c *Container) teardown(code int, runErr error) error {
 // Remove tears down a container that was created but never run.
 func (c *Container) Remove() error {
 	c.remove = true
+	defer c.release()
 	return c.teardown(ExitCannotRun, errors.New("not run"))
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 
@@ -82,7 +83,13 @@ func ptrTo[T any](v T) *T { return &v }
 // checkGone fails if the container left a mount, a cgroup or libcontainer state.
 func checkGone(t *testing.T, c *Container, cg *cgroups.Host, root string) {
 	t.Helper()
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	// Not /proc/self: that is the main thread, which libcontainer's mount
+	// source goroutine may leave parked in the container's mount namespace
+	// (it locks its thread and never unlocks; Go cannot end the main thread).
+	// Any thread running goroutines is still in the host's namespace.
+	goruntime.LockOSThread()
+	mi, err := os.ReadFile("/proc/thread-self/mountinfo")
+	goruntime.UnlockOSThread()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,6 +78,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newLoadCommand(g),
 		newSaveCommand(g),
 		newRunCommand(g),
+		newVolumeCommand(g),
 	)
 	return root
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -23,6 +22,7 @@ type runOptions struct {
 	interactive, tty, rm, privileged, readOnly bool
 	name, workdir, user, hostname, entrypoint  string
 	env, envFiles, volumes, devices, tmpfs     []string
+	mounts                                     []string // --mount
 	ulimits, capAdd, capDrop, securityOpts     []string
 	memory, memorySwap, cpus, network, pull    string
 	platform                                   string
@@ -58,7 +58,8 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.Bool("help", false, "print usage")
 	f.StringVarP(&o.hostname, "hostname", "h", "", "container host name")
 	f.StringVar(&o.entrypoint, "entrypoint", "", "override the image's entrypoint")
-	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "bind mount a host directory (HOST:CONTAINER[:ro|rw])")
+	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "bind mount a host directory or a named volume ([HOST-DIR|NAME:]CONTAINER-DIR[:ro|rw])")
+	f.StringArrayVar(&o.mounts, "mount", nil, "attach a filesystem mount (type=bind|volume|tmpfs,source=…,target=…[,readonly])")
 	f.StringArrayVar(&o.devices, "device", nil, "add a host device (HOST[:CONTAINER][:rwm])")
 	f.StringVarP(&o.memory, "memory", "m", "", "memory limit (e.g. 64m)")
 	f.StringVar(&o.memorySwap, "memory-swap", "", "memory plus swap limit; -1 for unlimited swap")
@@ -85,6 +86,10 @@ func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args
 	if err != nil {
 		return &exitError{code: 125, err: err}
 	}
+	// Clean up after runs that were killed (their monitor is gone).
+	if err := runtime.Repair(g.root, g.runroot, cfg.Cgroups); err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s\n", err)
+	}
 	c, err := runtime.Create(cfg)
 	if err != nil {
 		return &exitError{code: 125, err: err}
@@ -102,6 +107,10 @@ func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args
 // runConfig turns the flags into runtime.Config, pulling the image if needed.
 func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args []string) (runtime.Config, error) {
 	so, err := specOptions(o, args)
+	if err != nil {
+		return runtime.Config{}, err
+	}
+	mounts, err := mountRequests(o)
 	if err != nil {
 		return runtime.Config{}, err
 	}
@@ -129,8 +138,11 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 	cfg := runtime.Config{
 		Root: g.root, RunRoot: g.runroot, Name: o.name,
 		Image: ref, ImageID: img.ID.String(), LayerDirs: img.LayerDirs(),
-		Options: so, Cgroups: cg, Remove: o.rm,
+		Options: so, Mounts: mounts, Cgroups: cg, Remove: o.rm,
 		Stdio: runtime.Stdio{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()},
+	}
+	if g.debug {
+		cfg.Debugf = debugf
 	}
 	if o.interactive {
 		cfg.Stdio.Stdin = cmd.InOrStdin()
@@ -203,9 +215,6 @@ func specOptions(o runOptions, args []string) (runtime.SpecOptions, error) {
 		return so, fmt.Errorf("network %q is not supported: use none or host", o.network)
 	}
 	if so.Env, err = parseEnv(o.envFiles, o.env); err != nil {
-		return so, err
-	}
-	if so.Mounts, err = parseVolumes(o.volumes); err != nil {
 		return so, err
 	}
 	for _, d := range o.devices {
@@ -291,44 +300,29 @@ func readEnvFile(name string) ([]string, error) {
 	return env, nil
 }
 
-// parseVolumes turns -v HOST:CONTAINER[:ro|rw] into bind mounts. The host
-// path must be absolute or start with ./ or ../ (named volumes are not
-// supported yet); a missing host directory is created, as Docker does.
-func parseVolumes(vols []string) ([]specs.Mount, error) {
-	var mounts []specs.Mount
-	for _, v := range vols {
-		parts := strings.Split(v, ":")
-		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
-			return nil, fmt.Errorf("invalid volume specification: %q", v)
-		}
-		host, ctr := parts[0], parts[1]
-		opts := []string{"rbind", "rprivate"}
-		if len(parts) == 3 {
-			switch parts[2] {
-			case "ro", "rw":
-				opts = append(opts, parts[2])
-			default:
-				return nil, fmt.Errorf("invalid mode %q in volume specification %q", parts[2], v)
-			}
-		}
-		if !path.IsAbs(ctr) {
-			return nil, fmt.Errorf("invalid volume specification %q: the container path must be absolute", v)
-		}
-		if !filepath.IsAbs(host) && !strings.HasPrefix(host, "./") && !strings.HasPrefix(host, "../") && host != "." && host != ".." {
-			return nil, fmt.Errorf("invalid volume specification %q: named volumes are not supported; use an absolute host path or ./path", v)
-		}
-		host, err := filepath.Abs(host)
-		if err != nil {
-			return nil, fmt.Errorf("resolving volume %q: %w", v, err)
-		}
-		if _, err := os.Stat(host); errors.Is(err, os.ErrNotExist) {
-			if err := os.MkdirAll(host, 0o755); err != nil {
-				return nil, fmt.Errorf("creating volume directory: %w", err)
-			}
-		}
-		mounts = append(mounts, specs.Mount{Destination: path.Clean(ctr), Type: "bind", Source: host, Options: opts})
+// mountRequests parses -v and --mount; the runtime acts on them once the
+// container's rootfs is mounted (volumes are filled from the image).
+func mountRequests(o runOptions) ([]runtime.MountRequest, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("reading the current directory: %w", err)
 	}
-	return mounts, nil
+	var reqs []runtime.MountRequest
+	for _, v := range o.volumes {
+		r, err := runtime.ParseVolumeFlag(v, cwd)
+		if err != nil {
+			return nil, err
+		}
+		reqs = append(reqs, r)
+	}
+	for _, m := range o.mounts {
+		r, err := runtime.ParseMountFlag(m)
+		if err != nil {
+			return nil, fmt.Errorf("invalid argument %q for \"--mount\" flag: %w", m, err)
+		}
+		reqs = append(reqs, r)
+	}
+	return reqs, nil
 }
 
 // parseTmpfs turns --tmpfs PATH[:OPTIONS] into a map for SpecOptions.

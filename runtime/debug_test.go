@@ -1,0 +1,82 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hako-run/hako/cgroups"
+)
+
+// TestDebugSteps runs a --rm container with Debugf set and checks that every
+// isolation step is reported, in order, with what it set up.
+func TestDebugSteps(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("running containers needs root")
+	}
+	layer := filepath.Join(t.TempDir(), "layer")
+	busyboxRootfs(t, layer)
+	cg, err := cgroups.Detect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	removeNewCgroupParents(t)
+	root, runRoot := t.TempDir(), t.TempDir()
+	var lines []string
+	c, err := Create(Config{
+		Root: root, RunRoot: runRoot, Image: "test", ImageID: "sha256:test",
+		ImageConfig: ocispec.ImageConfig{Env: []string{"PATH=/bin"}},
+		LayerDirs:   []string{layer},
+		Options:     SpecOptions{Cmd: []string{"true"}},
+		Cgroups:     cg,
+		Remove:      true,
+		Debugf:      func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { checkGone(t, c, cg, root) })
+	if code, err := c.Run(); code != 0 || err != nil {
+		t.Fatalf("run: %d, %v", code, err)
+	}
+	want := []string{
+		"container " + c.ID + ": record in ",
+		"rootfs: overlay at " + filepath.Join(c.Dir(), "merged") + ", lowerdir=" + layer + ",",
+		"network files: ",
+		"spec built (",
+		"namespaces: mount, network, uts, pid, ipc",
+		"cgroup: " + cg.CgroupsPath(c.ID),
+		"capabilities (bounding): CAP_CHOWN,",
+		"seccomp: on, default action SCMP_ACT_ERRNO,",
+		"masked paths: ",
+		`process: ["true"] as 0:0 in /`,
+		"record with spec written (",
+		"libcontainer config converted (",
+		"libcontainer create: state in " + filepath.Join(runRoot, "libcontainer", c.ID),
+		"start: ",
+		"wait: exit code 0 (",
+		"libcontainer destroy (",
+		"cgroup cleanup (",
+		"rootfs unmounted (",
+		"container directory removed (",
+	}
+	i := 0
+	for _, l := range lines {
+		if i < len(want) && strings.HasPrefix(l, want[i]) {
+			i++
+		}
+	}
+	if i < len(want) {
+		t.Errorf("debug lines lack %q (in this order); got:\n%s", want[i], strings.Join(lines, "\n"))
+	}
+	// Every step line ends with its duration.
+	for _, l := range lines {
+		if strings.Contains(l, "(") && !strings.HasSuffix(l, "s)") && !strings.HasPrefix(l, "process:") {
+			t.Errorf("step line without a duration: %q", l)
+		}
+	}
+}
