@@ -25,7 +25,7 @@ func TestRepairKilledRun(t *testing.T) {
 func testRepairKilledRun(t *testing.T, rm bool) {
 	s := runStore(t)
 	becomeSubreaper(t)
-	args := []string{"run", "--network", "none"}
+	args := []string{"run", "--network", "none", "-v", "/anon"}
 	if rm {
 		args = append(args, "--rm")
 	}
@@ -67,6 +67,10 @@ func testRepairKilledRun(t *testing.T, rm bool) {
 		}
 		if ids := s.containerIDs(t); len(ids) != 0 {
 			t.Errorf("records left: %v", ids)
+		}
+		// --rm also takes its anonymous volume.
+		if out := s.mustHako(t, "volume", "ls", "-q"); strings.TrimSpace(out) != "" {
+			t.Errorf("volumes left after repairing a --rm container: %q", out)
 		}
 	} else {
 		var st struct {

@@ -279,7 +279,15 @@ func (o *orphan) repair(runRoot string, cg *cgroups.Host) error {
 		return err // never delete through a live mount
 	}
 	if o.rec == nil || o.rec.Remove {
-		return removeDir(o.dir)
+		if err := removeDir(o.dir); err != nil {
+			return err
+		}
+		if o.rec == nil {
+			return nil
+		}
+		// --rm also takes the container's anonymous volumes (once its
+		// record is gone, nothing uses them).
+		return removeAnonymousVolumes(filepath.Dir(filepath.Dir(o.dir)), o.rec.Spec)
 	}
 	st := Status{State: "exited", ExitCode: ExitKilled, FinishedAt: time.Now().UTC()}
 	return writeJSON(filepath.Join(o.dir, statusFile), st)

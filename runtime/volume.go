@@ -1091,12 +1091,18 @@ func (vs Volumes) removeAnonymous(names []string) error {
 // removeAnonymousVolumes removes the anonymous volumes a removed
 // container mounted (Docker's --rm), unless another container uses them.
 func (c *Container) removeAnonymousVolumes() error {
-	if c.Spec == nil {
+	return removeAnonymousVolumes(filepath.Dir(filepath.Dir(c.dir)), c.Spec)
+}
+
+// removeAnonymousVolumes removes the anonymous volumes a container's spec
+// mounts, as --rm does (root is hako's state root).
+func removeAnonymousVolumes(root string, spec *specs.Spec) error {
+	if spec == nil {
 		return nil
 	}
-	vs := Volumes{Root: filepath.Dir(filepath.Dir(c.dir))}
+	vs := Volumes{Root: root}
 	var names []string
-	for _, m := range c.Spec.Mounts {
+	for _, m := range spec.Mounts {
 		name, ok := vs.volumeOf(m.Source)
 		if !ok || m.Type != "bind" {
 			continue
