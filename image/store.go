@@ -102,6 +102,11 @@ func (s *Store) lockIndex() (unlock func(), err error) {
 	return atomicfile.Lock(filepath.Join(s.root, "index.lock"), true)
 }
 
+// Use keeps the store's content from being garbage-collected until the
+// returned function is called: hold it from looking an image up until a
+// container that uses the image has been recorded.
+func (s *Store) Use() (release func(), err error) { return s.lockUse(false) }
+
 // lockUse is held shared while content is being added or used, and
 // exclusively by garbage collection, so nothing is collected mid-pull.
 func (s *Store) lockUse(exclusive bool) (unlock func(), err error) {
