@@ -1,13 +1,8 @@
 package runtime
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io/fs"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strconv"
 )
 
@@ -71,43 +66,13 @@ func randomName(try int) string {
 	}
 }
 
-// generateName picks a random name no container in dir (Root/containers)
-// uses. The caller holds the lock on dir.
-func generateName(dir string) (string, error) {
-	used, err := usedNames(dir)
-	if err != nil {
-		return "", err
-	}
+// generateName picks a random name that no container in use (names, from
+// containerNames) has. The caller holds the lock on Root/containers.
+func generateName(used map[string]string) (string, error) {
 	for try := 0; try < 100; try++ {
-		if n := randomName(try); !used[n] {
+		if n := randomName(try); used[n] == "" {
 			return n, nil
 		}
 	}
 	return "", errors.New("generating a container name: every name tried is taken")
-}
-
-// usedNames returns the names of the containers in dir.
-func usedNames(dir string) (map[string]bool, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
-	}
-	used := map[string]bool{}
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name(), recordFile))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // being created or removed
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading container record: %w", err)
-		}
-		var r Record
-		if json.Unmarshal(b, &r) == nil && r.Name != "" {
-			used[r.Name] = true
-		}
-	}
-	return used, nil
 }

@@ -26,14 +26,18 @@ func TestRandomName(t *testing.T) {
 func TestGenerateNameUnique(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "containers")
 	taken := map[string]bool{}
-	if n, err := generateName(dir); err == nil {
+	if n, err := containerNames(dir); err == nil {
 		t.Fatalf("listing a missing directory: got %q, want an error", n)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 300; i++ {
-		n, err := generateName(dir)
+		names, err := containerNames(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := generateName(names)
 		if err != nil {
 			t.Fatal(err)
 		}

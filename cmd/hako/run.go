@@ -82,8 +82,19 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 // runRun creates and runs the container and returns its exit code as an
 // exitError with no message (hako's own failures exit 125).
 func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args []string) error {
+	// Hold the image against garbage collection (a concurrent rmi) from
+	// the lookup until the container's record names it.
+	store, err := openStore(g)
+	if err != nil {
+		return &exitError{code: 125, err: err}
+	}
+	release, err := store.Use()
+	if err != nil {
+		return &exitError{code: 125, err: err}
+	}
 	cfg, err := runConfig(cmd, g, o, ref, args)
 	if err != nil {
+		release()
 		return &exitError{code: 125, err: err}
 	}
 	// Clean up after runs that were killed (their monitor is gone).
@@ -91,6 +102,7 @@ func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args
 		fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s\n", err)
 	}
 	c, err := runtime.Create(cfg)
+	release()
 	if err != nil {
 		return &exitError{code: 125, err: err}
 	}
