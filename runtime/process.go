@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -80,7 +81,7 @@ func (c *Container) run() (int, error) {
 		c.debug("libcontainer destroy (%s)", since(t))
 	}()
 
-	p, err := newProcess(c.Spec.Process)
+	p, err := newProcess(c.Spec.Process, c.debug)
 	if err != nil {
 		return ExitCannotRun, err
 	}
@@ -181,7 +182,7 @@ func startErrorCode(err error) int {
 
 // newProcess makes the container's first process from the spec, as runc's
 // newProcess does (rlimits are not part of the converted config).
-func newProcess(sp *specs.Process) (*libcontainer.Process, error) {
+func newProcess(sp *specs.Process, debugf func(string, ...any)) (*libcontainer.Process, error) {
 	p := &libcontainer.Process{
 		Args:            sp.Args,
 		Env:             sp.Env,
@@ -199,9 +200,41 @@ func newProcess(sp *specs.Process) (*libcontainer.Process, error) {
 		if err != nil {
 			return nil, err
 		}
+		if soft, hard, clamped := clampRlimit(rl); clamped {
+			debugf("%s %d:%d is above hako's own hard limit; clamped to %d:%d (raising it needs CAP_SYS_RESOURCE)", r.Type, rl.Soft, rl.Hard, soft, hard)
+			rl.Soft, rl.Hard = soft, hard
+		}
 		p.Rlimits = append(p.Rlimits, rl)
 	}
 	return p, nil
+}
+
+// clampRlimit lowers a requested rlimit to the caller's hard limit when the
+// caller may not raise its own (no CAP_SYS_RESOURCE, as on hosts like this
+// one): a container cannot get more than its creator has, and failing the
+// run for it helps nobody.
+func clampRlimit(rl configs.Rlimit) (soft, hard uint64, clamped bool) {
+	var cur unix.Rlimit
+	if err := unix.Getrlimit(rl.Type, &cur); err != nil || rl.Hard <= cur.Max || canRaiseRlimits() {
+		return rl.Soft, rl.Hard, false
+	}
+	return min(rl.Soft, cur.Max), cur.Max, true
+}
+
+// canRaiseRlimits reports whether this process has CAP_SYS_RESOURCE in its
+// effective set (bit 24 of CapEff in /proc/self/status).
+func canRaiseRlimits() bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && caps&(1<<unix.CAP_SYS_RESOURCE) != 0
+		}
+	}
+	return false
 }
 
 var rlimits = map[string]int{
