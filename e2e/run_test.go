@@ -431,3 +431,49 @@ func TestRunTTY(t *testing.T) {
 		t.Errorf("tty output has doubled carriage returns")
 	}
 }
+
+// TestRunTTYCtrlC: in raw mode Ctrl-C travels as a byte to the container's
+// terminal, which interrupts the foreground command there, not hako.
+func TestRunTTYCtrlC(t *testing.T) {
+	s := runStore(t)
+	pty, slavePath, err := console.NewPty()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pty.Close()
+	if err := pty.Resize(console.WinSize{Height: 24, Width: 80}); err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(slavePath, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+	cmd := s.cmd("run", "--rm", "-it", "--network", "none", busybox.ref, "sh")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	// On a failed wait, end hako (it then cleans up) before the leftover checks.
+	defer func() {
+		if cmd.ProcessState == nil {
+			io.WriteString(pty, "\x03exit\n")
+			cmd.Wait()
+		}
+	}()
+	var out syncBuffer
+	go io.Copy(&out, pty)
+	out.waitFor(t, "# ")
+	io.WriteString(pty, "sleep 100\n")
+	time.Sleep(300 * time.Millisecond)
+	io.WriteString(pty, "\x03") // Ctrl-C: the shell in the container reports 130
+	io.WriteString(pty, "echo after-sleep-$?\n")
+	out.waitFor(t, "after-sleep-130")
+	io.WriteString(pty, "exit 4\n")
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 4 {
+		t.Errorf("run -it after Ctrl-C: exit %d, want 4 (hako itself must not be interrupted); output %q", code, out.String())
+	}
+}
