@@ -278,3 +278,36 @@ func checkNoTemp(t *testing.T, s *store) {
 		t.Fatal(err)
 	}
 }
+
+// TestInterruptedPull: Ctrl-C (SIGINT) during a pull ends it with exit 1
+// and one error line, and it removes its own temporary files on the way out.
+func TestInterruptedPull(t *testing.T) {
+	img, err := testimage.WithRandomFile(busybox.img, "big.bin", 30<<20, 43)
+	if err != nil {
+		t.Fatal(err)
+	}
+	push(t, registry+"/interrupted:latest", img)
+	th := newThrottle(t, 4<<20)
+	ref := th.addr + "/interrupted:latest"
+	s := newStore(t)
+	cmd := s.cmd("pull", ref)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) && diskUsage(t, s.root) < 4<<20 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err = cmd.Wait()
+	if cmd.ProcessState.ExitCode() != 1 {
+		t.Fatalf("interrupted pull: %v (stderr %q), want exit 1", err, stderr.String())
+	}
+	wantOneError(t, "interrupted pull", stderr.String(), 1)
+	checkNoTemp(t, s) // no later command has run: the pull cleaned up itself
+	if n := s.refEntries(t, ref); n != 0 {
+		t.Errorf("index.json names the interrupted pull's image %d times", n)
+	}
+}

@@ -2,7 +2,9 @@ package image
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strings"
 	"time"
@@ -78,6 +80,12 @@ func (s *Store) list(idx *v1.IndexManifest, keep func(v1.Hash) bool) ([]*Image, 
 		img, ok := byManifest[d.Digest.String()]
 		if !ok {
 			img, err = s.loadImage(d)
+			if errors.Is(err, fs.ErrNotExist) {
+				// Its blobs are gone (a power cut before they were durable):
+				// not an image any more; the next GC drops the entry.
+				s.debugf("index entry %s names a missing blob: skipped (%v)", d.Digest, err)
+				continue
+			}
 			if err != nil {
 				return nil, err
 			}

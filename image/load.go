@@ -349,6 +349,9 @@ func (s *Store) loadLayout(ctx context.Context, dir string, progress Progress) (
 			return loaded, err
 		}
 	}
+	if len(loaded) == 0 {
+		return nil, errors.New("the OCI layout holds no image hako can load (no image manifests in its index.json)")
+	}
 	return loaded, nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/hako-run/hako/internal/atomicfile"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -254,6 +255,10 @@ func (s *Store) importImage(ctx context.Context, img v1.Image, progress Progress
 	if err != nil {
 		return v1.Descriptor{}, false, err
 	}
+	// The blobs' names must be durable before index.json names them.
+	if err := atomicfile.SyncDir(s.blobs); err != nil {
+		return v1.Descriptor{}, false, fmt.Errorf("syncing blobs: %w", err)
+	}
 	return v1.Descriptor{MediaType: mt, Digest: manDigest, Size: int64(len(rawMan))}, fresh.Load(), nil
 }
 
@@ -265,7 +270,7 @@ const downloadAttempts = 3
 func (s *Store) downloadLayer(ctx context.Context, img v1.Image, ld v1.Descriptor, onProgress func(int64)) error {
 	var err error
 	for attempt := 1; attempt <= downloadAttempts; attempt++ {
-		if err = s.downloadLayerOnce(img, ld, onProgress); err == nil || ctx.Err() != nil || errors.Is(err, errCorrupt) {
+		if err = s.downloadLayerOnce(ctx, img, ld, onProgress); err == nil || ctx.Err() != nil || errors.Is(err, errCorrupt) {
 			return err
 		}
 		s.debugf("layer %s: download attempt %d failed: %v", ld.Digest, attempt, err)
@@ -273,7 +278,7 @@ func (s *Store) downloadLayer(ctx context.Context, img v1.Image, ld v1.Descripto
 	return err
 }
 
-func (s *Store) downloadLayerOnce(img v1.Image, ld v1.Descriptor, onProgress func(int64)) error {
+func (s *Store) downloadLayerOnce(ctx context.Context, img v1.Image, ld v1.Descriptor, onProgress func(int64)) error {
 	layer, err := img.LayerByDigest(ld.Digest)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", shortID(ld.Digest), err)
@@ -283,7 +288,15 @@ func (s *Store) downloadLayerOnce(img v1.Image, ld v1.Descriptor, onProgress fun
 		return fmt.Errorf("downloading layer %s: %w", shortID(ld.Digest), registryError(err))
 	}
 	defer rc.Close()
-	return s.writeBlob(ld.Digest, ld.Size, &countingReader{r: rc, onProgress: onProgress})
+	// When another layer fails, stop this download at once rather than
+	// wait for the whole body (or forever, on a stalled connection).
+	stop := context.AfterFunc(ctx, func() { rc.Close() })
+	defer stop()
+	err = s.writeBlob(ld.Digest, ld.Size, &countingReader{r: rc, onProgress: onProgress})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // extractBlob extracts a stored layer blob into a temporary directory.

@@ -8,8 +8,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -82,5 +85,59 @@ func TestPullRefusesCorruptLayer(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(res.Image.LayerDirs()[0], "bin", "busybox")); err != nil {
 		t.Errorf("extracted layer lacks bin/busybox: %v", err)
+	}
+}
+
+// A layer that fails ends the other downloads at once, even one whose
+// registry connection has stalled.
+func TestPullFailsFastWhenOneLayerFails(t *testing.T) {
+	base, err := testimage.Busybox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := testimage.WithRandomFile(base, "big", 4<<20, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	bad, _ := layers[0].Digest()
+	stalled, _ := layers[1].Digest()
+	stalledSize, _ := layers[1].Size()
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	var armed atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case armed.Load() && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, bad.String()):
+			http.Error(w, "broken", http.StatusNotFound)
+		case armed.Load() && r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, stalled.String()):
+			w.Header().Set("Content-Length", strconv.FormatInt(stalledSize, 10))
+			w.WriteHeader(http.StatusOK)
+			w.Write(make([]byte, 1000))
+			w.(http.Flusher).Flush()
+			select { // a connection that stalls mid-body
+			case <-r.Context().Done():
+			case <-time.After(20 * time.Second):
+			}
+		default:
+			reg.ServeHTTP(w, r)
+		}
+	}))
+	defer srv.Close()
+	refStr := strings.TrimPrefix(srv.URL, "http://") + "/two:latest"
+	ref, _ := name.ParseReference(refStr)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := s.Pull(context.Background(), refStr, PullOptions{}); err == nil {
+		t.Fatal("pull with a missing layer succeeded")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("pull took %s to fail: the stalled download was not ended", d)
 	}
 }

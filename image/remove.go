@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -13,16 +14,23 @@ import (
 
 // Tag gives the image src the additional reference dst.
 func (s *Store) Tag(src, dst string) error {
-	img, err := s.Get(src)
-	if err != nil {
-		return err
-	}
 	ref, err := ParseReference(dst, s.Insecure...)
 	if err != nil {
 		return err
 	}
 	if strings.Contains(FullName(ref), "@") {
 		return fmt.Errorf("refusing to create a tag with a digest reference %q: give a name:tag", dst)
+	}
+	// Held so that no garbage collection removes the image between the
+	// lookup and the new index entry.
+	release, err := s.lockUse(false)
+	if err != nil {
+		return err
+	}
+	defer release()
+	img, err := s.Get(src)
+	if err != nil {
+		return err
 	}
 	return s.updateIndex(func(idx *v1.IndexManifest) error {
 		setRef(idx, FullName(ref), img.Manifest)
@@ -44,13 +52,78 @@ type InUse func() (map[v1.Hash]bool, error)
 // left (Docker's rmi). An image ID with names in several repositories needs
 // force. Blobs and layer directories nothing uses any more are collected.
 func (s *Store) Remove(nameOrID string, force bool, inUse InUse) (*RemoveResult, error) {
-	img, err := s.Get(nameOrID)
+	if _, err := s.Get(nameOrID); err != nil {
+		return nil, err // before asking about containers: the usual error first
+	}
+	used := map[v1.Hash]bool{}
+	if inUse != nil {
+		var err error
+		if used, err = inUse(); err != nil {
+			return nil, err
+		}
+	}
+	res := &RemoveResult{}
+	var deleted *Image
+	// Decide on the index as it is under the lock: a tag a concurrent pull
+	// or tag just added to the same image must not vanish with this one.
+	err := s.updateIndex(func(idx *v1.IndexManifest) error {
+		all, err := s.list(idx, nil)
+		if err != nil {
+			return err
+		}
+		img, err := find(all, nameOrID, s.Insecure)
+		if err != nil {
+			return err
+		}
+		drop, dangling, err := s.removal(img, nameOrID, force, used[img.ID])
+		if err != nil {
+			return err
+		}
+		deleting := len(drop) == len(img.Names) && !dangling
+		kept := idx.Manifests[:0]
+		for _, d := range idx.Manifests {
+			gone := contains(drop, d.Annotations[RefNameAnnotation]) ||
+				(deleting && d.Digest == img.Manifest.Digest) // untagged entries too
+			if !gone {
+				kept = append(kept, d)
+			}
+		}
+		if dangling {
+			unnamed := img.Manifest
+			unnamed.Annotations = nil
+			kept = append(kept, unnamed)
+		}
+		idx.Manifests = kept
+		for _, n := range drop {
+			if ref, err := ParseReference(n, s.Insecure...); err == nil {
+				res.Untagged = append(res.Untagged, FamiliarName(ref))
+			}
+		}
+		if deleting {
+			deleted = img
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	res := &RemoveResult{}
+	if deleted == nil {
+		return res, nil
+	}
+	res.Deleted = append(res.Deleted, deleted.ID.String())
+	collected, err := s.GC(inUse)
+	if err != nil {
+		return res, err
+	}
+	res.Deleted = append(res.Deleted, collected...)
+	return res, nil
+}
+
+// removal decides, as Docker's rmi does, which names of img go when the
+// user removes nameOrID, and whether the image stays behind untagged
+// (dangling) because a container uses it.
+func (s *Store) removal(img *Image, nameOrID string, force, inUse bool) (drop []string, dangling bool, err error) {
 	byName := false
-	var drop []string
 	if ref, err := ParseReference(nameOrID, s.Insecure...); err == nil && contains(img.Names, FullName(ref)) {
 		byName = true
 		drop = []string{FullName(ref)}
@@ -66,58 +139,17 @@ func (s *Store) Remove(nameOrID string, force bool, inUse InUse) (*RemoveResult,
 	}
 	if !byName {
 		if repos := repositories(img.Names); len(repos) > 1 && !force {
-			return nil, fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", shortID(img.ID))
+			return nil, false, fmt.Errorf("conflict: unable to delete %s (must be forced) - image is referenced in multiple repositories", shortID(img.ID))
 		}
 		drop = img.Names
 	}
-	deleting := len(drop) == len(img.Names)
-	dangling := false // untagged but kept: a container still uses it
-	if deleting && inUse != nil {
-		used, err := inUse()
-		if err != nil {
-			return nil, err
+	if len(drop) == len(img.Names) && inUse {
+		if !force || !byName {
+			return nil, false, fmt.Errorf("conflict: unable to delete %s - image is being used by a container; remove the container first", shortID(img.ID))
 		}
-		if used[img.ID] {
-			if !force || !byName {
-				return nil, fmt.Errorf("conflict: unable to delete %s - image is being used by a container; remove the container first", shortID(img.ID))
-			}
-			deleting, dangling = false, true // Docker: untag, keep it as <none>
-		}
+		return drop, true, nil // Docker: untag, keep it as <none>
 	}
-	if err := s.updateIndex(func(idx *v1.IndexManifest) error {
-		kept := idx.Manifests[:0]
-		for _, d := range idx.Manifests {
-			gone := contains(drop, d.Annotations[RefNameAnnotation]) ||
-				(deleting && d.Digest == img.Manifest.Digest) // untagged entries too
-			if !gone {
-				kept = append(kept, d)
-			}
-		}
-		if dangling {
-			unnamed := img.Manifest
-			unnamed.Annotations = nil
-			kept = append(kept, unnamed)
-		}
-		idx.Manifests = kept
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	for _, n := range drop {
-		if ref, err := ParseReference(n, s.Insecure...); err == nil {
-			res.Untagged = append(res.Untagged, FamiliarName(ref))
-		}
-	}
-	if !deleting {
-		return res, nil
-	}
-	res.Deleted = append(res.Deleted, img.ID.String())
-	collected, err := s.GC(inUse)
-	if err != nil {
-		return res, err
-	}
-	res.Deleted = append(res.Deleted, collected...)
-	return res, nil
+	return drop, false, nil
 }
 
 func repositories(names []string) map[string]bool {
@@ -150,8 +182,13 @@ func (s *Store) GC(inUse InUse) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	var broken []v1.Hash
 	for _, d := range idx.Manifests {
 		img, err := s.loadImage(d)
+		if errors.Is(err, os.ErrNotExist) {
+			broken = append(broken, d.Digest)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("collecting garbage: %w", err)
 		}
@@ -162,6 +199,21 @@ func (s *Store) GC(inUse InUse) ([]string, error) {
 		}
 		for _, c := range img.ChainIDs() {
 			keepLayers[c.Hex] = true
+		}
+	}
+	if len(broken) > 0 {
+		// Entries whose blobs a power cut lost name nothing: drop them.
+		if err := s.updateIndex(func(idx *v1.IndexManifest) error {
+			kept := idx.Manifests[:0]
+			for _, d := range idx.Manifests {
+				if !slices.Contains(broken, d.Digest) {
+					kept = append(kept, d)
+				}
+			}
+			idx.Manifests = kept
+			return nil
+		}); err != nil {
+			return nil, err
 		}
 	}
 	// Images containers use stay whole even when untagged: their blobs are

@@ -80,6 +80,9 @@ type Container struct {
 	stdio   Stdio
 	debugf  func(format string, args ...any)
 	unlock  func() // releases the container's lock (repair.go)
+
+	// destroyErr is set when libcontainer could not destroy the container.
+	destroyErr error
 }
 
 var nameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)

@@ -17,19 +17,20 @@ import (
 // directory still sits on its image's layers. The image store must keep them.
 func ImagesInUse(root string) (map[string]bool, error) {
 	dir := containersDir(root)
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		return map[string]bool{}, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
-	}
-	// Creators hold this lock from making a directory to writing its record.
+	// Creators hold this lock from making a directory to writing its record:
+	// list only under it, or a container being made is missed.
 	unlock, err := atomicfile.Lock(filepath.Join(dir, ".lock"), false)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
 	used := map[string]bool{}
 	for _, e := range entries {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {

@@ -49,7 +49,8 @@ func (c *Container) Run() (int, error) {
 	code, runErr := c.run()
 	defer c.release() // after teardown: the container is finished or gone
 	if err := c.teardown(code, runErr); err != nil && runErr == nil {
-		return ExitCannotRun, err
+		// The container ran: its code stands, the cleanup failure is told.
+		return code, fmt.Errorf("cleaning up after the container: %w", err)
 	}
 	return code, runErr
 }
@@ -77,7 +78,7 @@ func (c *Container) run() (int, error) {
 	c.debug("libcontainer create: state in %s (%s)", filepath.Join(c.stateRoot(), c.ID), since(t))
 	defer func() {
 		t := time.Now()
-		destroy(lc)
+		c.destroyErr = destroy(lc)
 		c.debug("libcontainer destroy (%s)", since(t))
 	}()
 
@@ -274,15 +275,20 @@ func convertRlimit(r specs.POSIXRlimit) (configs.Rlimit, error) {
 // destroy kills whatever is left of the container and removes its
 // libcontainer state and cgroup. With a private PID namespace the kernel
 // kills the rest when the init exits, but that takes a moment.
-func destroy(lc *libcontainer.Container) {
+func destroy(lc *libcontainer.Container) error {
+	var err error
 	for i := 0; i < 100; i++ {
-		err := lc.Destroy()
+		err = lc.Destroy()
 		if err == nil || !errors.Is(err, libcontainer.ErrRunning) {
-			return
+			break
 		}
 		lc.Signal(unix.SIGKILL)
 		time.Sleep(20 * time.Millisecond)
 	}
+	if err != nil {
+		return fmt.Errorf("destroying the container: %w", err)
+	}
+	return nil
 }
 
 // teardown removes what the run left on the host, then records the exit
@@ -290,8 +296,16 @@ func destroy(lc *libcontainer.Container) {
 func (c *Container) teardown(code int, runErr error) error {
 	var errs []error
 	t := time.Now()
+	if c.destroyErr != nil {
+		errs = append(errs, c.destroyErr)
+	}
 	if err := c.cg.Cleanup(c.ID); err != nil {
 		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		// Processes or cgroups may be left: record no status, so the
+		// container stays an orphan that the next Repair finishes off.
+		return errors.Join(errs...)
 	}
 	c.debug("cgroup cleanup (%s)", since(t))
 	os.Remove(filepath.Join(c.stateRoot(), c.ID)) // gone unless Create failed half-way

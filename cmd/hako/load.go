@@ -17,6 +17,7 @@ func newLoadCommand(g *globalOptions) *cobra.Command {
 		Short: "Load images from a tar archive or an OCI layout (from STDIN by default)",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			defer interruptible(cmd)()
 			s, err := openStore(g)
 			if err != nil {
 				return err
@@ -28,7 +29,7 @@ func newLoadCommand(g *globalOptions) *cobra.Command {
 				if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 					return usageError("requested load from stdin, but stdin is a terminal: give -i FILE or redirect a file")
 				}
-				loaded, err = s.Load(cmd.Context(), cmd.InOrStdin(), nil)
+				loaded, err = s.Load(cmd.Context(), ctxReader{cmd.Context(), cmd.InOrStdin()}, nil)
 			}
 			out := cmd.OutOrStdout()
 			if quiet {

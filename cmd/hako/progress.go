@@ -21,6 +21,8 @@ type progressPrinter struct {
 	p     *mpb.Progress
 	bars  map[string]*mpb.Bar
 	shown map[string]string // last plain status per layer
+	// statuses holds each bar's status for its decorator.
+	statuses sync.Map
 }
 
 func newProgressPrinter(out io.Writer) *progressPrinter {
@@ -47,12 +49,12 @@ func (pp *progressPrinter) event(e image.Event) {
 	bar, ok := pp.bars[e.Layer]
 	if !ok {
 		bar = pp.p.AddBar(e.Total,
-			mpb.PrependDecorators(decor.Name(e.Layer+" "), decor.Any(func(s decor.Statistics) string { return pp.shown[e.Layer] }, decor.WCSyncSpaceR)),
+			mpb.PrependDecorators(decor.Name(e.Layer+" "), decor.Any(func(decor.Statistics) string { return pp.status(e.Layer) }, decor.WCSyncSpaceR)),
 			mpb.AppendDecorators(decor.Counters(decor.SizeB1024(0), "% .1f / % .1f"), decor.Name(" "), decor.AverageSpeed(decor.SizeB1024(0), "% .1f")),
 		)
 		pp.bars[e.Layer] = bar
 	}
-	pp.shown[e.Layer] = e.Status
+	pp.statuses.Store(e.Layer, e.Status)
 	switch e.Status {
 	case image.StatusDownloading:
 		bar.SetCurrent(e.Current)
@@ -61,6 +63,14 @@ func (pp *progressPrinter) event(e image.Event) {
 	case image.StatusComplete, image.StatusExists:
 		bar.SetTotal(e.Total, true)
 	}
+}
+
+// status is a layer's last status. mpb's render goroutine asks for it, so
+// it must not take pp.mu: event holds that while it talks to the bars.
+func (pp *progressPrinter) status(layer string) string {
+	v, _ := pp.statuses.Load(layer)
+	s, _ := v.(string)
+	return s
 }
 
 // wait finishes the bars (completing any left open by an error).

@@ -29,6 +29,7 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 }
 
 func runPull(cmd *cobra.Command, g *globalOptions, o pullOptions, ref string) error {
+	defer interruptible(cmd)()
 	s, err := openStore(g)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ func newSaveCommand(g *globalOptions) *cobra.Command {
 		Short: "Save one or more images to a tar archive (streamed to STDOUT by default)",
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			defer interruptible(cmd)()
 			s, err := openStore(g)
 			if err != nil {
 				return err
@@ -30,14 +31,14 @@ func newSaveCommand(g *globalOptions) *cobra.Command {
 				if f, ok := cmd.OutOrStdout().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 					return usageError("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 				}
-				w := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<20)
+				w := bufio.NewWriterSize(ctxWriter{cmd.Context(), cmd.OutOrStdout()}, 1<<20)
 				if err := s.Save(w, args); err != nil {
 					return err
 				}
 				return w.Flush()
 			}
 			return saveToFile(output, func(f *os.File) error {
-				w := bufio.NewWriterSize(f, 1<<20)
+				w := bufio.NewWriterSize(ctxWriter{cmd.Context(), f}, 1<<20)
 				if err := s.Save(w, args); err != nil {
 					return err
 				}
