@@ -3,15 +3,27 @@ GO        ?= go
 BIN       := bin/hako
 COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 TAGS      := seccomp netgo osusergo
-LDFLAGS   := -X main.commit=$(COMMIT) -linkmode external -extldflags -static-pie
+GOARCH    ?= $(shell $(GO) env GOARCH)
+# static-pie (runc's static recipe) where the C library supports it; 32-bit
+# arm (Raspberry Pi OS armhf) has no static-pie start files, so plain static.
+ifeq ($(GOARCH),arm)
+STATIC    := -buildmode=exe -ldflags "-X main.commit=$(COMMIT) -linkmode external -extldflags -static"
+else
+STATIC    := -buildmode=pie -ldflags "-X main.commit=$(COMMIT) -linkmode external -extldflags -static-pie"
+endif
 APT_DEPS  := libseccomp-dev pkg-config busybox-static
 TEST_DEPS := $(APT_DEPS) docker-registry runc podman
 BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun
 
-.PHONY: build test bench demo deps test-deps bench-deps fuzz clean
+.PHONY: build cross test bench demo deps test-deps bench-deps fuzz clean
 
 build: deps
-	CGO_ENABLED=1 $(GO) build -trimpath -buildmode=pie -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hako
+	CGO_ENABLED=1 $(GO) build -trimpath $(STATIC) -tags "$(TAGS)" -o $(BIN) ./cmd/hako
+
+# cross builds static binaries for Raspberry Pis from an amd64 Debian host:
+# bin/hako-linux-arm64 (64-bit Pi OS) and bin/hako-linux-armv7 (32-bit).
+cross:
+	./scripts/cross-build $(COMMIT)
 
 # deps installs the Debian packages a build needs, only when one is missing.
 deps:

@@ -131,7 +131,7 @@ func fsType(dir string) string {
 	if syscall.Statfs(dir, &st) != nil {
 		return "?"
 	}
-	switch st.Type {
+	switch uint32(st.Type) {
 	case 0xef53:
 		return "ext4"
 	case 0x58465342:

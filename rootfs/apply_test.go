@@ -141,12 +141,12 @@ func checkRichTree(t *testing.T, dir string) {
 		t.Errorf("home/nobody/data has %d bytes", len(b))
 	}
 	// Directory times are set after their children were created.
-	if st := lstat(t, p("home/nobody")); st.Mtim.Sec != time.Date(2011, 1, 2, 3, 4, 5, 0, time.UTC).Unix() || st.Mtim.Nsec != 600 {
+	if st := lstat(t, p("home/nobody")); int64(st.Mtim.Sec) != time.Date(2011, 1, 2, 3, 4, 5, 0, time.UTC).Unix() || st.Mtim.Nsec != 600 {
 		t.Errorf("home/nobody mtime = %d.%d", st.Mtim.Sec, st.Mtim.Nsec)
 	}
 	for _, n := range []string{".", "bin", "dev", "home", "bin/ping", "bin/sh", "dev/null", "dev/fifo"} {
-		if st := lstat(t, p(n)); st.Mtim.Sec != testTime.Unix() {
-			t.Errorf("%s mtime = %s, want %s", n, time.Unix(st.Mtim.Sec, 0).UTC(), testTime)
+		if st := lstat(t, p(n)); int64(st.Mtim.Sec) != testTime.Unix() {
+			t.Errorf("%s mtime = %s, want %s", n, time.Unix(int64(st.Mtim.Sec), 0).UTC(), testTime)
 		}
 	}
 }
@@ -286,7 +286,7 @@ func TestApplyLayerImplicitParents(t *testing.T) {
 		{"lnk/etc", unix.S_IFDIR | 0o755, 0, -1},
 	} {
 		st := lstat(t, filepath.Join(dir, c.name))
-		if st.Mode != c.mode || st.Uid != c.uid || (c.mtimeSec >= 0 && st.Mtim.Sec != c.mtimeSec) {
+		if st.Mode != c.mode || st.Uid != c.uid || (c.mtimeSec >= 0 && int64(st.Mtim.Sec) != c.mtimeSec) {
 			t.Errorf("%s: mode %o uid %d mtime %d, want %o %d %d", c.name, st.Mode, st.Uid, st.Mtim.Sec, c.mode, c.uid, c.mtimeSec)
 		}
 	}

@@ -108,7 +108,7 @@ func (x *extractor) apply(hdr *tar.Header, r io.Reader) error {
 }
 
 func (x *extractor) applyEntry(name string, hdr *tar.Header, r io.Reader) error {
-	if hdr.Uid < 0 || hdr.Gid < 0 || hdr.Uid >= math.MaxUint32 || hdr.Gid >= math.MaxUint32 {
+	if hdr.Uid < 0 || hdr.Gid < 0 || int64(hdr.Uid) >= math.MaxUint32 || int64(hdr.Gid) >= math.MaxUint32 {
 		return fmt.Errorf("invalid owner %d:%d", hdr.Uid, hdr.Gid)
 	}
 	if name == "." {
@@ -556,8 +556,14 @@ func headerTimes(hdr *tar.Header) times {
 	return times{atime: timespec(at), mtime: timespec(hdr.ModTime)}
 }
 
+// timespec converts a header time; on 32-bit arm a time past 2038 does not
+// fit and becomes the latest one that does.
 func timespec(t time.Time) unix.Timespec {
-	return unix.Timespec{Sec: t.Unix(), Nsec: int64(t.Nanosecond())}
+	ts, err := unix.TimeToTimespec(t)
+	if err != nil {
+		ts, _ = unix.TimeToTimespec(time.Unix(math.MaxInt32, 0))
+	}
+	return ts
 }
 
 type xattr struct{ name, value string }
