@@ -1113,3 +1113,30 @@ func removeAnonymousVolumes(root string, spec *specs.Spec) error {
 	}
 	return vs.removeAnonymous(names)
 }
+
+// WithImageVolumes adds an anonymous volume for each VOLUME the image
+// declares (its config's Volumes) that no mount or tmpfs of the user's
+// already covers, as Docker does; sorted, so parents mount first.
+func WithImageVolumes(reqs []MountRequest, imageVolumes map[string]struct{}, tmpfs map[string]string) []MountRequest {
+	var paths []string
+	for p := range imageVolumes {
+		p = path.Clean(p)
+		if !path.IsAbs(p) || p == "/" {
+			continue // Docker refuses these at build time; skip, don't fail a run
+		}
+		_, covered := tmpfs[p]
+		for _, r := range reqs {
+			if path.Clean(r.Target) == p {
+				covered = true
+			}
+		}
+		if !covered {
+			paths = append(paths, p)
+		}
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		reqs = append(reqs, MountRequest{Type: MountVolume, Target: p})
+	}
+	return reqs
+}

@@ -349,3 +349,20 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestWithImageVolumes(t *testing.T) {
+	user := []MountRequest{{Type: MountBind, Source: "/host", Target: "/b/"}}
+	got := WithImageVolumes(user, map[string]struct{}{
+		"/a": {}, "/b": {}, "/c": {}, "relative": {}, "/": {}, "/a/sub": {},
+	}, map[string]string{"/c": ""})
+	var targets []string
+	for _, r := range got[1:] {
+		if r.Type != MountVolume || r.Source != "" {
+			t.Errorf("image volume %+v is not an anonymous volume", r)
+		}
+		targets = append(targets, r.Target)
+	}
+	if strings.Join(targets, " ") != "/a /a/sub" {
+		t.Errorf("image volumes added: %q, want /a /a/sub (b is the user's bind, c a tmpfs; relative and / skipped)", targets)
+	}
+}

@@ -147,6 +147,9 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 	if err != nil {
 		return runtime.Config{}, err
 	}
+	if img.Config != nil {
+		mounts = runtime.WithImageVolumes(mounts, img.Config.Config.Volumes, so.Tmpfs)
+	}
 	cfg := runtime.Config{
 		Root: g.root, RunRoot: g.runroot, Name: o.name,
 		Image: ref, ImageID: img.ID.String(), LayerDirs: img.LayerDirs(),
