@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
@@ -382,28 +383,8 @@ func (b *syncBuffer) waitFor(t *testing.T, want string) {
 // container gets a pty of the terminal's size that follows SIGWINCH.
 func TestRunTTY(t *testing.T) {
 	s := runStore(t)
-	pty, slavePath, err := console.NewPty()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pty.Close()
-	if err := pty.Resize(console.WinSize{Height: 30, Width: 100}); err != nil {
-		t.Fatal(err)
-	}
-	slave, err := os.OpenFile(slavePath, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slave.Close()
-	cmd := s.cmd("run", "--rm", "-it", "--network", "none", busybox.ref, "sh")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
-	defer timer.Stop()
-	var out syncBuffer
-	go io.Copy(&out, pty)
+	pty, cmd, out := startTTY(t, s, console.WinSize{Height: 30, Width: 100})
+	var err error
 
 	// Type only once the shell prompts: before hako has put the terminal in
 	// raw mode, the test's own pty would echo and translate the input.
@@ -436,35 +417,7 @@ func TestRunTTY(t *testing.T) {
 // terminal, which interrupts the foreground command there, not hako.
 func TestRunTTYCtrlC(t *testing.T) {
 	s := runStore(t)
-	pty, slavePath, err := console.NewPty()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pty.Close()
-	if err := pty.Resize(console.WinSize{Height: 24, Width: 80}); err != nil {
-		t.Fatal(err)
-	}
-	slave, err := os.OpenFile(slavePath, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slave.Close()
-	cmd := s.cmd("run", "--rm", "-it", "--network", "none", busybox.ref, "sh")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
-	defer timer.Stop()
-	// On a failed wait, end hako (it then cleans up) before the leftover checks.
-	defer func() {
-		if cmd.ProcessState == nil {
-			io.WriteString(pty, "\x03exit\n")
-			cmd.Wait()
-		}
-	}()
-	var out syncBuffer
-	go io.Copy(&out, pty)
+	pty, cmd, out := startTTY(t, s, console.WinSize{Height: 24, Width: 80})
 	out.waitFor(t, "# ")
 	io.WriteString(pty, "sleep 100\n")
 	time.Sleep(300 * time.Millisecond)
@@ -476,4 +429,40 @@ func TestRunTTYCtrlC(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 4 {
 		t.Errorf("run -it after Ctrl-C: exit %d, want 4 (hako itself must not be interrupted); output %q", code, out.String())
 	}
+}
+
+// startTTY starts `hako run --rm -it … sh` on a new pty of the given size,
+// as from a user's terminal, and collects what the terminal shows. Should
+// the test end early, hako is told to exit (and so cleans up) or killed.
+func startTTY(t *testing.T, s *store, size console.WinSize) (console.Console, *exec.Cmd, *syncBuffer) {
+	t.Helper()
+	pty, slavePath, err := console.NewPty()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pty.Close() })
+	if err := pty.Resize(size); err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(slavePath, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { slave.Close() })
+	cmd := s.cmd("run", "--rm", "-it", "--network", "none", busybox.ref, "sh")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+	t.Cleanup(func() {
+		timer.Stop()
+		if cmd.ProcessState == nil {
+			io.WriteString(pty, "\x03exit\n")
+			cmd.Wait()
+		}
+	})
+	out := &syncBuffer{}
+	go io.Copy(out, pty)
+	return pty, cmd, out
 }

@@ -83,9 +83,9 @@ func (s *Store) withUse(fn func() ([]Loaded, error)) ([]Loaded, error) {
 		return nil, err
 	}
 	defer use()
-	removeAbandoned(s.blobs)
-	removeAbandoned(s.layers)
-	removeAbandoned(s.tmp)
+	atomicfile.RemoveAbandoned(s.blobs)
+	atomicfile.RemoveAbandoned(s.layers)
+	atomicfile.RemoveAbandoned(s.tmp)
 	return fn()
 }
 

@@ -110,8 +110,8 @@ func (s *Store) Pull(ctx context.Context, refStr string, opts PullOptions) (*Pul
 		return nil, err
 	}
 	defer use()
-	removeAbandoned(s.blobs)
-	removeAbandoned(s.layers)
+	atomicfile.RemoveAbandoned(s.blobs)
+	atomicfile.RemoveAbandoned(s.layers)
 
 	manDesc, fresh, err := s.importImage(ctx, img, opts.Progress)
 	if err != nil {

@@ -172,9 +172,9 @@ func (s *Store) GC(inUse InUse) ([]string, error) {
 		return nil, err
 	}
 	defer lock()
-	removeAbandoned(s.blobs)
-	removeAbandoned(s.layers)
-	removeAbandoned(s.tmp)
+	atomicfile.RemoveAbandoned(s.blobs)
+	atomicfile.RemoveAbandoned(s.layers)
+	atomicfile.RemoveAbandoned(s.tmp)
 
 	keepBlobs := map[string]bool{}
 	keepLayers := map[string]bool{}

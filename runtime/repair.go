@@ -166,7 +166,7 @@ func Repair(root, runRoot string, cg *cgroups.Host) error {
 		}
 		o.unlock()
 	}
-	removeAbandoned(dir)
+	atomicfile.RemoveAbandoned(dir) // removals cut short
 	return errors.Join(errs...)
 }
 
@@ -349,31 +349,4 @@ func killCgroup(cg *cgroups.Host, id string) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("killing the processes of container %s: still running", id)
-}
-
-// removeAbandoned deletes the temporary entries in Root/containers (removals
-// cut short) whose process is gone.
-func removeAbandoned(dir string) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), atomicfile.TmpPrefix) {
-			continue
-		}
-		pidStr, _, _ := strings.Cut(strings.TrimPrefix(e.Name(), atomicfile.TmpPrefix), "-")
-		pid, err := strconv.Atoi(pidStr)
-		if err != nil || !processAlive(pid) {
-			os.RemoveAll(filepath.Join(dir, e.Name()))
-		}
-	}
-}
-
-func processAlive(pid int) bool {
-	if pid <= 0 {
-		return false
-	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || err == syscall.EPERM
 }

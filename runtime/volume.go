@@ -155,7 +155,7 @@ func (vs Volumes) create(name string, labels, opts map[string]string) (*Volume, 
 	if v, err := vs.Get(name); !errors.Is(err, ErrNoSuchVolume) {
 		return v, err
 	}
-	vs.removeAbandoned()
+	atomicfile.RemoveAbandoned(vs.dir()) // left by a killed hako
 	tmp := atomicfile.TmpName(vs.dir(), name)
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("creating volume %s: %w", name, err)
@@ -177,18 +177,6 @@ func (vs Volumes) create(name string, labels, opts map[string]string) (*Volume, 
 	}
 	v.Mountpoint = vs.mountpoint(name)
 	return v, nil
-}
-
-// removeAbandoned deletes temporary entries of Root/volumes. Every
-// temporary entry is made and removed under the lock the caller holds, so
-// any found is left by a hako that was killed.
-func (vs Volumes) removeAbandoned() {
-	entries, _ := os.ReadDir(vs.dir())
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), atomicfile.TmpPrefix) {
-			os.RemoveAll(filepath.Join(vs.dir(), e.Name()))
-		}
-	}
 }
 
 // Get returns the volume name, or an error wrapping ErrNoSuchVolume.

@@ -77,14 +77,6 @@ func runImages(out io.Writer, g *globalOptions, o imagesOptions, args []string) 
 			}
 		}
 		return nil
-	case o.format == "json":
-		enc := json.NewEncoder(out)
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
 	case o.format != "":
 		return printTemplate(out, o.format, rows)
 	}
@@ -167,8 +159,18 @@ func matchesRepoFilter(r imageRow, filter string) bool {
 	return !strings.Contains(filter[strings.LastIndex(filter, "/")+1:], ":") || r.Tag == ref.Identifier()
 }
 
-// printTemplate renders each item with a Go template, as Docker's --format.
+// printTemplate renders each item with a Go template, as Docker's --format,
+// or as one JSON object a line for --format json.
 func printTemplate[T any](out io.Writer, format string, items []T) error {
+	if format == "json" {
+		enc := json.NewEncoder(out)
+		for _, it := range items {
+			if err := enc.Encode(it); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	tmpl, err := template.New("format").Funcs(template.FuncMap{
 		"json": func(v any) (string, error) { b, err := json.Marshal(v); return string(b), err },
 	}).Parse(format)

@@ -142,14 +142,6 @@ func runVolumeLs(out io.Writer, g *globalOptions, o volumeLsOptions) error {
 			fmt.Fprintln(out, r.Name)
 		}
 		return nil
-	case o.format == "json":
-		enc := json.NewEncoder(out)
-		for _, r := range rows {
-			if err := enc.Encode(r); err != nil {
-				return err
-			}
-		}
-		return nil
 	case o.format != "":
 		return printTemplate(out, o.format, rows)
 	}
