@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
-	"path"
-	"strconv"
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 
 	"github.com/hako-run/hako/cgroups"
@@ -229,7 +225,7 @@ func specOptions(o runOptions, args []string) (runtime.SpecOptions, error) {
 	default:
 		return so, fmt.Errorf("network %q is not supported: use none or host", o.network)
 	}
-	if so.Env, err = parseEnv(o.envFiles, o.env); err != nil {
+	if so.Env, err = runtime.ParseEnv(o.envFiles, o.env); err != nil {
 		return so, err
 	}
 	for _, d := range o.devices {
@@ -239,14 +235,14 @@ func specOptions(o runOptions, args []string) (runtime.SpecOptions, error) {
 		}
 		so.Devices = append(so.Devices, dev)
 	}
-	if so.Tmpfs, err = parseTmpfs(o.tmpfs); err != nil {
+	if so.Tmpfs, err = runtime.ParseTmpfs(o.tmpfs); err != nil {
 		return so, err
 	}
-	if so.Ulimits, err = parseUlimits(o.ulimits); err != nil {
+	if so.Ulimits, err = runtime.ParseUlimits(o.ulimits); err != nil {
 		return so, err
 	}
 	for _, s := range o.securityOpts {
-		if err := applySecurityOpt(&so, s); err != nil {
+		if err := runtime.ApplySecurityOpt(&so, s); err != nil {
 			return so, err
 		}
 	}
@@ -255,64 +251,6 @@ func specOptions(o runOptions, args []string) (runtime.SpecOptions, error) {
 
 func validHostname(h string) bool {
 	return len(h) <= 253 && !strings.ContainsAny(h, "/ \t\n\x00")
-}
-
-// parseEnv reads --env-file files, then -e values; a bare KEY takes its
-// value from hako's environment and is dropped when unset there (Docker).
-func parseEnv(files, vars []string) ([]string, error) {
-	var env []string
-	for _, f := range files {
-		lines, err := readEnvFile(f)
-		if err != nil {
-			return nil, err
-		}
-		env = append(env, lines...)
-	}
-	for _, v := range vars {
-		kv, ok := resolveEnv(v)
-		if ok {
-			env = append(env, kv)
-		}
-	}
-	return env, nil
-}
-
-func resolveEnv(v string) (string, bool) {
-	if strings.Contains(v, "=") {
-		return v, true
-	}
-	if val, ok := os.LookupEnv(v); ok {
-		return v + "=" + val, true
-	}
-	return "", false
-}
-
-// readEnvFile parses Docker's env file: KEY=VALUE or KEY lines, with blank
-// lines and # comments ignored.
-func readEnvFile(name string) ([]string, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, fmt.Errorf("reading env file: %w", err)
-	}
-	defer f.Close()
-	var env []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimLeft(sc.Text(), " \t")
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if k, _, _ := strings.Cut(line, "="); k == "" || strings.ContainsAny(k, " \t") {
-			return nil, fmt.Errorf("reading env file %s: invalid variable name %q", name, k)
-		}
-		if kv, ok := resolveEnv(line); ok {
-			env = append(env, kv)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("reading env file %s: %w", name, err)
-	}
-	return env, nil
 }
 
 // mountRequests parses -v and --mount; the runtime acts on them once the
@@ -338,77 +276,6 @@ func mountRequests(o runOptions) ([]runtime.MountRequest, error) {
 		reqs = append(reqs, r)
 	}
 	return reqs, nil
-}
-
-// parseTmpfs turns --tmpfs PATH[:OPTIONS] into a map for SpecOptions.
-func parseTmpfs(list []string) (map[string]string, error) {
-	if len(list) == 0 {
-		return nil, nil
-	}
-	out := map[string]string{}
-	for _, t := range list {
-		p, opts, _ := strings.Cut(t, ":")
-		if !path.IsAbs(p) {
-			return nil, fmt.Errorf("invalid tmpfs %q: the path must be absolute", t)
-		}
-		out[path.Clean(p)] = opts
-	}
-	return out, nil
-}
-
-// parseUlimits parses --ulimit NAME=SOFT[:HARD] (hard defaults to soft).
-func parseUlimits(list []string) ([]specs.POSIXRlimit, error) {
-	var out []specs.POSIXRlimit
-	for _, u := range list {
-		name, val, ok := strings.Cut(u, "=")
-		if !ok || name == "" {
-			return nil, fmt.Errorf("invalid ulimit %q: want NAME=SOFT[:HARD]", u)
-		}
-		softS, hardS, hasHard := strings.Cut(val, ":")
-		if !hasHard {
-			hardS = softS
-		}
-		soft, err1 := parseRlimitValue(softS)
-		hard, err2 := parseRlimitValue(hardS)
-		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("invalid ulimit %q: bad number", u)
-		}
-		if soft > hard {
-			return nil, fmt.Errorf("invalid ulimit %q: soft limit above hard limit", u)
-		}
-		typ := "RLIMIT_" + strings.ToUpper(name)
-		if !runtime.KnownRlimit(typ) {
-			return nil, fmt.Errorf("invalid ulimit %q: unknown name %q", u, name)
-		}
-		out = append(out, specs.POSIXRlimit{Type: typ, Soft: soft, Hard: hard})
-	}
-	return out, nil
-}
-
-func parseRlimitValue(s string) (uint64, error) {
-	if s == "-1" || s == "unlimited" {
-		return ^uint64(0), nil
-	}
-	return strconv.ParseUint(s, 10, 64)
-}
-
-// applySecurityOpt handles one --security-opt value.
-func applySecurityOpt(so *runtime.SpecOptions, opt string) error {
-	k, v, hasValue := strings.Cut(opt, "=")
-	if !hasValue {
-		k, v, hasValue = strings.Cut(opt, ":") // Docker's old syntax
-	}
-	switch {
-	case k == "no-new-privileges" && (!hasValue || v == "true"):
-		so.NoNewPrivileges = true
-	case k == "no-new-privileges" && v == "false":
-		so.NoNewPrivileges = false
-	case k == "seccomp" && hasValue && v != "":
-		so.SeccompProfile = v
-	default:
-		return fmt.Errorf("invalid --security-opt %q: supported are seccomp=unconfined|PROFILE.json and no-new-privileges", opt)
-	}
-	return nil
 }
 
 // parseLimits maps the resource flags onto cgroups.Limits.
