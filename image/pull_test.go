@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/hako-run/hako/internal/testimage"
 )
@@ -139,5 +140,63 @@ func TestPullFailsFastWhenOneLayerFails(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("pull took %s to fail: the stalled download was not ended", d)
+	}
+}
+
+// After a power cut that lost a manifest blob index.json still names, the
+// store keeps working: the entry is skipped, and GC drops it.
+func TestIndexEntryWithLostBlob(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	img, err := testimage.Busybox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := testimage.WithRandomFile(img, "other", 1000, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for r, im := range map[string]v1.Image{host + "/lost:1": img, host + "/kept:1": other} {
+		ref, _ := name.ParseReference(r)
+		if err := remote.Write(ref, im); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Pull(context.Background(), host+"/lost:1", PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lost, err := s.Get(host + "/lost:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(s.blobPath(lost.Manifest.Digest)); err != nil {
+		t.Fatal(err)
+	}
+	if imgs, err := s.List(); err != nil || len(imgs) != 0 {
+		t.Fatalf("List with a lost manifest blob: %d images, %v; want 0, no error", len(imgs), err)
+	}
+	// The store still pulls, and GC drops the dangling entry.
+	if _, err := s.Pull(context.Background(), host+"/kept:1", PullOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GC(nil); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := s.readIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range idx.Manifests {
+		if d.Annotations[RefNameAnnotation] == host+"/lost:1" {
+			t.Errorf("GC kept the index entry whose manifest blob is gone")
+		}
+	}
+	if _, err := s.Get(host + "/kept:1"); err != nil {
+		t.Errorf("the other image after GC: %v", err)
 	}
 }
