@@ -37,6 +37,10 @@ func ParseReference(s string, insecure ...string) (name.Reference, error) {
 		}
 		return nil, fmt.Errorf("invalid reference format %q: %s", s, strings.TrimPrefix(err.Error(), "could not parse reference: "))
 	}
+	// Docker's limit, on the name with its registry (docker.io/library/…).
+	if len(repoName(ref.Context())) > 255 {
+		return nil, fmt.Errorf("invalid reference format %q: repository name must not be more than 255 characters", s)
+	}
 	for _, part := range strings.Split(ref.Context().RepositoryStr(), "/") {
 		if !pathComponent.MatchString(part) {
 			return nil, fmt.Errorf("invalid reference format %q: each part of a repository name must start and end with a letter or digit", s)

@@ -46,7 +46,7 @@ func TestParseReferenceInsecureList(t *testing.T) {
 }
 
 func TestParseReferenceErrors(t *testing.T) {
-	for _, in := range []string{"", "UPPER/Case", "busybox:", "a b", "busybox@sha256:123", "-x", "x:tag:tag", "0\n0", "a\tb"} {
+	for _, in := range []string{"", "UPPER/Case", "busybox:", "a b", "busybox@sha256:123", "-x", "x:tag:tag", "0\n0", "a\tb", strings.Repeat("a", 240)} {
 		_, err := ParseReference(in)
 		if err == nil {
 			t.Errorf("ParseReference(%q) succeeded", in)
@@ -59,7 +59,7 @@ func TestParseReferenceErrors(t *testing.T) {
 }
 
 func FuzzParseReference(f *testing.F) {
-	for _, s := range []string{"busybox", "docker.io/library/busybox:1", "localhost:5000/a/b@sha256:" + strings.Repeat("0", 64), "UPPER", "a//b", ":x", "0\n0"} {
+	for _, s := range []string{"busybox", "docker.io/library/busybox:1", "localhost:5000/a/b@sha256:" + strings.Repeat("0", 64), "UPPER", "a//b", ":x", "0\n0", strings.Repeat("0", 248)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
