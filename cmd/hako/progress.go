@@ -27,7 +27,8 @@ type progressPrinter struct {
 
 func newProgressPrinter(out io.Writer) *progressPrinter {
 	pp := &progressPrinter{out: out, bars: map[string]*mpb.Bar{}, shown: map[string]string{}}
-	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	// Bars need a terminal that knows its width (a serial console may say 0).
+	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) && terminalWidth(f) > 0 {
 		pp.p = mpb.New(mpb.WithOutput(out), mpb.WithWidth(40))
 	}
 	return pp
@@ -86,4 +87,12 @@ func (pp *progressPrinter) wait() {
 	}
 	pp.mu.Unlock()
 	pp.p.Wait()
+}
+
+func terminalWidth(f *os.File) int {
+	w, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return w
 }

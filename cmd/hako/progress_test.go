@@ -89,3 +89,21 @@ func TestProgressTerminal(t *testing.T) {
 		}
 	}
 }
+
+// A terminal of width 0 (a serial console that never set its size) gets the
+// plain lines: bars would render nothing there.
+func TestProgressZeroWidthTerminal(t *testing.T) {
+	pty, slavePath, err := console.NewPty()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pty.Close()
+	slave, err := os.OpenFile(slavePath, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+	if pp := newProgressPrinter(slave); pp.p != nil {
+		t.Error("a zero-width terminal got progress bars")
+	}
+}
