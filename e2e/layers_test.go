@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -52,5 +53,28 @@ func TestPullImplicitParents(t *testing.T) {
 	}
 	if found != 2 {
 		t.Fatalf("found %d of the 2 upper-layer files", found)
+	}
+}
+
+// TestPullSkipsStoredBlobs: layers already in the store are neither
+// fetched nor extracted again when another image shares them.
+func TestPullSkipsStoredBlobs(t *testing.T) {
+	img, err := testimage.WithLayer(busybox.img, map[string]testimage.File{"extra": {Mode: 0o644, Content: []byte("x")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := registry + "/shares-base:latest"
+	push(t, ref, img)
+	s := newStore(t)
+	s.mustHako(t, "pull", "-q", busybox.ref)
+	out, errOut, code := s.hako(t, "--debug", "pull", ref)
+	if code != 0 {
+		t.Fatalf("pull: exit %d: %s", code, errOut)
+	}
+	if n := strings.Count(errOut, "downloaded and verified"); n != 1 {
+		t.Errorf("second image: %d layer downloads, want 1 (the base layer is stored):\n%s", n, errOut)
+	}
+	if !strings.Contains(out, "Already exists") {
+		t.Errorf("pull output %q does not say the shared layer already exists", out)
 	}
 }
