@@ -52,3 +52,5 @@ require (
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/term v0.48.0 // indirect
 )
+
+replace github.com/opencontainers/runc => ./third_party/runc
