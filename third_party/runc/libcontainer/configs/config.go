@@ -46,6 +46,13 @@ type Seccomp struct {
 	DefaultErrnoRet  *uint                    `json:"default_errno_ret"`
 	ListenerPath     string                   `json:"listener_path,omitempty"`
 	ListenerMetadata string                   `json:"listener_metadata,omitempty"`
+
+	// Program, when set, is the filter compiled ahead of time from the
+	// fields above (see seccomp.Compile): a struct sock_filter array in
+	// native byte order. InitSeccomp loads it as is, with ProgramFlags,
+	// instead of compiling the rules again in the container's init.
+	Program      []byte `json:"program,omitempty"`
+	ProgramFlags uint   `json:"program_flags,omitempty"`
 }
 
 // Action is taken upon rule match in Seccomp

@@ -70,26 +70,78 @@ func InitSeccomp(config *configs.Seccomp) (int, error) {
 		return -1, errors.New("SCMP_ACT_NOTIFY cannot be used as default action")
 	}
 
-	filter, err := libseccomp.NewFilter(defaultAction)
-	if err != nil {
-		return -1, fmt.Errorf("error creating filter: %w", err)
+	// A program compiled ahead of time (see Compile) is loaded as is.
+	if len(config.Program) > 0 {
+		seccompFd, err := patchbpf.LoadProgram(config.Program, config.ProgramFlags)
+		if err != nil {
+			return -1, fmt.Errorf("error loading seccomp filter into kernel: %w", err)
+		}
+		return seccompFd, nil
 	}
 
+	filter, err := buildFilter(config, defaultAction)
+	if err != nil {
+		return -1, err
+	}
+	defer filter.Release()
+
+	seccompFd, err := patchbpf.PatchAndLoad(config, filter)
+	if err != nil {
+		return -1, fmt.Errorf("error loading seccomp filter into kernel: %w", err)
+	}
+
+	return seccompFd, nil
+}
+
+// Compile returns the program InitSeccomp would load for config, and the
+// seccomp(2) flags it would load it with, without loading anything. Set them
+// as config.Program and config.ProgramFlags to skip the compile in the init.
+func Compile(config *configs.Seccomp) ([]byte, uint, error) {
+	if config == nil {
+		return nil, 0, errors.New("cannot compile Seccomp - nil config passed")
+	}
+	defaultAction, err := getAction(config.DefaultAction, config.DefaultErrnoRet)
+	if err != nil {
+		return nil, 0, errors.New("error compiling seccomp - invalid default action")
+	}
+	filter, err := buildFilter(config, defaultAction)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer filter.Release()
+	return patchbpf.Compile(config, filter)
+}
+
+// buildFilter creates the libseccomp filter with config's architectures,
+// flags and rules.
+func buildFilter(config *configs.Seccomp, defaultAction libseccomp.ScmpAction) (*libseccomp.ScmpFilter, error) {
+	filter, err := libseccomp.NewFilter(defaultAction)
+	if err != nil {
+		return nil, fmt.Errorf("error creating filter: %w", err)
+	}
+	if err := addRules(filter, config, defaultAction); err != nil {
+		filter.Release()
+		return nil, err
+	}
+	return filter, nil
+}
+
+func addRules(filter *libseccomp.ScmpFilter, config *configs.Seccomp, defaultAction libseccomp.ScmpAction) error {
 	// Add extra architectures
 	for _, arch := range config.Architectures {
 		scmpArch, err := libseccomp.GetArchFromString(arch)
 		if err != nil {
-			return -1, fmt.Errorf("error validating Seccomp architecture: %w", err)
+			return fmt.Errorf("error validating Seccomp architecture: %w", err)
 		}
 		if err := filter.AddArch(scmpArch); err != nil {
-			return -1, fmt.Errorf("error adding architecture to seccomp filter: %w", err)
+			return fmt.Errorf("error adding architecture to seccomp filter: %w", err)
 		}
 	}
 
 	// Add extra flags.
 	for _, flag := range config.Flags {
 		if err := setFlag(filter, flag); err != nil {
-			return -1, err
+			return err
 		}
 	}
 
@@ -109,26 +161,21 @@ func InitSeccomp(config *configs.Seccomp) (int, error) {
 
 	// Unset no new privs bit
 	if err := filter.SetNoNewPrivsBit(false); err != nil {
-		return -1, fmt.Errorf("error setting no new privileges: %w", err)
+		return fmt.Errorf("error setting no new privileges: %w", err)
 	}
 
 	// Add a rule for each syscall
 	for _, call := range config.Syscalls {
 		if call == nil {
-			return -1, errors.New("encountered nil syscall while initializing Seccomp")
+			return errors.New("encountered nil syscall while initializing Seccomp")
 		}
 
 		if err := matchCall(filter, call, defaultAction); err != nil {
-			return -1, err
+			return err
 		}
 	}
 
-	seccompFd, err := patchbpf.PatchAndLoad(config, filter)
-	if err != nil {
-		return -1, fmt.Errorf("error loading seccomp filter into kernel: %w", err)
-	}
-
-	return seccompFd, nil
+	return nil
 }
 
 type unknownFlagError struct {

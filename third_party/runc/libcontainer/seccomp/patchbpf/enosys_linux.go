@@ -756,3 +756,53 @@ func PatchAndLoad(config *configs.Seccomp, filter *libseccomp.ScmpFilter) (int, 
 
 	return fd, nil
 }
+
+// Compile returns the patched program PatchAndLoad would load for config and
+// filter, as a struct sock_filter array in native byte order, with the
+// seccomp(2) flags to load it with. LoadProgram loads it.
+func Compile(config *configs.Seccomp, filter *libseccomp.ScmpFilter) ([]byte, uint, error) {
+	fprog, err := enosysPatchFilter(config, filter)
+	if err != nil {
+		return nil, 0, fmt.Errorf("error patching filter: %w", err)
+	}
+	seccompFlags, noNewPrivs, err := filterFlags(config, filter)
+	if err != nil {
+		return nil, 0, fmt.Errorf("unable to fetch seccomp filter flags: %w", err)
+	}
+	if noNewPrivs {
+		return nil, 0, errors.New("a compiled seccomp program cannot carry no_new_privs")
+	}
+	program := make([]byte, 0, len(fprog)*sockFilterSize)
+	for _, insn := range fprog {
+		program = binary.NativeEndian.AppendUint16(program, insn.Code)
+		program = append(program, insn.Jt, insn.Jf)
+		program = binary.NativeEndian.AppendUint32(program, insn.K)
+	}
+	return program, seccompFlags, nil
+}
+
+// sockFilterSize is the size of a struct sock_filter.
+const sockFilterSize = 8
+
+// LoadProgram loads a program made by Compile into the kernel for the
+// current process. Like PatchAndLoad, it returns the listener fd when flags
+// ask for one, else -1.
+func LoadProgram(program []byte, flags uint) (int, error) {
+	if len(program) == 0 || len(program)%sockFilterSize != 0 || len(program)/sockFilterSize > 0xffff {
+		return -1, fmt.Errorf("invalid compiled seccomp program: %d bytes", len(program))
+	}
+	fprog := make([]unix.SockFilter, 0, len(program)/sockFilterSize)
+	for b := program; len(b) > 0; b = b[sockFilterSize:] {
+		fprog = append(fprog, unix.SockFilter{
+			Code: binary.NativeEndian.Uint16(b[0:2]),
+			Jt:   b[2],
+			Jf:   b[3],
+			K:    binary.NativeEndian.Uint32(b[4:8]),
+		})
+	}
+	fd, err := sysSeccompSetFilter(flags, fprog)
+	if err != nil {
+		return -1, fmt.Errorf("error loading seccomp filter: %w", err)
+	}
+	return fd, nil
+}
