@@ -333,6 +333,12 @@ func (c *Container) writeRecord(path string, v any) error {
 	if !c.remove {
 		return writeJSON(path, v)
 	}
+	return writeJSONUnsynced(path, v)
+}
+
+// writeJSONUnsynced writes v to path by write and rename, without fsync:
+// for files that are worthless after a power cut anyway.
+func writeJSONUnsynced(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "\t")
 	if err != nil {
 		return fmt.Errorf("encoding %s: %w", path, err)

@@ -70,6 +70,14 @@ func (c *Container) run() (int, error) {
 		return ExitCannotRun, fmt.Errorf("converting the container spec: %w", err)
 	}
 	c.debug("libcontainer config converted (%s)", since(t))
+	if cfg.Seccomp != nil {
+		t = time.Now()
+		hit, err := precompileSeccomp(filepath.Join(c.runRoot, "seccomp"), cfg.Seccomp)
+		if err != nil {
+			return ExitCannotRun, err
+		}
+		c.debug("seccomp program: %d instructions, %s (%s)", len(cfg.Seccomp.Program)/8, map[bool]string{true: "cached", false: "compiled"}[hit], since(t))
+	}
 	t = time.Now()
 	lc, err := libcontainer.Create(c.stateRoot(), c.ID, cfg)
 	if err != nil {

@@ -100,9 +100,11 @@ func (c *Container) lockContainer() error {
 	if err != nil {
 		return err
 	}
+	// Not fsynced: after a power cut no monitor is alive, and a torn or
+	// missing file reads as a dead monitor; the lock is what counts.
 	m, err := CurrentMonitor()
 	if err == nil {
-		err = writeJSON(filepath.Join(c.dir, monitorFile), m)
+		err = writeJSONUnsynced(filepath.Join(c.dir, monitorFile), m)
 	}
 	if err != nil {
 		unlock()

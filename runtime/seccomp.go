@@ -1,0 +1,143 @@
+package runtime
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/seccomp"
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-run/hako/internal/atomicfile"
+)
+
+// Compiling Docker's seccomp profile with libseccomp takes tens of
+// milliseconds, most of a container's start, and gives the same program
+// every time. So hako compiles a profile once, keeps the program in
+// RUNROOT/seccomp (a tmpfs: a reboot, which may bring a new kernel or
+// libseccomp, starts afresh), and hands the finished program to the
+// container's init (third_party/runc/HAKO.md).
+
+// seccompCacheMax bounds the cache; each distinct profile (capabilities
+// change Docker's profile, --security-opt seccomp=FILE brings new ones)
+// takes one entry of a few tens of KiB.
+const seccompCacheMax = 32
+
+// seccompCacheFormat changes when the file layout or the key's inputs do.
+const seccompCacheFormat = "hako-seccomp-1"
+
+// precompileSeccomp sets sc.Program and sc.ProgramFlags from the cache in
+// dir, compiling and storing the program on a miss. It reports whether the
+// cache had it. A cache that cannot be written is not an error: the program
+// is still set.
+func precompileSeccomp(dir string, sc *configs.Seccomp) (hit bool, err error) {
+	key, err := seccompKey(sc)
+	if err != nil {
+		return false, err
+	}
+	path := filepath.Join(dir, key)
+	if program, flags, ok := readSeccompEntry(path); ok {
+		sc.Program, sc.ProgramFlags = program, flags
+		now := time.Now()
+		_ = os.Chtimes(path, now, now) // recently used: pruned last
+		return true, nil
+	}
+	program, flags, err := seccomp.Compile(sc)
+	if err != nil {
+		return false, fmt.Errorf("compiling the seccomp profile: %w", err)
+	}
+	sc.Program, sc.ProgramFlags = program, flags
+	if err := os.MkdirAll(dir, 0o700); err == nil {
+		atomicfile.RemoveAbandoned(dir)
+		if atomicfile.Write(path, encodeSeccompEntry(program, flags), 0o600) == nil {
+			pruneSeccompCache(dir, seccompCacheMax)
+		}
+	}
+	return false, nil
+}
+
+// seccompKey names the program for a profile: what the profile says and
+// what else shapes libseccomp's output (its version, the kernel it probes,
+// the native architecture).
+func seccompKey(sc *configs.Seccomp) (string, error) {
+	profile := *sc
+	profile.Program, profile.ProgramFlags = nil, 0
+	js, err := json.Marshal(&profile)
+	if err != nil {
+		return "", fmt.Errorf("encoding the seccomp profile: %w", err)
+	}
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return "", fmt.Errorf("uname: %w", err)
+	}
+	major, minor, micro := seccomp.Version()
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d.%d.%d\x00%s\x00%s\x00%s\x00", seccompCacheFormat, major, minor, micro,
+		unix.ByteSliceToString(uts.Release[:]), unix.ByteSliceToString(uts.Version[:]), goruntime.GOARCH)
+	h.Write(js)
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// A cache entry is the SHA-256 of the rest, the flags (8 bytes, little
+// endian), then the program. The checksum keeps a damaged file from being
+// loaded as a filter that is valid BPF but not the profile.
+func encodeSeccompEntry(program []byte, flags uint) []byte {
+	body := binary.LittleEndian.AppendUint64(nil, uint64(flags))
+	body = append(body, program...)
+	sum := sha256.Sum256(body)
+	return append(sum[:], body...)
+}
+
+func readSeccompEntry(path string) (program []byte, flags uint, ok bool) {
+	data, err := os.ReadFile(path)
+	if err != nil || len(data) < sha256.Size+8+8 {
+		return nil, 0, false
+	}
+	sum, body := data[:sha256.Size], data[sha256.Size:]
+	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
+		return nil, 0, false
+	}
+	program = body[8:]
+	if len(program)%8 != 0 {
+		return nil, 0, false
+	}
+	return program, uint(binary.LittleEndian.Uint64(body[:8])), true
+}
+
+// pruneSeccompCache removes the least recently used entries beyond max.
+func pruneSeccompCache(dir string, max int) {
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) <= max {
+		return
+	}
+	type entry struct {
+		name string
+		used int64
+	}
+	var all []entry
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		all = append(all, entry{e.Name(), info.ModTime().UnixNano()})
+	}
+	slices.SortFunc(all, func(a, b entry) int { return cmp.Compare(b.used, a.used) })
+	for _, e := range all[min(max, len(all)):] {
+		if err := os.Remove(filepath.Join(dir, e.name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return
+		}
+	}
+}
