@@ -29,6 +29,9 @@ type options struct {
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == hybridHelperArg {
+		os.Exit(runHybridHelper())
+	}
 	opts, err := parseFlags()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
