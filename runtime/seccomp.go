@@ -48,6 +48,15 @@ func precompileSeccomp(dir string, sc *configs.Seccomp) (hit bool, err error) {
 		return false, err
 	}
 	path := filepath.Join(dir, key)
+	if err := os.MkdirAll(dir, 0o700); err != nil || !privateTo(dir, os.Geteuid()) {
+		// Someone else could plant a program there: do without the cache.
+		program, flags, err := seccomp.Compile(sc)
+		if err != nil {
+			return false, fmt.Errorf("compiling the seccomp profile: %w", err)
+		}
+		sc.Program, sc.ProgramFlags = program, flags
+		return false, nil
+	}
 	if program, flags, ok := readSeccompEntry(path); ok {
 		sc.Program, sc.ProgramFlags = program, flags
 		now := time.Now()
@@ -59,13 +68,21 @@ func precompileSeccomp(dir string, sc *configs.Seccomp) (hit bool, err error) {
 		return false, fmt.Errorf("compiling the seccomp profile: %w", err)
 	}
 	sc.Program, sc.ProgramFlags = program, flags
-	if err := os.MkdirAll(dir, 0o700); err == nil {
-		atomicfile.RemoveAbandoned(dir)
-		if atomicfile.Write(path, encodeSeccompEntry(program, flags), 0o600) == nil {
-			pruneSeccompCache(dir, seccompCacheMax)
-		}
+	atomicfile.RemoveAbandoned(dir)
+	if atomicfile.Write(path, encodeSeccompEntry(program, flags), 0o600) == nil {
+		pruneSeccompCache(dir, seccompCacheMax)
 	}
 	return false, nil
+}
+
+// privateTo reports whether path is owned by uid and writable by no one
+// else: only then may what it holds be loaded as a seccomp filter.
+func privateTo(path string, uid int) bool {
+	var st unix.Stat_t
+	if err := unix.Lstat(path, &st); err != nil {
+		return false
+	}
+	return int(st.Uid) == uid && st.Mode&0o022 == 0
 }
 
 // seccompKey names the program for a profile: what the profile says and
@@ -101,6 +118,9 @@ func encodeSeccompEntry(program []byte, flags uint) []byte {
 }
 
 func readSeccompEntry(path string) (program []byte, flags uint, ok bool) {
+	if !privateTo(path, os.Geteuid()) {
+		return nil, 0, false
+	}
 	data, err := os.ReadFile(path)
 	if err != nil || len(data) < sha256.Size+8+8 {
 		return nil, 0, false

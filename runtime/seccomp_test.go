@@ -75,3 +75,28 @@ func TestPruneSeccompCache(t *testing.T) {
 		t.Errorf("left %q, want the three most recently used", left)
 	}
 }
+
+func TestSeccompCacheOnlyTrustsPrivateFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "e")
+	program := []byte{0x06, 0, 0, 0, 0, 0, 0xff, 0x7f}
+	if err := os.WriteFile(path, encodeSeccompEntry(program, 0), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := readSeccompEntry(path); !ok {
+		t.Fatal("a private entry was refused")
+	}
+	os.Chmod(path, 0o666)
+	if _, _, ok := readSeccompEntry(path); ok {
+		t.Error("a world-writable entry was accepted")
+	}
+	os.Chmod(path, 0o600)
+	os.Chown(path, 12345, 12345)
+	if _, _, ok := readSeccompEntry(path); ok {
+		t.Error("an entry owned by another user was accepted")
+	}
+	os.Chmod(dir, 0o777)
+	if privateTo(dir, os.Geteuid()) {
+		t.Error("a world-writable directory counts as private")
+	}
+}
