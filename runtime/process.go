@@ -72,11 +72,11 @@ func (c *Container) run() (int, error) {
 	c.debug("libcontainer config converted (%s)", since(t))
 	if cfg.Seccomp != nil {
 		t = time.Now()
-		hit, err := precompileSeccomp(filepath.Join(c.runRoot, "seccomp"), cfg.Seccomp)
+		how, err := precompileSeccomp(filepath.Join(c.runRoot, "seccomp"), cfg.Seccomp)
 		if err != nil {
 			return ExitCannotRun, err
 		}
-		c.debug("seccomp program: %d instructions, %s (%s)", len(cfg.Seccomp.Program)/8, map[bool]string{true: "cached", false: "compiled"}[hit], since(t))
+		c.debug("seccomp program: %d instructions, %s (%s)", len(cfg.Seccomp.Program)/8, how, since(t))
 	}
 	t = time.Now()
 	lc, err := libcontainer.Create(c.stateRoot(), c.ID, cfg)

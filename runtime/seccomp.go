@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer/configs"
@@ -39,40 +42,42 @@ const seccompCacheMax = 32
 const seccompCacheFormat = "hako-seccomp-1"
 
 // precompileSeccomp sets sc.Program and sc.ProgramFlags from the cache in
-// dir, compiling and storing the program on a miss. It reports whether the
-// cache had it. A cache that cannot be written is not an error: the program
-// is still set.
-func precompileSeccomp(dir string, sc *configs.Seccomp) (hit bool, err error) {
-	key, err := seccompKey(sc)
-	if err != nil {
-		return false, err
+// dir, compiling and storing the program on a miss. It says how it got the
+// program, for --debug. A cache that cannot be used is not an error: the
+// program is compiled and set all the same.
+func precompileSeccomp(dir string, sc *configs.Seccomp) (how string, err error) {
+	key, keyErr := seccompKey(sc)
+	if keyErr == nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			keyErr = err
+		} else if !privateTo(dir, os.Geteuid()) {
+			// Someone else could plant a program there.
+			keyErr = fmt.Errorf("%s is not private to user %d", dir, os.Geteuid())
+		}
 	}
 	path := filepath.Join(dir, key)
-	if err := os.MkdirAll(dir, 0o700); err != nil || !privateTo(dir, os.Geteuid()) {
-		// Someone else could plant a program there: do without the cache.
-		program, flags, err := seccomp.Compile(sc)
-		if err != nil {
-			return false, fmt.Errorf("compiling the seccomp profile: %w", err)
+	if keyErr == nil {
+		if program, flags, ok := readSeccompEntry(path); ok {
+			sc.Program, sc.ProgramFlags = program, flags
+			now := time.Now()
+			_ = os.Chtimes(path, now, now) // recently used: pruned last
+			return "cached", nil
 		}
-		sc.Program, sc.ProgramFlags = program, flags
-		return false, nil
-	}
-	if program, flags, ok := readSeccompEntry(path); ok {
-		sc.Program, sc.ProgramFlags = program, flags
-		now := time.Now()
-		_ = os.Chtimes(path, now, now) // recently used: pruned last
-		return true, nil
 	}
 	program, flags, err := seccomp.Compile(sc)
 	if err != nil {
-		return false, fmt.Errorf("compiling the seccomp profile: %w", err)
+		return "", fmt.Errorf("compiling the seccomp profile: %w", err)
 	}
 	sc.Program, sc.ProgramFlags = program, flags
-	atomicfile.RemoveAbandoned(dir)
-	if atomicfile.Write(path, encodeSeccompEntry(program, flags), 0o600) == nil {
-		pruneSeccompCache(dir, seccompCacheMax)
+	if keyErr != nil {
+		return fmt.Sprintf("compiled, not cached: %v", keyErr), nil
 	}
-	return false, nil
+	atomicfile.RemoveAbandoned(dir)
+	if err := atomicfile.Write(path, encodeSeccompEntry(program, flags), 0o600); err != nil {
+		return fmt.Sprintf("compiled, not cached: %v", err), nil
+	}
+	pruneSeccompCache(dir, seccompCacheMax)
+	return "compiled", nil
 }
 
 // privateTo reports whether path is owned by uid and writable by no one
@@ -86,9 +91,14 @@ func privateTo(path string, uid int) bool {
 }
 
 // seccompKey names the program for a profile: what the profile says and
-// what else shapes libseccomp's output (its version, the kernel it probes,
-// the native architecture).
+// what else shapes the program: the code that compiles it (this executable's
+// build ID: libseccomp is linked in, and runc's -ENOSYS stub), libseccomp's
+// version, the kernel it probes, the native architecture.
 func seccompKey(sc *configs.Seccomp) (string, error) {
+	build, err := executableBuildID()
+	if err != nil {
+		return "", err
+	}
 	profile := *sc
 	profile.Program, profile.ProgramFlags = nil, 0
 	js, err := json.Marshal(&profile)
@@ -101,11 +111,29 @@ func seccompKey(sc *configs.Seccomp) (string, error) {
 	}
 	major, minor, micro := seccomp.Version()
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d.%d.%d\x00%s\x00%s\x00%s\x00", seccompCacheFormat, major, minor, micro,
+	fmt.Fprintf(h, "%s\x00%x\x00%d.%d.%d\x00%s\x00%s\x00%s\x00", seccompCacheFormat, build, major, minor, micro,
 		unix.ByteSliceToString(uts.Release[:]), unix.ByteSliceToString(uts.Version[:]), goruntime.GOARCH)
 	h.Write(js)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// executableBuildID identifies the running executable's code: the Go build
+// ID note (any change to any package changes it), else the GNU build ID.
+var executableBuildID = sync.OnceValues(func() ([]byte, error) {
+	f, err := elf.Open("/proc/self/exe")
+	if err != nil {
+		return nil, fmt.Errorf("reading this executable's build ID: %w", err)
+	}
+	defer f.Close()
+	for _, name := range []string{".note.go.buildid", ".note.gnu.build-id"} {
+		if sec := f.Section(name); sec != nil {
+			if data, err := sec.Data(); err == nil && len(data) > 0 {
+				return data, nil
+			}
+		}
+	}
+	return nil, errors.New("this executable has no build ID")
+})
 
 // A cache entry is the SHA-256 of the rest, the flags (8 bytes, little
 // endian), then the program. The checksum keeps a damaged file from being
@@ -139,7 +167,7 @@ func readSeccompEntry(path string) (program []byte, flags uint, ok bool) {
 // pruneSeccompCache removes the least recently used entries beyond max.
 func pruneSeccompCache(dir string, max int) {
 	entries, err := os.ReadDir(dir)
-	if err != nil || len(entries) <= max {
+	if err != nil {
 		return
 	}
 	type entry struct {
@@ -148,11 +176,17 @@ func pruneSeccompCache(dir string, max int) {
 	}
 	var all []entry
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), atomicfile.TmpPrefix) {
+			continue // another hako's entry, being written
+		}
 		info, err := e.Info()
 		if err != nil {
 			continue
 		}
 		all = append(all, entry{e.Name(), info.ModTime().UnixNano()})
+	}
+	if len(all) <= max {
+		return
 	}
 	slices.SortFunc(all, func(a, b entry) int { return cmp.Compare(b.used, a.used) })
 	for _, e := range all[min(max, len(all)):] {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +99,43 @@ func TestSeccompCacheOnlyTrustsPrivateFiles(t *testing.T) {
 	os.Chmod(dir, 0o777)
 	if privateTo(dir, os.Geteuid()) {
 		t.Error("a world-writable directory counts as private")
+	}
+}
+
+func TestPrecompileSeccomp(t *testing.T) {
+	errno := uint(1)
+	profile := func() *configs.Seccomp {
+		return &configs.Seccomp{DefaultAction: configs.Allow, DefaultErrnoRet: &errno,
+			Syscalls: []*configs.Syscall{{Name: "mkdir", Action: configs.Errno}}}
+	}
+	dir := filepath.Join(t.TempDir(), "seccomp")
+	sc := profile()
+	if how, err := precompileSeccomp(dir, sc); err != nil || how != "compiled" || len(sc.Program) == 0 {
+		t.Fatalf("first: %q, %v, %d bytes", how, err, len(sc.Program))
+	}
+	again := profile()
+	if how, err := precompileSeccomp(dir, again); err != nil || how != "cached" || !slices.Equal(again.Program, sc.Program) || again.ProgramFlags != sc.ProgramFlags {
+		t.Fatalf("second: %q, %v", how, err)
+	}
+
+	// Another build of hako (a changed stub, a new libseccomp) must not
+	// load this build's programs.
+	saved := executableBuildID
+	t.Cleanup(func() { executableBuildID = saved })
+	executableBuildID = func() ([]byte, error) { return []byte("another build"), nil }
+	if how, _ := precompileSeccomp(dir, profile()); how != "compiled" {
+		t.Errorf("another build's program: %q, want compiled", how)
+	}
+	executableBuildID = saved
+
+	// A directory others can write to is not trusted, nor written to.
+	open := filepath.Join(t.TempDir(), "open")
+	os.Mkdir(open, 0o777)
+	os.Chmod(open, 0o777)
+	if how, err := precompileSeccomp(open, profile()); err != nil || !strings.HasPrefix(how, "compiled, not cached: ") {
+		t.Errorf("world-writable cache dir: %q, %v", how, err)
+	}
+	if entries, _ := os.ReadDir(open); len(entries) != 0 {
+		t.Errorf("wrote %d entries into a world-writable dir", len(entries))
 	}
 }
