@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/containerd/console"
+	"golang.org/x/sys/unix"
 )
 
 // runStore is a store with busybox pulled, checked for leftovers (mounts,
@@ -287,11 +288,19 @@ func cgroupFile(v1, v2 string) string {
 	return "cat /sys/fs/cgroup/" + v1 + " 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/" + v2
 }
 
-// TestRunSignals checks a signal to hako reaches the container's process.
+// TestRunSignals checks signals to hako reach the container's process.
 func TestRunSignals(t *testing.T) {
 	s := runStore(t)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
+		s.checkSignal(t, sig)
+	}
+}
+
+func (s *store) checkSignal(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	name := strings.TrimPrefix(unix.SignalName(sig), "SIG")
 	cmd := s.cmd("run", "--rm", "--network", "none", busybox.ref, "sh", "-c",
-		`trap "echo got-term; exit 7" TERM; echo ready; while true; do sleep 0.1; done`)
+		`trap "echo got-`+name+`; exit 7" `+name+`; echo ready; while true; do sleep 0.1; done`)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -305,11 +314,11 @@ func TestRunSignals(t *testing.T) {
 	if line, _ := r.ReadString('\n'); line != "ready\n" {
 		t.Fatalf("first line %q, want ready", line)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Process.Signal(sig)
 	rest, _ := io.ReadAll(r)
 	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 7 || string(rest) != "got-term\n" {
-		t.Errorf("after SIGTERM: exit %d, output %q; want 7 and got-term", code, rest)
+	if code := cmd.ProcessState.ExitCode(); code != 7 || string(rest) != "got-"+name+"\n" {
+		t.Errorf("after SIG%s: exit %d, output %q; want 7 and got-%s", name, code, rest, name)
 	}
 }
 
@@ -323,6 +332,10 @@ func TestRunFlags(t *testing.T) {
 	}
 	hostName, err := os.Hostname()
 	if err != nil {
+		t.Fatal(err)
+	}
+	resolv := filepath.Join(host, "resolv.conf")
+	if err := os.WriteFile(resolv, []byte("nameserver 192.0.2.53\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// cpu.shares 512 is cpu.weight 20 on cgroup v2.
@@ -362,6 +375,14 @@ func TestRunFlags(t *testing.T) {
 		{"cpu-shares", []string{"--cpu-shares", "512", busybox.ref, "sh", "-c", cgroupFile("cpu/cpu.shares", "cpu.weight")}, cpuShares512},
 		{"memory", []string{"--memory", "64m", busybox.ref, "sh", "-c", cgroupFile("memory/memory.limit_in_bytes", "memory.max")}, "67108864"},
 		{"pids-limit", []string{"--pids-limit", "42", busybox.ref, "sh", "-c", cgroupFile("pids/pids.max", "pids.max")}, "42"},
+		{"user by name", []string{"-u", "hako", busybox.ref, "id"}, "uid=1000(hako) gid=1000(hako) groups=29(audio),1000(hako)"},
+		// An explicit group replaces the user's groups (Docker, runc).
+		{"user:group by name", []string{"-u", "hako:audio", busybox.ref, "id"}, "uid=1000(hako) gid=29(audio) groups=29(audio)"},
+		{"masked paths", []string{busybox.ref, "sh", "-c", "wc -c < /proc/timer_list; if [ -e /proc/kcore ]; then wc -c < /proc/kcore; else echo 0; fi"}, "0\n0"},
+		{"/proc/sys read-only", []string{busybox.ref, "sh", "-c", "echo x 2>/dev/null > /proc/sys/kernel/domainname || echo ro"}, "ro"},
+		{"/sys read-only", []string{busybox.ref, "sh", "-c", `awk '$5 == "/sys" { split($6, o, ","); print o[1] }' /proc/self/mountinfo`}, "ro"},
+		{"no DNS without a network", []string{busybox.ref, "sh", "-c", "grep -c nameserver /etc/resolv.conf; true"}, "0"},
+		{"own resolv.conf", []string{"-v", resolv + ":/etc/resolv.conf:ro", busybox.ref, "cat", "/etc/resolv.conf"}, "nameserver 192.0.2.53"},
 	}
 	for _, c := range cases {
 		out, errOut, code := s.run(t, append([]string{"--rm"}, c.args...)...)

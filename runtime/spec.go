@@ -551,16 +551,25 @@ func mergeTmpfsOptions(opts []string) []string {
 }
 
 // networkFileMounts bind-mounts the generated hosts, hostname and
-// resolv.conf files; read-only with a read-only root, as Docker does.
+// resolv.conf files; read-only with a read-only root, as Docker does. A
+// file the user mounts there themselves (-v ./resolv.conf:/etc/resolv.conf)
+// is theirs: Docker leaves it alone, and so does hako.
 func networkFileMounts(o SpecOptions) []specs.Mount {
 	files := []struct{ src, dst string }{
 		{o.ResolvConfPath, "/etc/resolv.conf"},
 		{o.HostnamePath, "/etc/hostname"},
 		{o.HostsPath, "/etc/hosts"},
 	}
+	userMounted := map[string]bool{}
+	for _, m := range o.Mounts {
+		userMounted[path.Clean(m.Destination)] = true
+	}
+	for d := range o.Tmpfs {
+		userMounted[path.Clean(d)] = true
+	}
 	var mounts []specs.Mount
 	for _, f := range files {
-		if f.src == "" {
+		if f.src == "" || userMounted[f.dst] {
 			continue
 		}
 		opts := []string{"rbind", "rprivate"}

@@ -489,6 +489,20 @@ func TestMountOptions(t *testing.T) {
 				t.Errorf("hosts = %+v", m)
 			}
 		}},
+		{"the user's own resolv.conf and hosts stay on top", func(o *SpecOptions) {
+			o.Mounts = []specs.Mount{{Destination: "/etc/resolv.conf", Type: "bind", Source: "/mine/resolv.conf"}}
+			o.Tmpfs = map[string]string{"/etc/hostname": ""}
+			o.HostsPath, o.HostnamePath, o.ResolvConfPath = "/f/hosts", "/f/hostname", "/f/resolv.conf"
+		}, func(t *testing.T, s *specs.Spec) {
+			got := map[string][]string{}
+			for _, m := range s.Mounts {
+				got[m.Destination] = append(got[m.Destination], m.Source)
+			}
+			if !slices.Equal(got["/etc/resolv.conf"], []string{"/mine/resolv.conf"}) || !slices.Equal(got["/etc/hostname"], []string{"tmpfs"}) ||
+				!slices.Equal(got["/etc/hosts"], []string{"/f/hosts"}) {
+				t.Errorf("mounts on /etc files: %v", got)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
