@@ -16,6 +16,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/hako-run/hako/image"
 	"github.com/hako-run/hako/internal/testimage"
 )
 
@@ -309,5 +310,58 @@ func TestInterruptedPull(t *testing.T) {
 	checkNoTemp(t, s) // no later command has run: the pull cleaned up itself
 	if n := s.refEntries(t, ref); n != 0 {
 		t.Errorf("index.json names the interrupted pull's image %d times", n)
+	}
+}
+
+// TestRunPlatform: run --platform does not run a stored image of another
+// platform: with --pull never it says so (Docker's message), otherwise it
+// pulls the requested one. Without --platform a foreign image runs, with
+// Docker's warning.
+func TestRunPlatform(t *testing.T) {
+	idx, err := testimage.MultiArch(busybox.img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := registry + "/multi-run:latest"
+	pushIndex(t, ref, idx)
+	host := testimage.HostPlatform()
+	var other v1.Platform
+	for _, p := range testimage.OtherPlatforms {
+		if !image.RunsOn(p, host) {
+			other = p
+			break
+		}
+	}
+	if other.OS == "" {
+		t.Skipf("every test platform runs on %s", image.PlatformString(host))
+	}
+	hostFlag, otherFlag := host.OS+"/"+host.Architecture, other.OS+"/"+other.Architecture
+	otherFull := otherFlag
+	if other.Variant != "" {
+		otherFull += "/" + other.Variant
+	}
+
+	s := runStore(t)
+	s.mustHako(t, "pull", "-q", "--platform", otherFlag, ref)
+
+	_, errOut, code := s.run(t, "--rm", "--platform", hostFlag, "--pull", "never", ref, "true")
+	want := "Error: image with reference " + ref + " was found but does not match the specified platform: wanted " + hostFlag + ", actual: " + otherFull + "\n"
+	if code != 125 || !strings.HasSuffix(errOut, want) {
+		t.Errorf("--pull never, other platform stored: exit %d, stderr %q; want 125 and %q", code, errOut, want)
+	}
+
+	// The foreign image runs when no platform is asked for (its /platform
+	// file is all it has: no command, 127), with a warning.
+	_, errOut, code = s.run(t, "--rm", ref, "/nosuch")
+	if code != 127 || !strings.HasPrefix(errOut, "WARNING: The requested image's platform ("+otherFull+")") {
+		t.Errorf("foreign image without --platform: exit %d, stderr %q; want 127 after the platform warning", code, errOut)
+	}
+
+	out, errOut, code := s.run(t, "--rm", "--platform", hostFlag, ref, "sh", "-c", "echo on-host")
+	if code != 0 || out != "on-host\n" {
+		t.Fatalf("--platform %s with another stored: exit %d, stdout %q, stderr %s", hostFlag, code, out, errOut)
+	}
+	if ins := s.inspect(t, ref); ins.Architecture != host.Architecture {
+		t.Errorf("after the run, %s is %s, want the pulled %s image", ref, ins.Architecture, host.Architecture)
 	}
 }

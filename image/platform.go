@@ -119,3 +119,24 @@ func goarm() string {
 	}
 	return "7"
 }
+
+// Platform is the platform the image's config says it is for.
+func (img *Image) Platform() v1.Platform {
+	if img.Config == nil {
+		return v1.Platform{}
+	}
+	return v1.Platform{OS: img.Config.OS, Architecture: img.Config.Architecture, Variant: img.Config.Variant}
+}
+
+// RunsOn reports whether an image for platform have suits want: the same
+// OS and architecture, and a variant want can run (containerd's rules: a
+// linux/arm/v7 host runs v6 and v5 images too; an unknown variant matches).
+func RunsOn(have, want v1.Platform) bool {
+	p := platforms.Normalize(ocispec.Platform{OS: have.OS, Architecture: have.Architecture, Variant: have.Variant})
+	if have.Variant == "" {
+		// Configs often leave the variant out: judge by OS and arch alone.
+		w := platforms.Normalize(ocispec.Platform{OS: want.OS, Architecture: want.Architecture})
+		return p.OS == w.OS && p.Architecture == w.Architecture
+	}
+	return platforms.Only(ocispec.Platform{OS: want.OS, Architecture: want.Architecture, Variant: want.Variant}).Match(p)
+}

@@ -97,3 +97,32 @@ func TestParsePlatformError(t *testing.T) {
 		t.Fatal("bad platform accepted")
 	}
 }
+
+func TestRunsOn(t *testing.T) {
+	p := func(s string) v1.Platform {
+		t.Helper()
+		pl, err := ParsePlatform(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pl
+	}
+	for _, c := range []struct {
+		have v1.Platform
+		want string
+		ok   bool
+	}{
+		{v1.Platform{OS: "linux", Architecture: "amd64"}, "linux/amd64", true},
+		{v1.Platform{OS: "linux", Architecture: "amd64"}, "linux/arm64", false},
+		{v1.Platform{OS: "linux", Architecture: "arm64"}, "linux/arm64", true},
+		{v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, "linux/arm64", true},
+		{v1.Platform{OS: "linux", Architecture: "arm", Variant: "v6"}, "linux/arm/v7", true},
+		{v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}, "linux/arm/v6", false},
+		{v1.Platform{OS: "linux", Architecture: "arm"}, "linux/arm/v7", true},
+		{v1.Platform{OS: "windows", Architecture: "amd64"}, "linux/amd64", false},
+	} {
+		if got := RunsOn(c.have, p(c.want)); got != c.ok {
+			t.Errorf("RunsOn(%s, %s) = %v, want %v", PlatformString(c.have), c.want, got, c.ok)
+		}
+	}
+}

@@ -174,17 +174,6 @@ func findImage(cmd *cobra.Command, g *globalOptions, o runOptions, ref string) (
 	default:
 		return nil, fmt.Errorf("invalid pull option %q: must be missing, always or never", o.pull)
 	}
-	s, err := openStore(g)
-	if err != nil {
-		return nil, err
-	}
-	if o.pull != "always" {
-		img, err := s.Get(ref)
-		if err == nil || !errors.Is(err, image.ErrNotFound) || o.pull == "never" {
-			return img, noSuchImage(err, ref)
-		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "Unable to find image '%s' locally\n", ref)
-	}
 	var opts image.PullOptions
 	if o.platform != "" {
 		p, err := image.ParsePlatform(o.platform)
@@ -192,6 +181,35 @@ func findImage(cmd *cobra.Command, g *globalOptions, o runOptions, ref string) (
 			return nil, err
 		}
 		opts.Platform = &p
+	}
+	s, err := openStore(g)
+	if err != nil {
+		return nil, err
+	}
+	if o.pull != "always" {
+		img, err := s.Get(ref)
+		if err != nil && (!errors.Is(err, image.ErrNotFound) || o.pull == "never") {
+			return nil, noSuchImage(err, ref)
+		}
+		if err == nil {
+			have := img.Platform()
+			switch {
+			case opts.Platform == nil:
+				// As Docker: run it (binfmt may run another arch), but say so.
+				if host := image.HostPlatform(); !image.RunsOn(have, host) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: The requested image's platform (%s) does not match the detected host platform (%s) and no specific platform was requested\n",
+						image.PlatformString(have), image.PlatformString(host))
+				}
+				return img, nil
+			case image.RunsOn(have, *opts.Platform):
+				return img, nil
+			case o.pull == "never":
+				return nil, fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s",
+					ref, image.PlatformString(*opts.Platform), image.PlatformString(have))
+			}
+			// The stored image is another platform's: pull the one asked for.
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "Unable to find image '%s' locally\n", ref)
 	}
 	res, err := s.Pull(cmd.Context(), ref, opts)
 	if err != nil {
