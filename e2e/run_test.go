@@ -379,6 +379,7 @@ func TestRunFlags(t *testing.T) {
 		// An explicit group replaces the user's groups (Docker, runc).
 		{"user:group by name", []string{"-u", "hako:audio", busybox.ref, "id"}, "uid=1000(hako) gid=29(audio) groups=29(audio)"},
 		{"masked paths", []string{busybox.ref, "sh", "-c", "wc -c < /proc/timer_list; if [ -e /proc/kcore ]; then wc -c < /proc/kcore; else echo 0; fi"}, "0\n0"},
+		{"systempaths unconfined", []string{"--security-opt", "systempaths=unconfined", "--security-opt", "apparmor=unconfined", "--security-opt", "label=disable", busybox.ref, "sh", "-c", "wc -c < /proc/timer_list | grep -qv '^0$' && grep -c ' /proc/sys ro' /proc/self/mountinfo; true"}, "0"},
 		{"/proc/sys read-only", []string{busybox.ref, "sh", "-c", "echo x 2>/dev/null > /proc/sys/kernel/domainname || echo ro"}, "ro"},
 		{"/sys read-only", []string{busybox.ref, "sh", "-c", `awk '$5 == "/sys" { split($6, o, ","); print o[1] }' /proc/self/mountinfo`}, "ro"},
 		{"no DNS without a network", []string{busybox.ref, "sh", "-c", "grep -c nameserver /etc/resolv.conf; true"}, "0"},

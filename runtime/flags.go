@@ -10,6 +10,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -54,8 +55,15 @@ func readEnvFile(name string) ([]string, error) {
 	defer f.Close()
 	var env []string
 	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimLeft(sc.Text(), " \t")
+	for n := 1; sc.Scan(); n++ {
+		text := sc.Text()
+		if n == 1 {
+			text = strings.TrimPrefix(text, "\ufeff") // a UTF-8 BOM, as editors on Windows write
+		}
+		if !utf8.ValidString(text) {
+			return nil, fmt.Errorf("reading env file %s: invalid UTF-8 at line %d", name, n)
+		}
+		line := strings.TrimLeft(text, " \t")
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -137,8 +145,15 @@ func ApplySecurityOpt(so *SpecOptions, opt string) error {
 		so.NoNewPrivileges = false
 	case k == "seccomp" && hasValue && v != "":
 		so.SeccompProfile = v
+	case k == "systempaths" && v == "unconfined":
+		so.UnconfinedSystemPaths = true
+	// hako applies no AppArmor profile and no SELinux label, so turning
+	// them off (common in copied docker commands) is already true.
+	case k == "apparmor" && v == "unconfined", k == "label" && (v == "disable" || v == "disable=true"):
+	case k == "apparmor" || k == "label":
+		return fmt.Errorf("invalid --security-opt %q: hako applies no AppArmor profiles or SELinux labels (apparmor=unconfined and label=disable are accepted)", opt)
 	default:
-		return fmt.Errorf("invalid --security-opt %q: supported are seccomp=unconfined|PROFILE.json and no-new-privileges", opt)
+		return fmt.Errorf("invalid --security-opt %q: supported are seccomp=unconfined|PROFILE.json, no-new-privileges, systempaths=unconfined, apparmor=unconfined, label=disable", opt)
 	}
 	return nil
 }

@@ -31,6 +31,16 @@ func TestParseEnv(t *testing.T) {
 	if _, err := ParseEnv([]string{filepath.Join(t.TempDir(), "missing")}, nil); err == nil {
 		t.Error("missing env file accepted")
 	}
+	bom := filepath.Join(t.TempDir(), "bom")
+	os.WriteFile(bom, []byte("\ufeffBOM=1\r\nNEXT=2\r\n"), 0o644)
+	if got, err := ParseEnv([]string{bom}, nil); err != nil || !reflect.DeepEqual(got, []string{"BOM=1", "NEXT=2"}) {
+		t.Errorf("env file with a BOM: %q, %v", got, err)
+	}
+	latin1 := filepath.Join(t.TempDir(), "latin1")
+	os.WriteFile(latin1, []byte("A=caf\xe9\n"), 0o644)
+	if _, err := ParseEnv([]string{latin1}, nil); err == nil || !strings.Contains(err.Error(), "invalid UTF-8 at line 1") {
+		t.Errorf("env file in Latin-1: %v", err)
+	}
 }
 
 func TestParseUlimits(t *testing.T) {
@@ -70,7 +80,17 @@ func TestParseTmpfsAndSecurityOpt(t *testing.T) {
 	if !so.NoNewPrivileges || so.SeccompProfile != "unconfined" {
 		t.Errorf("security opts gave %+v", so)
 	}
-	if err := ApplySecurityOpt(&so, "apparmor=x"); err == nil {
-		t.Error("unsupported --security-opt accepted")
+	for _, opt := range []string{"apparmor=x", "label=type:svirt_t", "systempaths=confined", "bogus"} {
+		if err := ApplySecurityOpt(&so, opt); err == nil {
+			t.Errorf("unsupported --security-opt %s accepted", opt)
+		}
+	}
+	for _, opt := range []string{"apparmor=unconfined", "label=disable", "label:disable", "systempaths=unconfined"} {
+		if err := ApplySecurityOpt(&so, opt); err != nil {
+			t.Errorf("--security-opt %s: %v", opt, err)
+		}
+	}
+	if !so.UnconfinedSystemPaths {
+		t.Error("systempaths=unconfined not recorded")
 	}
 }

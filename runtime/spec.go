@@ -56,16 +56,19 @@ type SpecOptions struct {
 	// the path of a Docker-format JSON profile.
 	SeccompProfile  string
 	NoNewPrivileges bool
-	ReadOnly        bool
-	Tmpfs           map[string]string // path -> options ("rw,noexec,size=64m")
-	Mounts          []specs.Mount     // binds/volumes prepared by the caller
-	Devices         []DeviceRequest
-	Resources       *specs.LinuxResources // may be nil
-	CgroupsPath     string                // default "/hako/<id>"
-	NetNSPath       string                // netns to join; "" = a new one
-	HostNetwork     bool                  // no network namespace
-	Ulimits         []specs.POSIXRlimit
-	ShmSize         int64 // default 64 MiB
+	// UnconfinedSystemPaths (--security-opt systempaths=unconfined) leaves
+	// /proc and /sys unmasked and writable, as Docker does.
+	UnconfinedSystemPaths bool
+	ReadOnly              bool
+	Tmpfs                 map[string]string // path -> options ("rw,noexec,size=64m")
+	Mounts                []specs.Mount     // binds/volumes prepared by the caller
+	Devices               []DeviceRequest
+	Resources             *specs.LinuxResources // may be nil
+	CgroupsPath           string                // default "/hako/<id>"
+	NetNSPath             string                // netns to join; "" = a new one
+	HostNetwork           bool                  // no network namespace
+	Ulimits               []specs.POSIXRlimit
+	ShmSize               int64 // default 64 MiB
 	// Files the caller generated, bind-mounted at /etc/hosts,
 	// /etc/hostname and /etc/resolv.conf ("" = not mounted).
 	HostsPath, HostnamePath, ResolvConfPath string
@@ -164,7 +167,7 @@ func BuildSpec(img ocispec.ImageConfig, o SpecOptions) (*specs.Spec, error) {
 	if s.Linux.CgroupsPath == "" {
 		s.Linux.CgroupsPath = "/hako/" + o.ID
 	}
-	if !o.Privileged {
+	if !o.Privileged && !o.UnconfinedSystemPaths {
 		s.Linux.MaskedPaths = maskedPaths()
 		s.Linux.ReadonlyPaths = slices.Clone(dockerReadonlyPaths)
 	}
