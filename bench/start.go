@@ -72,6 +72,7 @@ func busyboxImage() imageSpec {
 const (
 	runcSameSpec = "runc run (hako's spec)"
 	runcBare     = "runc run (runc spec, no seccomp)"
+	crunBare     = "crun run (runc spec, no seccomp)"
 )
 
 // startContenders are hako, podman, runc with hako's spec, and runc and crun
@@ -115,9 +116,9 @@ func startContenders(env *benchEnv, img *benchImage, podman *podmanTool) (_ []*c
 	cs := []*contender{hako, pod, sameSpecRunc(env, hakoArgs)}
 	var helper *hybridHelper // crun's, on a hybrid cgroup host
 	for _, rt := range []string{"runc", "crun"} {
-		name := rt + " run"
-		if rt == "runc" {
-			name = runcBare
+		name := runcBare
+		if rt == "crun" {
+			name = crunBare
 		}
 		c := &contender{
 			name: name,
