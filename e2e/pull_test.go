@@ -364,4 +364,20 @@ func TestRunPlatform(t *testing.T) {
 	if ins := s.inspect(t, ref); ins.Architecture != host.Architecture {
 		t.Errorf("after the run, %s is %s, want the pulled %s image", ref, ins.Architecture, host.Architecture)
 	}
+
+	// A single-platform image of another platform: pulled (the registry
+	// cannot offer another), then refused, with --pull always too.
+	foreign, err := testimage.PlatformImage(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	single := registry + "/single-foreign:latest"
+	push(t, single, foreign)
+	for _, pull := range []string{"missing", "always"} {
+		_, errOut, code = s.run(t, "--rm", "--pull", pull, "--platform", hostFlag, single, "true")
+		want := "Error: image with reference " + single + " was found but does not match the specified platform: wanted " + hostFlag + ", actual: " + otherFull + "\n"
+		if code != 125 || !strings.HasSuffix(errOut, want) {
+			t.Errorf("--pull %s --platform %s of a single %s image: exit %d, stderr %q; want 125 and %q", pull, hostFlag, otherFull, code, errOut, want)
+		}
+	}
 }

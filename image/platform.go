@@ -31,20 +31,24 @@ func hostPlatform(goarch, goarmValue, cpuinfo string) v1.Platform {
 	case "arm":
 		p.Variant = "v" + strings.TrimSuffix(strings.TrimSuffix(goarmValue, ",softfloat"), ",hardfloat")
 		// A v6 build on a v7 CPU (a Pi 2 or later) still prefers v7 images;
-		// a 64-bit CPU running 32-bit code is v7 for images.
-		if cpu := cpuArchitecture(cpuinfo); cpu >= "7" && p.Variant < "v7" {
+		// a 64-bit CPU running 32-bit code is v7 for images. The ARMv6 Pi
+		// Zero and Pi 1 report "CPU architecture: 7" on some kernels: their
+		// model name tells (containerd checks the same).
+		cpu := cpuField(cpuinfo, "CPU architecture")
+		armv6 := strings.HasPrefix(strings.ToLower(cpuField(cpuinfo, "model name")), "armv6-compatible")
+		if cpu >= "7" && p.Variant < "v7" && !armv6 {
 			p.Variant = "v7"
 		}
 	}
 	return p
 }
 
-// cpuArchitecture returns the "CPU architecture" field of /proc/cpuinfo.
-func cpuArchitecture(cpuinfo string) string {
+// cpuField returns the first value of field in the text of /proc/cpuinfo.
+func cpuField(cpuinfo, field string) string {
 	sc := bufio.NewScanner(strings.NewReader(cpuinfo))
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == "CPU architecture" {
+		if ok && strings.TrimSpace(k) == field {
 			return strings.TrimSpace(v)
 		}
 	}
@@ -128,15 +132,19 @@ func (img *Image) Platform() v1.Platform {
 	return v1.Platform{OS: img.Config.OS, Architecture: img.Config.Architecture, Variant: img.Config.Variant}
 }
 
-// RunsOn reports whether an image for platform have suits want: the same
-// OS and architecture, and a variant want can run (containerd's rules: a
-// linux/arm/v7 host runs v6 and v5 images too; an unknown variant matches).
+// RunsOn reports whether an image for platform have suits want, by
+// Docker's rule (OnlyPlatformWithFallback): containerd's matcher for want
+// (an arm/v7 host runs v6 images, arm64 runs arm/v7, amd64 runs 386), or,
+// for a config that names no variant, the same OS and architecture.
 func RunsOn(have, want v1.Platform) bool {
-	p := platforms.Normalize(ocispec.Platform{OS: have.OS, Architecture: have.Architecture, Variant: have.Variant})
-	if have.Variant == "" {
-		// Configs often leave the variant out: judge by OS and arch alone.
-		w := platforms.Normalize(ocispec.Platform{OS: want.OS, Architecture: want.Architecture})
-		return p.OS == w.OS && p.Architecture == w.Architecture
+	w := ocispec.Platform{OS: want.OS, Architecture: want.Architecture, Variant: want.Variant}
+	h := ocispec.Platform{OS: have.OS, Architecture: have.Architecture, Variant: have.Variant}
+	if platforms.Only(w).Match(h) {
+		return true
 	}
-	return platforms.Only(ocispec.Platform{OS: want.OS, Architecture: want.Architecture, Variant: want.Variant}).Match(p)
+	if have.Variant != "" {
+		return false
+	}
+	wn, hn := platforms.Normalize(w), platforms.Normalize(h)
+	return wn.OS == hn.OS && wn.Architecture == hn.Architecture
 }

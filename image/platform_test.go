@@ -25,7 +25,8 @@ func TestHostPlatform(t *testing.T) {
 		{"arm", "7", cpuinfoPi4, "linux/arm/v7"},
 		{"arm", "6", cpuinfoPi1, "linux/arm/v6"},
 		{"arm", "6", cpuinfoPi4, "linux/arm/v7"},
-		{"arm", "6", cpuinfoPiZero, "linux/arm/v7"},
+		{"arm", "6", cpuinfoPiZero, "linux/arm/v6"}, // ARMv6 despite "CPU architecture: 7"
+		{"arm", "7", cpuinfoPiZero, "linux/arm/v7"}, // a v7 build says what it runs
 		{"arm", "6,softfloat", "", "linux/arm/v6"},
 	}
 	for _, c := range cases {
@@ -113,12 +114,18 @@ func TestRunsOn(t *testing.T) {
 		ok   bool
 	}{
 		{v1.Platform{OS: "linux", Architecture: "amd64"}, "linux/amd64", true},
+		{v1.Platform{OS: "linux", Architecture: "386"}, "linux/amd64", true},
 		{v1.Platform{OS: "linux", Architecture: "amd64"}, "linux/arm64", false},
 		{v1.Platform{OS: "linux", Architecture: "arm64"}, "linux/arm64", true},
 		{v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, "linux/arm64", true},
+		{v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}, "linux/arm64", true},
+		{v1.Platform{OS: "linux", Architecture: "arm"}, "linux/arm64", true},
+		{v1.Platform{OS: "linux", Architecture: "arm64"}, "linux/arm/v7", false},
 		{v1.Platform{OS: "linux", Architecture: "arm", Variant: "v6"}, "linux/arm/v7", true},
 		{v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}, "linux/arm/v6", false},
 		{v1.Platform{OS: "linux", Architecture: "arm"}, "linux/arm/v7", true},
+		{v1.Platform{OS: "linux", Architecture: "arm"}, "linux/arm/v6", true}, // no variant: OS and arch decide
+		{v1.Platform{OS: "linux", Architecture: "s390x"}, "linux/arm64", false},
 		{v1.Platform{OS: "windows", Architecture: "amd64"}, "linux/amd64", false},
 	} {
 		if got := RunsOn(c.have, p(c.want)); got != c.ok {

@@ -215,6 +215,11 @@ func findImage(cmd *cobra.Command, g *globalOptions, o runOptions, ref string) (
 	if err != nil {
 		return nil, err
 	}
+	// A single-platform image is what it is, whatever --platform asked.
+	if have := res.Image.Platform(); opts.Platform != nil && !image.RunsOn(have, *opts.Platform) {
+		return nil, fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s",
+			ref, image.PlatformString(*opts.Platform), image.PlatformString(have))
+	}
 	return res.Image, nil
 }
 

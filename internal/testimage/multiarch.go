@@ -15,6 +15,7 @@ var OtherPlatforms = []v1.Platform{
 	{OS: "linux", Architecture: "arm64", Variant: "v8"},
 	{OS: "linux", Architecture: "arm", Variant: "v7"},
 	{OS: "linux", Architecture: "arm", Variant: "v6"},
+	{OS: "linux", Architecture: "s390x"}, // runs on none of hako's hosts
 }
 
 // MultiArch returns an OCI index holding host for the host platform, a small
