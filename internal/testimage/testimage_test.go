@@ -264,7 +264,7 @@ func TestMultiArch(t *testing.T) {
 	if im.MediaType != types.OCIImageIndex {
 		t.Errorf("index media type %s", im.MediaType)
 	}
-	want := map[string]bool{HostPlatform().String(): true, "linux/arm64/v8": true, "linux/arm/v7": true, "linux/arm/v6": true, "unknown/unknown": true}
+	want := map[string]bool{HostPlatform().String(): true, "linux/arm64/v8": true, "linux/arm/v7": true, "linux/arm/v6": true, "linux/s390x": true, "unknown/unknown": true}
 	seen := map[v1.Hash]bool{}
 	for _, d := range im.Manifests {
 		if d.Platform == nil || !want[d.Platform.String()] {
