@@ -25,9 +25,6 @@ import (
 // store is one test's hako state: its own --root and --runroot.
 type store struct {
 	root, runroot string
-	// cgroupsBefore are the container cgroups that existed when a run
-	// store was made (see leftovers).
-	cgroupsBefore map[string]bool
 }
 
 func newStore(t *testing.T) *store {
