@@ -1,6 +1,9 @@
 package runtime
 
 import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -137,5 +140,56 @@ func TestPrecompileSeccomp(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(open); len(entries) != 0 {
 		t.Errorf("wrote %d entries into a world-writable dir", len(entries))
+	}
+}
+
+func TestElfBuildNotes(t *testing.T) {
+	f, err := os.Open("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	notes := elfBuildNotes(f)
+	// A test binary has Go's build ID note; compare with debug/elf's reading.
+	ef, err := elf.Open("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ef.Close()
+	sec := ef.Section(".note.go.buildid")
+	if sec == nil {
+		t.Skip("this test binary has no Go build ID note")
+	}
+	data, err := sec.Data()
+	if err != nil || len(data) < 16 {
+		t.Fatalf("reading the note with debug/elf: %v", err)
+	}
+	goID := data[16:] // namesz, descsz, type, "Go\0\0"
+	goID = goID[:binary.LittleEndian.Uint32(data[4:])]
+	if !bytes.Contains(notes, append([]byte("\x00Go\x00"), goID...)) {
+		t.Errorf("elfBuildNotes = %q, want the Go build ID %q", notes, goID)
+	}
+	if elfBuildNotes(bytes.NewReader([]byte("not an ELF file at all, but long enough to be read as a header........"))) != nil {
+		t.Error("notes found in a file that is not ELF")
+	}
+	id, err := readExecutableBuildID()
+	if err != nil || !bytes.Contains(id, goID) {
+		t.Errorf("readExecutableBuildID = %q, %v", id, err)
+	}
+}
+
+func TestBuildNotesSkipsRedacted(t *testing.T) {
+	note := func(name string, typ uint32, desc string) []byte {
+		b := binary.LittleEndian.AppendUint32(nil, uint32(len(name)+1))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(desc)))
+		b = binary.LittleEndian.AppendUint32(b, typ)
+		b = append(b, name...)
+		b = append(b, make([]byte, 4-len(name)%4)...)
+		b = append(b, desc...)
+		return append(b, make([]byte, (4-len(desc)%4)%4)...)
+	}
+	seg := append(note("Go", 4, "redacted"), note("GNU", 3, "\x01\x02\x03")...)
+	if got := buildNotes(seg, binary.LittleEndian); string(got) != "\x00GNU\x00\x01\x02\x03" {
+		t.Errorf("buildNotes = %q, want only the GNU note", got)
 	}
 }
