@@ -10,6 +10,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -63,7 +64,7 @@ func readEnvFile(name string) ([]string, error) {
 		if !utf8.ValidString(text) {
 			return nil, fmt.Errorf("reading env file %s: invalid UTF-8 at line %d", name, n)
 		}
-		line := strings.TrimLeft(text, " \t")
+		line := strings.TrimLeftFunc(text, unicode.IsSpace)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -143,6 +144,8 @@ func ApplySecurityOpt(so *SpecOptions, opt string) error {
 		so.NoNewPrivileges = true
 	case k == "no-new-privileges" && v == "false":
 		so.NoNewPrivileges = false
+	case k == "seccomp" && v == "builtin": // the Docker CLI's name for the default
+		so.SeccompProfile = ""
 	case k == "seccomp" && hasValue && v != "":
 		so.SeccompProfile = v
 	case k == "systempaths" && v == "unconfined":

@@ -32,7 +32,7 @@ func TestParseEnv(t *testing.T) {
 		t.Error("missing env file accepted")
 	}
 	bom := filepath.Join(t.TempDir(), "bom")
-	os.WriteFile(bom, []byte("\ufeffBOM=1\r\nNEXT=2\r\n"), 0o644)
+	os.WriteFile(bom, []byte("\ufeffBOM=1\r\n\u00a0\vNEXT=2\r\n"), 0o644)
 	if got, err := ParseEnv([]string{bom}, nil); err != nil || !reflect.DeepEqual(got, []string{"BOM=1", "NEXT=2"}) {
 		t.Errorf("env file with a BOM: %q, %v", got, err)
 	}
@@ -89,6 +89,10 @@ func TestParseTmpfsAndSecurityOpt(t *testing.T) {
 		if err := ApplySecurityOpt(&so, opt); err != nil {
 			t.Errorf("--security-opt %s: %v", opt, err)
 		}
+	}
+	so.SeccompProfile = "unconfined"
+	if err := ApplySecurityOpt(&so, "seccomp=builtin"); err != nil || so.SeccompProfile != "" {
+		t.Errorf("seccomp=builtin: profile %q, %v; want Docker's default", so.SeccompProfile, err)
 	}
 	if !so.UnconfinedSystemPaths {
 		t.Error("systempaths=unconfined not recorded")
