@@ -3,8 +3,10 @@ package e2e
 import (
 	"crypto/rand"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -83,5 +85,60 @@ func TestUsageErrors(t *testing.T) {
 		if !strings.HasPrefix(errOut, "Error") || out != "" {
 			t.Errorf("%s: stdout %q stderr %q, want only an error on stderr", what, out, errOut)
 		}
+	}
+}
+
+// TestNeedsRoot: as another user hako stops at once with one line that
+// says what to do, before touching any store; version still answers.
+func TestNeedsRoot(t *testing.T) {
+	dir, err := os.MkdirTemp("", "hako-nonroot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "hako")
+	data, err := os.ReadFile(hakoBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "root")
+	asNobody := func(args ...string) (string, int) {
+		t.Helper()
+		cmd := exec.Command(bin, append([]string{"--root", root, "--runroot", filepath.Join(dir, "run")}, args...)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		if _, ok := err.(*exec.ExitError); err != nil && !ok {
+			t.Fatalf("running hako as nobody: %v", err)
+		}
+		return stderr.String(), cmd.ProcessState.ExitCode()
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"run", "--rm", "busybox", "true"}, 125},
+		{[]string{"pull", "busybox"}, 1},
+		{[]string{"images"}, 1},
+		{[]string{"volume", "ls"}, 1},
+	} {
+		errOut, code := asNobody(c.args...)
+		want := "Error: hako needs root (containers without root are not supported yet): run it with sudo\n"
+		if code != c.code || errOut != want {
+			t.Errorf("hako %s as nobody: exit %d, stderr %q; want %d and %q", strings.Join(c.args, " "), code, errOut, c.code, want)
+		}
+	}
+	if _, err := os.Stat(root); !os.IsNotExist(err) {
+		t.Errorf("a store was made as nobody (%v)", err)
+	}
+	if errOut, code := asNobody("version"); code != 0 {
+		t.Errorf("hako version as nobody: exit %d, %s", code, errOut)
 	}
 }

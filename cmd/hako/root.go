@@ -59,6 +59,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		// (the image of run, the command after it).
 		TraverseChildren: false,
 	}
+	root.PersistentPreRunE = needRoot
 	root.SetVersionTemplate(versionLine() + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: 125, err: fmt.Errorf("%w\nSee '%s --help'", err, c.CommandPath())}
@@ -81,6 +82,20 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newVolumeCommand(g),
 	)
 	return root
+}
+
+// needRoot stops commands other than version and help before they get half
+// way as another user (a layer's chown failing, a mount refused): hako
+// writes root-owned stores and creates namespaces, mounts and cgroups.
+func needRoot(cmd *cobra.Command, _ []string) error {
+	if os.Geteuid() == 0 || cmd.Name() == "version" || cmd.Name() == "help" {
+		return nil
+	}
+	code := 1
+	if cmd.Name() == "run" {
+		code = 125 // hako itself failed, as Docker counts it
+	}
+	return &exitError{code: code, err: fmt.Errorf("hako needs root (containers without root are not supported yet): run it with sudo")}
 }
 
 func versionLine() string {
