@@ -56,7 +56,12 @@ func newTestContainer(t *testing.T, remove bool, stdout *bytes.Buffer, cmd ...st
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { checkGone(t, c, cg, root) })
+	t.Cleanup(func() {
+		if t.Failed() {
+			c.Remove() // a test that stopped early: tear down whatever is left
+		}
+		checkGone(t, c, cg, root)
+	})
 	return c
 }
 
