@@ -776,59 +776,9 @@ func (p *initProcess) goCreateMountSources(ctx context.Context) (mountSourceRequ
 	return requestFn, cancelFn, nil
 }
 
-// prepareInitCgroupFD (hako) sets up p.cmd to start init in its cgroup
-// with clone3(CLONE_INTO_CGROUP) on cgroup v2 with the fs driver, as
-// setnsProcess does for exec. Moving a process into a cgroup afterwards
-// (the cgroup.procs write in Apply) takes the kernel's global
-// cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period:
-// 10-25 ms of every container start. Returns nil when it does not apply;
-// the caller closes the file after p.cmd.Start.
-func (p *initProcess) prepareInitCgroupFD() *os.File {
-	cg := p.config.Config.Cgroups
-	if cg == nil || cg.Systemd || p.config.Config.RootlessCgroups || !cgroups.IsCgroup2UnifiedMode() {
-		return nil
-	}
-	// Apply with pid -1 only creates the cgroup; any error shows again
-	// in the Apply(pid) fallback below.
-	if err := p.manager.Apply(-1); err != nil {
-		return nil
-	}
-	dir := p.manager.Path("")
-	if dir == "" {
-		return nil
-	}
-	fd, err := cgroups.OpenFile(dir, "", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
-	if err != nil {
-		return nil
-	}
-	if p.cmd.SysProcAttr == nil {
-		p.cmd.SysProcAttr = &syscall.SysProcAttr{}
-	}
-	p.cmd.SysProcAttr.UseCgroupFD = true
-	p.cmd.SysProcAttr.CgroupFD = int(fd.Fd())
-	return fd
-}
-
 func (p *initProcess) start() (retErr error) {
 	defer p.comm.closeParent()
-	cmdCopy := cloneCmd(p.cmd)
-	var sysProcAttr syscall.SysProcAttr
-	if p.cmd.SysProcAttr != nil {
-		sysProcAttr = *p.cmd.SysProcAttr
-	}
-	cgroupFD := p.prepareInitCgroupFD()
-	err := p.cmd.Start()
-	if cgroupFD != nil {
-		cgroupFD.Close()
-		if err != nil {
-			// CLONE_INTO_CGROUP unavailable (Linux < 5.7): start as usual.
-			logrus.Debugf("starting init with CLONE_INTO_CGROUP failed: %v; retrying without", err)
-			cmdCopy.SysProcAttr = &sysProcAttr
-			p.cmd = cmdCopy
-			err = p.cmd.Start()
-		}
-	}
-	inCgroup := err == nil && p.cmd.SysProcAttr != nil && p.cmd.SysProcAttr.UseCgroupFD
+	inCgroup, err := p.startInCgroups() // hako: see init_cgroup_linux.go
 	p.process.ops = p
 	// close the child-side of the pipes (controlled by child)
 	p.comm.closeChild()
