@@ -39,6 +39,8 @@ bench-deps:
 # then each fuzz target briefly.
 test: test-deps build
 	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -count=1 -timeout 20m ./...
+	# hako's own code in the patched libcontainer (third_party/runc)
+	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -count=1 github.com/opencontainers/runc/libcontainer
 	$(MAKE) fuzz
 
 FUZZTIME ?= 10s

@@ -73,10 +73,37 @@ func (p *initProcess) startInCgroups() (inCgroups bool, err error) {
 		withFD.CgroupFD = int(fd.Fd())
 		p.cmd.SysProcAttr = &withFD
 	}
+	if len(v1) == 0 {
+		// The v2 hierarchy alone: clone3 does it, from any thread.
+		if err := p.cmd.Start(); err != nil {
+			return usual(err) // e.g. clone3 without CLONE_INTO_CGROUP (Linux < 5.7)
+		}
+		return true, nil
+	}
+	if err := p.forkFromMovedThread(v1); err != nil {
+		return usual(err)
+	}
+	return true, nil
+}
+
+// forkFromMovedThread moves a thread of its own into the v1 cgroup dirs and
+// starts p.cmd from it; the thread ends afterwards. While it is there, what
+// the fork allocates in the kernel (the exec pipe, a pidfd) is charged to
+// the container's memory cgroup: a few KiB.
+func (p *initProcess) forkFromMovedThread(v1 []string) error {
 	errc := make(chan error, 1)
 	go func() {
-		// Never unlocked: the thread ends with this goroutine.
+		// Never unlocked (but see below): the thread ends with this goroutine.
 		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// A new goroutine often starts on its creator's thread, which may
+			// be the main thread, and Go cannot end that one: it would park
+			// it for good, in the container's cgroups. Keep the main thread
+			// as it is; holding it, work on another thread.
+			errc <- p.forkFromMovedThread(v1)
+			runtime.UnlockOSThread()
+			return
+		}
 		for _, dir := range v1 {
 			if err := cgroups.WriteFile(dir, "tasks", "0"); err != nil {
 				errc <- fmt.Errorf("moving a thread into %s: %w", dir, err)
@@ -85,8 +112,5 @@ func (p *initProcess) startInCgroups() (inCgroups bool, err error) {
 		}
 		errc <- p.cmd.Start()
 	}()
-	if err := <-errc; err != nil {
-		return usual(err) // e.g. clone3 without CLONE_INTO_CGROUP (Linux < 5.7)
-	}
-	return true, nil
+	return <-errc
 }

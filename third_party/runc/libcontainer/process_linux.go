@@ -826,7 +826,7 @@ func (p *initProcess) start() (retErr error) {
 	// because we'd be using the rootless cgroup manager in that case.
 	// (hako) Not needed when init was started in its cgroup.
 	if inCgroup {
-		logrus.Debugf("init started in its cgroup with CLONE_INTO_CGROUP")
+		logrus.Debugf("init started inside its cgroups")
 	} else if err := p.manager.Apply(p.pid()); err != nil {
 		if errors.Is(err, cgroups.ErrRootless) {
 			// ErrRootless is to be ignored except when

@@ -1,0 +1,101 @@
+package libcontainer
+
+// This file is hako's, not upstream runc's (see ../HAKO.md).
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// fromMainThread is forkFromMovedThread's result when called on the main
+// thread, before any test runs (see TestMain).
+var fromMainThread struct {
+	ran       bool
+	childCg   string // the child's pids cgroup
+	mainCg    string // the main thread's pids cgroup afterwards
+	err       error
+	cgroupDir string
+}
+
+// TestMain calls forkFromMovedThread from the main goroutine while it runs
+// on the main thread: a new goroutine then often starts on that same
+// thread, which Go cannot end.
+func TestMain(m *testing.M) {
+	// What a failed run could not remove (its process held it) is free now.
+	stale, _ := filepath.Glob("/sys/fs/cgroup/pids/hako/forktest-*")
+	for _, d := range stale {
+		os.Remove(d)
+	}
+	if unix.Gettid() == unix.Getpid() {
+		fromMainThread.ran = true
+		fromMainThread.cgroupDir, fromMainThread.childCg, fromMainThread.err = forkInTestCgroup("main")
+		fromMainThread.mainCg = pidsCgroup(fmt.Sprintf("/proc/self/task/%d/cgroup", unix.Getpid()))
+	}
+	os.Exit(m.Run())
+}
+
+// forkInTestCgroup makes a pids cgroup under hako's parent, starts
+// `sleep 1` from a thread moved into it, and returns the child's pids
+// cgroup. The cgroup is removed once the child is gone.
+func forkInTestCgroup(name string) (dir, childCg string, err error) {
+	root := "/sys/fs/cgroup/pids"
+	if _, err := os.Stat(filepath.Join(root, "tasks")); err != nil || os.Geteuid() != 0 {
+		return "", "", fmt.Errorf("skip: needs root and a cgroup v1 pids hierarchy")
+	}
+	rel := fmt.Sprintf("/hako/forktest-%d-%s", os.Getpid(), name)
+	dir = root + rel
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", err
+	}
+	p := &initProcess{containerProcess: containerProcess{cmd: exec.Command("sleep", "1")}}
+	if err := p.forkFromMovedThread([]string{dir}); err != nil {
+		return dir, "", err
+	}
+	childCg = pidsCgroup(fmt.Sprintf("/proc/%d/cgroup", p.cmd.Process.Pid))
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+	if childCg != rel {
+		return dir, childCg, fmt.Errorf("child in pids cgroup %q, want %q", childCg, rel)
+	}
+	return dir, childCg, os.Remove(dir) // EBUSY if a thread of ours stayed
+}
+
+func pidsCgroup(file string) string {
+	data, _ := os.ReadFile(file)
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.SplitN(line, ":", 3); len(f) == 3 && f[1] == "pids" {
+			return f[2]
+		}
+	}
+	return ""
+}
+
+func TestForkFromMovedThread(t *testing.T) {
+	dir, _, err := forkInTestCgroup("goroutine")
+	if err != nil && strings.HasPrefix(err.Error(), "skip:") {
+		t.Skip(err)
+	}
+	if err != nil {
+		os.Remove(dir)
+		t.Fatal(err)
+	}
+	for _, d := range []string{fromMainThread.cgroupDir} {
+		t.Cleanup(func() { os.Remove(d) })
+	}
+	if !fromMainThread.ran {
+		t.Log("TestMain did not start on the main thread; its case was not tried")
+		return
+	}
+	if fromMainThread.err != nil {
+		t.Errorf("from the main thread: %v", fromMainThread.err)
+	}
+	if strings.Contains(fromMainThread.mainCg, "forktest") {
+		t.Errorf("the main thread stayed in the test cgroup %s", fromMainThread.mainCg)
+	}
+}
