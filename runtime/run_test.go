@@ -88,10 +88,10 @@ func ptrTo[T any](v T) *T { return &v }
 // checkGone fails if the container left a mount, a cgroup or libcontainer state.
 func checkGone(t *testing.T, c *Container, cg *cgroups.Host, root string) {
 	t.Helper()
-	// Not /proc/self: that is the main thread, which libcontainer's mount
-	// source goroutine may leave parked in the container's mount namespace
-	// (it locks its thread and never unlocks; Go cannot end the main thread).
-	// Any thread running goroutines is still in the host's namespace.
+	// The mounts this thread sees: upstream libcontainer's mount source
+	// goroutine could leave the main thread (/proc/self) parked in the
+	// container's mount namespace; third_party/runc no longer does, and a
+	// thread running goroutines is in the host's namespace either way.
 	goruntime.LockOSThread()
 	mi, err := os.ReadFile("/proc/thread-self/mountinfo")
 	goruntime.UnlockOSThread()

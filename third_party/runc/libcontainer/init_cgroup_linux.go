@@ -92,18 +92,7 @@ func (p *initProcess) startInCgroups() (inCgroups bool, err error) {
 // the container's memory cgroup: a few KiB.
 func (p *initProcess) forkFromMovedThread(v1 []string) error {
 	errc := make(chan error, 1)
-	go func() {
-		// Never unlocked (but see below): the thread ends with this goroutine.
-		runtime.LockOSThread()
-		if unix.Gettid() == unix.Getpid() {
-			// A new goroutine often starts on its creator's thread, which may
-			// be the main thread, and Go cannot end that one: it would park
-			// it for good, in the container's cgroups. Keep the main thread
-			// as it is; holding it, work on another thread.
-			errc <- p.forkFromMovedThread(v1)
-			runtime.UnlockOSThread()
-			return
-		}
+	goLockedThread(func() {
 		for _, dir := range v1 {
 			if err := cgroups.WriteFile(dir, "tasks", "0"); err != nil {
 				errc <- fmt.Errorf("moving a thread into %s: %w", dir, err)
@@ -111,6 +100,28 @@ func (p *initProcess) forkFromMovedThread(v1 []string) error {
 			}
 		}
 		errc <- p.cmd.Start()
-	}()
+	})
 	return <-errc
+}
+
+// goLockedThread runs f in a new goroutine locked to an OS thread that ends
+// with it, for work that changes the thread (its cgroups, its namespaces).
+// Never the main thread: Go cannot end that one and would park it for good
+// as f left it, and a new goroutine often starts on its creator's thread,
+// which may be the main one. Then it is held, and f runs on another.
+func goLockedThread(f func()) {
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with f
+		if unix.Gettid() == unix.Getpid() {
+			done := make(chan struct{})
+			goLockedThread(func() {
+				defer close(done)
+				f()
+			})
+			<-done
+			runtime.UnlockOSThread()
+			return
+		}
+		f()
+	}()
 }

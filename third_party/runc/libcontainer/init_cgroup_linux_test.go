@@ -21,6 +21,11 @@ var fromMainThread struct {
 	mainCg    string // the main thread's pids cgroup afterwards
 	err       error
 	cgroupDir string
+	// goLockedThread's run: the thread f ran on, the main thread's mount
+	// namespace before and after f moved its own thread to a new one.
+	fTid                int
+	mntBefore, mntAfter string
+	forkOnMain          bool // the fork was asked for on the main thread
 }
 
 // TestMain calls forkFromMovedThread from the main goroutine while it runs
@@ -34,6 +39,20 @@ func TestMain(m *testing.M) {
 	}
 	if unix.Gettid() == unix.Getpid() {
 		fromMainThread.ran = true
+		mainNs := fmt.Sprintf("/proc/self/task/%d/ns/mnt", unix.Getpid())
+		fromMainThread.mntBefore, _ = os.Readlink(mainNs)
+		done := make(chan int)
+		goLockedThread(func() {
+			if unix.Unshare(unix.CLONE_FS|unix.CLONE_NEWNS) == nil {
+				done <- unix.Gettid()
+			} else {
+				done <- -1
+			}
+		})
+		fromMainThread.fTid = <-done
+		fromMainThread.mntAfter, _ = os.Readlink(mainNs)
+
+		fromMainThread.forkOnMain = unix.Gettid() == unix.Getpid()
 		fromMainThread.cgroupDir, fromMainThread.childCg, fromMainThread.err = forkInTestCgroup("main")
 		fromMainThread.mainCg = pidsCgroup(fmt.Sprintf("/proc/self/task/%d/cgroup", unix.Getpid()))
 	}
@@ -88,14 +107,28 @@ func TestForkFromMovedThread(t *testing.T) {
 	for _, d := range []string{fromMainThread.cgroupDir} {
 		t.Cleanup(func() { os.Remove(d) })
 	}
-	if !fromMainThread.ran {
-		t.Log("TestMain did not start on the main thread; its case was not tried")
-		return
+	if !fromMainThread.ran || !fromMainThread.forkOnMain {
+		t.Log("TestMain was not on the main thread when it forked; that case was not tried")
 	}
 	if fromMainThread.err != nil {
 		t.Errorf("from the main thread: %v", fromMainThread.err)
 	}
 	if strings.Contains(fromMainThread.mainCg, "forktest") {
 		t.Errorf("the main thread stayed in the test cgroup %s", fromMainThread.mainCg)
+	}
+}
+
+func TestGoLockedThreadSparesMainThread(t *testing.T) {
+	if !fromMainThread.ran {
+		t.Skip("TestMain did not start on the main thread")
+	}
+	if fromMainThread.fTid == -1 && os.Geteuid() != 0 {
+		t.Skip("unshare(CLONE_NEWNS) needs root")
+	}
+	if fromMainThread.fTid == unix.Getpid() || fromMainThread.fTid == -1 {
+		t.Errorf("f ran on thread %d (the main thread is %d)", fromMainThread.fTid, unix.Getpid())
+	}
+	if fromMainThread.mntBefore == "" || fromMainThread.mntBefore != fromMainThread.mntAfter {
+		t.Errorf("the main thread's mount namespace went from %q to %q", fromMainThread.mntBefore, fromMainThread.mntAfter)
 	}
 }

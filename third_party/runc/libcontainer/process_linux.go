@@ -693,12 +693,13 @@ func (p *initProcess) goCreateMountSources(ctx context.Context) (mountSourceRequ
 	ctx, cancelFn := context.WithTimeout(ctx, 1*time.Minute)
 	context.AfterFunc(ctx, func() { close(requestCh) })
 
-	go func() {
+	// hako: goLockedThread, not go func with LockOSThread: the main thread
+	// could otherwise stay in the container's mount namespace for good.
+	goLockedThread(func() {
 		// We lock this thread because we need to setns(2) here. There is no
 		// UnlockOSThread() here, to ensure that the Go runtime will kill this
 		// thread once this goroutine returns (ensuring no other goroutines run
 		// in this context).
-		runtime.LockOSThread()
 
 		// Detach from the shared fs of the rest of the Go process in order to
 		// be able to CLONE_NEWNS.
@@ -746,7 +747,7 @@ func (p *initProcess) goCreateMountSources(ctx context.Context) (mountSourceRequ
 		}
 		logrus.Debugf("mount source thread: closing thread: %v", ctx.Err())
 		close(responseCh)
-	}()
+	})
 
 	// Check for setup errors.
 	err := <-errCh
