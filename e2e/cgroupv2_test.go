@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestRunOnCgroupV2 runs hako on a pure cgroup v2 host. On a hybrid host
@@ -25,10 +24,6 @@ func TestRunOnCgroupV2(t *testing.T) {
 	if _, err := os.Stat("/sys/fs/cgroup/unified/cgroup.controllers"); err != nil {
 		t.Skip("no cgroup2 hierarchy on this host")
 	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("unshare(1) is needed")
-	}
 	s := runStore(t)
 	// libcontainer enables the available controllers down the path to the
 	// container's cgroup (cgroup.subtree_control of the root and of /hako);
@@ -43,17 +38,7 @@ func TestRunOnCgroupV2(t *testing.T) {
 		const script = `mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"`
 		full := append([]string{"-m", "--propagation", "private", "sh", "-c", script, "sh",
 			hakoBin, "--root", s.root, "--runroot", s.runroot, "run", "--network", "none"}, args...)
-		cmd := exec.Command(unshare, full...)
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		timer := time.AfterFunc(hakoTimeout, func() { cmd.Process.Kill() })
-		err := cmd.Run()
-		timer.Stop()
-		if _, ok := err.(*exec.ExitError); err != nil && !ok {
-			t.Fatalf("running hako under unshare: %v", err)
-		}
-		t.Logf("hako run %q -> %d\nstdout: %s\nstderr: %s", args, cmd.ProcessState.ExitCode(), stdout.String(), stderr.String())
-		return stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()
+		return runTool(t, exec.Command("unshare", full...))
 	}
 
 	// Inside, the cgroup namespace shows the container's own cgroup as the

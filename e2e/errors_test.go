@@ -112,13 +112,8 @@ func TestNeedsRoot(t *testing.T) {
 		t.Helper()
 		cmd := exec.Command(bin, append([]string{"--root", root, "--runroot", filepath.Join(dir, "run")}, args...)...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		err := cmd.Run()
-		if _, ok := err.(*exec.ExitError); err != nil && !ok {
-			t.Fatalf("running hako as nobody: %v", err)
-		}
-		return stderr.String(), cmd.ProcessState.ExitCode()
+		_, stderr, code := runTool(t, cmd)
+		return stderr, code
 	}
 	for _, c := range []struct {
 		args []string

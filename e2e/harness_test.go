@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -56,21 +55,32 @@ func (s *store) cmd(args ...string) *exec.Cmd {
 // killed and fails the test.
 func hakoRun(t *testing.T, stdin io.Reader, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), hakoTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, hakoBin, args...)
+	cmd := exec.Command(hakoBin, args...)
+	cmd.Stdin = stdin
+	return runTool(t, cmd)
+}
+
+// runTool runs cmd (hako, or hako under another command) to its end and
+// returns its output and exit code. A run that outlives hakoTimeout is
+// killed and fails the test, as does one that cannot start.
+func runTool(t *testing.T, cmd *exec.Cmd) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &out, &errb
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("hako %q timed out after %v; stderr: %s", args, hakoTimeout, errb.String())
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("running %q: %v", cmd.Args, err)
 	}
-	if err != nil {
-		if _, ok := err.(*exec.ExitError); !ok {
-			t.Fatalf("running hako %q: %v", args, err)
-		}
+	var timedOut atomic.Bool
+	timer := time.AfterFunc(hakoTimeout, func() { timedOut.Store(true); cmd.Process.Kill() })
+	err := cmd.Wait()
+	timer.Stop()
+	if timedOut.Load() {
+		t.Fatalf("%q timed out after %v; stderr: %s", cmd.Args, hakoTimeout, errb.String())
 	}
-	t.Logf("hako %s -> %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), cmd.ProcessState.ExitCode(), out.String(), errb.String())
+	if _, ok := err.(*exec.ExitError); err != nil && !ok {
+		t.Fatalf("running %q: %v", cmd.Args, err)
+	}
+	t.Logf("%s -> %d\nstdout: %s\nstderr: %s", strings.Join(cmd.Args, " "), cmd.ProcessState.ExitCode(), out.String(), errb.String())
 	return out.String(), errb.String(), cmd.ProcessState.ExitCode()
 }
 
