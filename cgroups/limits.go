@@ -26,6 +26,10 @@ type Limits struct {
 }
 
 // Docker's bounds (daemon/daemon_unix.go).
+// MemoryBootHint says how to turn on the memory controller where the kernel
+// has it disabled (Raspberry Pi OS does by default).
+const MemoryBootHint = "add cgroup_enable=memory cgroup_memory=1 to the kernel command line (/boot/firmware/cmdline.txt on Raspberry Pi OS) and reboot"
+
 const (
 	minMemory       = 6 * 1024 * 1024 // smallest --memory and --memory-reservation
 	minCPUShares    = 2
@@ -35,7 +39,6 @@ const (
 	minCPUQuota     = 1000
 	defaultPeriod   = 100000 // µs: the period --cpus is expressed in, as Docker
 	minNanoCPUs     = 1e7    // 0.01 CPU: a smaller quota is below the kernel's 1 ms minimum
-	memoryBootHint  = "add cgroup_enable=memory cgroup_memory=1 to the kernel command line (/boot/firmware/cmdline.txt on Raspberry Pi OS) and reboot"
 	swapDisabledMsg = "swap limit not set: this kernel has no swap accounting, so the container may use swap beyond --memory"
 )
 
@@ -130,7 +133,7 @@ func (h *Host) needController(ctrl, flag string) error {
 		return nil
 	}
 	if ctrl == "memory" {
-		return fmt.Errorf("%s needs the memory cgroup controller, which this kernel has disabled: %s", flag, memoryBootHint)
+		return fmt.Errorf("%s needs the memory cgroup controller, which this kernel has disabled: %s", flag, MemoryBootHint)
 	}
 	return fmt.Errorf("%s needs the %s cgroup controller, which this host does not have", flag, ctrl)
 }

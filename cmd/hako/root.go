@@ -71,6 +71,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 
 	root.AddCommand(
 		newVersionCommand(),
+		newInfoCommand(g),
 		newPullCommand(g),
 		newImagesCommand(g),
 		newInspectCommand(g),
