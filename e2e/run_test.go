@@ -202,6 +202,13 @@ func TestRunFailsCleanly(t *testing.T) {
 	wantCode(t, "bad device", code, 125)
 	_, _, code = s.run(t, "-u", "nosuchuser", busybox.ref, "true")
 	wantCode(t, "unknown user", code, 125)
+	_, errOut, code := s.run(t, "--group-add", "nosuchgroup", busybox.ref, "true")
+	wantCode(t, "unknown --group-add group", code, 125)
+	if !strings.Contains(errOut, "Unable to find group nosuchgroup") {
+		t.Errorf("--group-add nosuchgroup: stderr %q", errOut)
+	}
+	_, _, code = s.run(t, "--device-cgroup-rule", "x 1:2 r", busybox.ref, "true")
+	wantCode(t, "bad --device-cgroup-rule", code, 125)
 	_, _, code = s.run(t)
 	wantCode(t, "no image", code, 125)
 	if ids := s.containerIDs(t); len(ids) != 0 {
@@ -327,6 +334,11 @@ func TestRunFlags(t *testing.T) {
 		{"privileged", []string{"--privileged", busybox.ref, "sh", "-c", "mount -t tmpfs x /tmp && grep Seccomp: /proc/self/status"}, "Seccomp:\t0"},
 		{"no-new-privileges", []string{"--security-opt", "no-new-privileges", busybox.ref, "grep", "NoNewPrivs", "/proc/self/status"}, "NoNewPrivs:\t1"},
 		{"device", []string{"--device", "/dev/null:/dev/mynull", busybox.ref, "sh", "-c", "echo x > /dev/mynull && echo ok"}, "ok"},
+		// Major 240 is for local use: no driver, so an allowed open fails with
+		// ENXIO, one the device cgroup refuses with EPERM.
+		{"device cgroup refuses", []string{busybox.ref, "sh", "-c", "mknod /tmp/x c 240 0; cat /tmp/x 2>&1; true"}, "cat: can't open '/tmp/x': Operation not permitted"},
+		{"device-cgroup-rule", []string{"--device-cgroup-rule", "c 240:* rwm", busybox.ref, "sh", "-c", "mknod /tmp/x c 240 0; cat /tmp/x 2>&1; true"}, "cat: can't open '/tmp/x': No such device or address"},
+		{"group-add", []string{"--group-add", "audio", "--group-add", "4242", "-u", "1000:1000", busybox.ref, "id"}, "uid=1000(hako) gid=1000(hako) groups=29(audio),1000(hako),4242"},
 		{"network host", []string{"--network", "host", busybox.ref, "hostname"}, hostName},
 		{"pull always", []string{"--pull", "always", "--platform", "linux/" + goruntime.GOARCH, busybox.ref, "true"}, ""},
 		{"cpus", []string{"--cpus", "0.5", busybox.ref, "sh", "-c", cgroupFile("cpu/cpu.cfs_quota_us", "cpu.max")}, "50000"},

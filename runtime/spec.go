@@ -72,6 +72,13 @@ type SpecOptions struct {
 	// Files the caller generated, bind-mounted at /etc/hosts,
 	// /etc/hostname and /etc/resolv.conf ("" = not mounted).
 	HostsPath, HostnamePath, ResolvConfPath string
+
+	// DeviceCgroupRules (--device-cgroup-rule) allow more devices in the
+	// device cgroup, for devices made or passed in later.
+	DeviceCgroupRules []specs.LinuxDeviceCgroup
+	// GroupAdd (--group-add) are group names (looked up in the image's
+	// /etc/group) or numbers added to the process's groups.
+	GroupAdd []string
 }
 
 // dockerDefaultCaps is Docker's default capability set (CapEff 00000000a80425fb).
@@ -134,6 +141,9 @@ func BuildSpec(img ocispec.ImageConfig, o SpecOptions) (*specs.Spec, error) {
 	}
 	usr, home, err := ResolveUser(o.RootfsPath, userSpec)
 	if err != nil {
+		return nil, err
+	}
+	if err := addGroups(o.RootfsPath, &usr, o.GroupAdd); err != nil {
 		return nil, err
 	}
 	caps, err := TweakCapabilities(dockerDefaultCaps, o.CapAdd, o.CapDrop, o.Privileged)
@@ -640,6 +650,7 @@ func setDevices(s *specs.Spec, o SpecOptions) error {
 		s.Linux.Devices = append(s.Linux.Devices, devs...)
 		rules = append(rules, perms...)
 	}
+	rules = append(rules, o.DeviceCgroupRules...)
 	res.Devices = append(rules, res.Devices...)
 	return nil
 }

@@ -770,3 +770,23 @@ func BenchmarkBuildSpec(b *testing.B) {
 		}
 	}
 }
+
+func TestParseDeviceCgroupRule(t *testing.T) {
+	n := func(v int64) *int64 { return &v }
+	good := map[string]specs.LinuxDeviceCgroup{
+		"c 13:* rwm": {Allow: true, Type: "c", Major: n(13), Access: "rwm"},
+		"b 8:1 r":    {Allow: true, Type: "b", Major: n(8), Minor: n(1), Access: "r"},
+		"a *:* m":    {Allow: true, Type: "a", Access: "m"},
+	}
+	for in, want := range good {
+		got, err := ParseDeviceCgroupRule(in)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseDeviceCgroupRule(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "c 13 rwm", "x 1:2 r", "c 1:2 rwx", "c 1:2", "c 99999999999999999999:1 r"} {
+		if _, err := ParseDeviceCgroupRule(in); err == nil {
+			t.Errorf("ParseDeviceCgroupRule(%q) succeeded", in)
+		}
+	}
+}

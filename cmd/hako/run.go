@@ -20,6 +20,7 @@ type runOptions struct {
 	env, envFiles, volumes, devices, tmpfs     []string
 	mounts                                     []string // --mount
 	ulimits, capAdd, capDrop, securityOpts     []string
+	groupAdd, deviceCgroupRules                []string
 	memory, memorySwap, cpus, network, pull    string
 	platform                                   string
 	cpuShares                                  uint64
@@ -57,6 +58,8 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.StringArrayVarP(&o.volumes, "volume", "v", nil, "bind mount a host directory or a named volume ([HOST-DIR|NAME:]CONTAINER-DIR[:ro|rw])")
 	f.StringArrayVar(&o.mounts, "mount", nil, "attach a filesystem mount (type=bind|volume|tmpfs,source=…,target=…[,readonly])")
 	f.StringArrayVar(&o.devices, "device", nil, "add a host device (HOST[:CONTAINER][:rwm])")
+	f.StringArrayVar(&o.deviceCgroupRules, "device-cgroup-rule", nil, "allow devices in the device cgroup ('c 13:* rwm')")
+	f.StringArrayVar(&o.groupAdd, "group-add", nil, "add a group (name in the image's /etc/group, or GID) to the process")
 	f.StringVarP(&o.memory, "memory", "m", "", "memory limit (e.g. 64m)")
 	f.StringVar(&o.memorySwap, "memory-swap", "", "memory plus swap limit; -1 for unlimited swap")
 	f.StringVar(&o.cpus, "cpus", "", "number of CPUs (e.g. 1.5)")
@@ -229,6 +232,7 @@ func specOptions(o runOptions, args []string) (runtime.SpecOptions, error) {
 		Hostname: o.hostname, Cmd: args, WorkingDir: o.workdir, User: o.user,
 		Tty: o.tty, OpenStdin: o.interactive, Privileged: o.privileged,
 		CapAdd: o.capAdd, CapDrop: o.capDrop, ReadOnly: o.readOnly,
+		GroupAdd: o.groupAdd,
 	}
 	if o.hostname != "" && !validHostname(o.hostname) {
 		return so, fmt.Errorf("invalid hostname %q", o.hostname)
@@ -257,6 +261,13 @@ func specOptions(o runOptions, args []string) (runtime.SpecOptions, error) {
 			return so, err
 		}
 		so.Devices = append(so.Devices, dev)
+	}
+	for _, r := range o.deviceCgroupRules {
+		rule, err := runtime.ParseDeviceCgroupRule(r)
+		if err != nil {
+			return so, err
+		}
+		so.DeviceCgroupRules = append(so.DeviceCgroupRules, rule)
 	}
 	if so.Tmpfs, err = runtime.ParseTmpfs(o.tmpfs); err != nil {
 		return so, err
