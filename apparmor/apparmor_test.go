@@ -315,3 +315,25 @@ func TestCleanProfileName(t *testing.T) {
 		}
 	}
 }
+
+// TestEnsureDefaultRealParser: what EnsureDefault pipes to apparmor_parser,
+// with the arguments it passes, is accepted by Debian's parser; only the
+// load into the kernel (which this test may not have) is skipped.
+func TestEnsureDefaultRealParser(t *testing.T) {
+	parser, err := exec.LookPath("apparmor_parser")
+	if err != nil {
+		t.Fatal("apparmor_parser is missing: install Debian's apparmor package (make test-deps)")
+	}
+	h := fakeHost(t, true)
+	h.ProfileDir = NewHost("").ProfileDir
+	script := "#!/bin/sh\n" + parser + ` --skip-kernel-load "$@" || exit
+echo "hako-default (enforce)" >> ` + h.ProfilesPath + "\n"
+	writeFile(t, h.ParserPath, script)
+	got, err := h.Choose("", false)
+	if err != nil || got != DefaultProfile {
+		t.Fatalf("Choose = %q, %v; want %s", got, err, DefaultProfile)
+	}
+	if ok, err := h.IsLoaded(DefaultProfile); err != nil || !ok {
+		t.Fatalf("the parser was not run: loaded %v, %v", ok, err)
+	}
+}
