@@ -330,7 +330,8 @@ func TestRunFlags(t *testing.T) {
 		{"tmpfs", []string{"--read-only", "--tmpfs", "/scratch", busybox.ref, "sh", "-c", "touch /scratch/x && echo rw"}, "rw"},
 		{"volume ro", []string{"-v", share + ":/share:ro", busybox.ref, "sh", "-c", "touch /share/g 2>/dev/null || echo ro"}, "ro"},
 		{"env-file", []string{"--env-file", envFile, "-e", "C=3", busybox.ref, "sh", "-c", "echo $A$B$C"}, "123"},
-		{"cap-add", []string{"--cap-add", "sys_admin", busybox.ref, "sh", "-c", "mount -t tmpfs x /tmp && echo mounted"}, "mounted"},
+		// hako-default denies mount where AppArmor is on, as docker-default does.
+		{"cap-add", []string{"--cap-add", "sys_admin", "--security-opt", "apparmor=unconfined", busybox.ref, "sh", "-c", "mount -t tmpfs x /tmp && echo mounted"}, "mounted"},
 		{"privileged", []string{"--privileged", busybox.ref, "sh", "-c", "mount -t tmpfs x /tmp && grep Seccomp: /proc/self/status"}, "Seccomp:\t0"},
 		{"no-new-privileges", []string{"--security-opt", "no-new-privileges", busybox.ref, "grep", "NoNewPrivs", "/proc/self/status"}, "NoNewPrivs:\t1"},
 		{"device", []string{"--device", "/dev/null:/dev/mynull", busybox.ref, "sh", "-c", "echo x > /dev/mynull && echo ok"}, "ok"},

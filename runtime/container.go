@@ -17,6 +17,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/hako-run/hako/apparmor"
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/internal/atomicfile"
 	"github.com/hako-run/hako/rootfs"
@@ -40,6 +41,9 @@ type Record struct {
 	Created time.Time   `json:"created"`
 	Spec    *specs.Spec `json:"spec,omitempty"`
 	Remove  bool        `json:"remove,omitempty"` // --rm: a repair deletes it too
+	// AppArmorProfile is the profile the container runs under ("" = none:
+	// the host has no AppArmor), Docker inspect's AppArmorProfile.
+	AppArmorProfile string `json:"apparmor_profile"`
 }
 
 // Status is how a container ended, ROOT/containers/<id>/status.json.
@@ -64,6 +68,7 @@ type Config struct {
 	Remove      bool                // --rm: delete everything once the container exits
 	Stdio       Stdio               // where the container's input and output go
 	Mounts      []MountRequest      // -v and --mount, made into Options.Mounts once the rootfs is mounted
+	AppArmor    *apparmor.Host      // nil: this machine's (tests fake one)
 
 	// Debugf, when set, is told each isolation step and how long it took
 	// (hako --debug).
@@ -119,8 +124,15 @@ func Create(cfg Config) (_ *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	t := time.Now()
+	// Before anything is written: an unknown profile fails the run here.
+	profile, aaDebug, err := chooseAppArmor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Options.AppArmorProfile = profile
 	c := &Container{
-		Record:  Record{ID: id, Name: cfg.Name, Image: cfg.Image, ImageID: cfg.ImageID, Created: time.Now().UTC(), Remove: cfg.Remove},
+		Record:  Record{ID: id, Name: cfg.Name, Image: cfg.Image, ImageID: cfg.ImageID, Created: time.Now().UTC(), Remove: cfg.Remove, AppArmorProfile: profile},
 		dir:     filepath.Join(containersDir(cfg.Root), id),
 		runRoot: cfg.RunRoot,
 		cg:      cfg.Cgroups,
@@ -128,7 +140,8 @@ func Create(cfg Config) (_ *Container, err error) {
 		stdio:   cfg.Stdio,
 		debugf:  cfg.Debugf,
 	}
-	t := time.Now()
+	c.debug("apparmor: %s (%s)", aaDebug, since(t))
+	t = time.Now()
 	if err := c.reserve(cfg.Root); err != nil {
 		return nil, err
 	}

@@ -150,13 +150,17 @@ func ApplySecurityOpt(so *SpecOptions, opt string) error {
 		so.SeccompProfile = v
 	case k == "systempaths" && v == "unconfined":
 		so.UnconfinedSystemPaths = true
-	// hako applies no AppArmor profile and no SELinux label, so turning
-	// them off (common in copied docker commands) is already true.
-	case k == "apparmor" && v == "unconfined", k == "label" && (v == "disable" || v == "disable=true"):
-	case k == "apparmor" || k == "label":
-		return fmt.Errorf("invalid --security-opt %q: hako applies no AppArmor profiles or SELinux labels (apparmor=unconfined and label=disable are accepted)", opt)
+	// Any name is taken here: Create checks it against the host, where
+	// AppArmor may not even be enabled (then it is ignored, as by Docker).
+	case k == "apparmor" && hasValue:
+		so.AppArmorProfile = v
+	// hako applies no SELinux label, so turning it off (common in copied
+	// docker commands) is already true.
+	case k == "label" && (v == "disable" || v == "disable=true"):
+	case k == "label":
+		return fmt.Errorf("invalid --security-opt %q: hako applies no SELinux labels (label=disable is accepted)", opt)
 	default:
-		return fmt.Errorf("invalid --security-opt %q: supported are seccomp=unconfined|PROFILE.json, no-new-privileges, systempaths=unconfined, apparmor=unconfined, label=disable", opt)
+		return fmt.Errorf("invalid --security-opt %q: supported are seccomp=unconfined|PROFILE.json, no-new-privileges, systempaths=unconfined, apparmor=PROFILE|unconfined, label=disable", opt)
 	}
 	return nil
 }

@@ -80,7 +80,7 @@ func TestParseTmpfsAndSecurityOpt(t *testing.T) {
 	if !so.NoNewPrivileges || so.SeccompProfile != "unconfined" {
 		t.Errorf("security opts gave %+v", so)
 	}
-	for _, opt := range []string{"apparmor=x", "label=type:svirt_t", "systempaths=confined", "bogus"} {
+	for _, opt := range []string{"apparmor", "label=type:svirt_t", "systempaths=confined", "bogus"} {
 		if err := ApplySecurityOpt(&so, opt); err == nil {
 			t.Errorf("unsupported --security-opt %s accepted", opt)
 		}
@@ -89,6 +89,12 @@ func TestParseTmpfsAndSecurityOpt(t *testing.T) {
 		if err := ApplySecurityOpt(&so, opt); err != nil {
 			t.Errorf("--security-opt %s: %v", opt, err)
 		}
+	}
+	if so.AppArmorProfile != "unconfined" {
+		t.Errorf("apparmor=unconfined gave profile %q", so.AppArmorProfile)
+	}
+	if err := ApplySecurityOpt(&so, "apparmor:my-profile"); err != nil || so.AppArmorProfile != "my-profile" {
+		t.Errorf("apparmor:my-profile gave profile %q, %v", so.AppArmorProfile, err)
 	}
 	so.SeccompProfile = "unconfined"
 	if err := ApplySecurityOpt(&so, "seccomp=builtin"); err != nil || so.SeccompProfile != "" {

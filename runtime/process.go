@@ -199,6 +199,7 @@ func newProcess(sp *specs.Process, debugf func(string, ...any)) (*libcontainer.P
 		GID:             int(sp.User.GID),
 		Cwd:             sp.Cwd,
 		NoNewPrivileges: &sp.NoNewPrivileges,
+		AppArmorProfile: sp.ApparmorProfile, // specconv leaves it to the process, as in runc
 		Init:            true,
 	}
 	for _, g := range sp.User.AdditionalGids {

@@ -54,7 +54,11 @@ type SpecOptions struct {
 	CapAdd, CapDrop []string // names with or without CAP_, "ALL" supported
 	// SeccompProfile is "" (Docker's default profile), "unconfined", or
 	// the path of a Docker-format JSON profile.
-	SeccompProfile  string
+	SeccompProfile string
+	// AppArmorProfile is --security-opt apparmor= ("" = not given); Create
+	// replaces it with the profile chosen for the host (apparmor.Choose),
+	// which BuildSpec puts in the spec ("" = none).
+	AppArmorProfile string
 	NoNewPrivileges bool
 	// UnconfinedSystemPaths (--security-opt systempaths=unconfined) leaves
 	// /proc and /sys unmasked and writable, as Docker does.
@@ -164,6 +168,7 @@ func BuildSpec(img ocispec.ImageConfig, o SpecOptions) (*specs.Spec, error) {
 			Cwd:             cwd,
 			Capabilities:    processCapabilities(caps, usr.UID),
 			NoNewPrivileges: o.NoNewPrivileges,
+			ApparmorProfile: o.AppArmorProfile,
 			OOMScoreAdj:     &oomScoreAdj,
 			Rlimits:         slices.Clone(o.Ulimits),
 		},

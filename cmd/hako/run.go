@@ -70,7 +70,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.privileged, "privileged", false, "give the container all capabilities and devices")
 	f.StringArrayVar(&o.capAdd, "cap-add", nil, "add a Linux capability")
 	f.StringArrayVar(&o.capDrop, "cap-drop", nil, "drop a Linux capability")
-	f.StringArrayVar(&o.securityOpts, "security-opt", nil, "seccomp=unconfined|PROFILE.json, no-new-privileges")
+	f.StringArrayVar(&o.securityOpts, "security-opt", nil, "seccomp=unconfined|PROFILE.json, apparmor=PROFILE|unconfined, no-new-privileges")
 	f.BoolVar(&o.readOnly, "read-only", false, "mount the container's root filesystem read-only")
 	f.StringArrayVar(&o.tmpfs, "tmpfs", nil, "mount a tmpfs (PATH[:OPTIONS])")
 	f.StringVar(&o.platform, "platform", "", "pull this os/arch[/variant] if the image is missing")
