@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hako-run/hako/apparmor"
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/image"
 	"github.com/hako-run/hako/rootfs"
@@ -53,9 +54,10 @@ type Info struct {
 	Warnings []string
 }
 
-// Gather reads the host. root is hako's storage root; it is created if
+// Gather reads the host. root is hako's storage root, runRoot its runtime
+// state directory; it is created if
 // missing, since the overlay probe writes (and removes) a directory there.
-func Gather(root, version, build string) (*Info, error) {
+func Gather(root, runRoot, version, build string) (*Info, error) {
 	in := &Info{
 		ServerVersion: version, Build: build, OSType: runtime.GOOS,
 		NCPU: runtime.NumCPU(), PageSize: os.Getpagesize(),
@@ -82,7 +84,7 @@ func Gather(root, version, build string) (*Info, error) {
 	if !in.Seccomp {
 		in.warn("the kernel has no seccomp filters: containers run without hako's syscall filter")
 	}
-	in.AppArmor = appArmorEnabled()
+	in.AppArmor = apparmor.NewHost(runRoot).Enabled()
 	return in, nil
 }
 
@@ -160,11 +162,6 @@ func seccompFilters() bool {
 	}
 	err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, 0, 0, 0)
 	return err == unix.EFAULT
-}
-
-func appArmorEnabled() bool {
-	b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled")
-	return err == nil && strings.TrimSpace(string(b)) == "Y"
 }
 
 var fsNames = map[int64]string{

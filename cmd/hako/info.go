@@ -18,7 +18,7 @@ func newInfoCommand(g *globalOptions) *cobra.Command {
 		Short: "Show what hako sees of this host (paste it into a bug report)",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			in, err := hostinfo.Gather(g.root, Version, commit)
+			in, err := hostinfo.Gather(g.root, g.runroot, Version, commit)
 			if err != nil {
 				return err
 			}
