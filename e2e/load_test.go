@@ -14,8 +14,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 )
 
-// fixtures is the shared, read-only directory of real image archives.
-const fixtures = "../../shared/fixtures"
+// fixtures holds real image archives written by other tools, copied from
+// their projects with their upstream paths; see testdata/NOTICE.
+const fixtures = "testdata"
 
 func fixture(t *testing.T, rel string) string {
 	t.Helper()

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -29,20 +30,44 @@ type Loaded struct {
 	ID   v1.Hash
 }
 
+// Skipped names a manifest that Load left out because it is no runnable
+// image (an artifact, a signature, an attestation, another platform).
+type Skipped struct {
+	Digest v1.Hash
+	Tag    string // the name the archive gave it, "" when none
+	Reason string
+}
+
+func (s Skipped) String() string {
+	tag := ""
+	if s.Tag != "" {
+		tag = " (tag " + s.Tag + ")"
+	}
+	return fmt.Sprintf("Skipping %s%s: %s", shortID(s.Digest), tag, s.Reason)
+}
+
+// LoadResult tells what Load stored and what it left out.
+type LoadResult struct {
+	Loaded  []Loaded
+	Skipped []Skipped
+}
+
 // LoadFile loads images from a docker-archive (as `docker save` writes it,
 // possibly gzip or zstd compressed), an OCI image layout directory, or an
-// OCI layout in a tar.
-func (s *Store) LoadFile(ctx context.Context, p string, progress Progress) ([]Loaded, error) {
+// OCI layout in a tar. Manifests that are no runnable image are skipped;
+// when nothing runnable is there, the error wraps ErrNoImage and the store
+// is left as it was. The result is not nil, even with an error.
+func (s *Store) LoadFile(ctx context.Context, p string, progress Progress) (*LoadResult, error) {
 	fi, err := os.Stat(p)
 	if err != nil {
-		return nil, fmt.Errorf("opening archive: %w", err)
+		return &LoadResult{}, fmt.Errorf("opening archive: %w", err)
 	}
 	if fi.IsDir() {
-		return s.withUse(func() ([]Loaded, error) { return s.loadLayout(ctx, p, progress) })
+		return s.withUse(func(res *LoadResult) error { return s.loadLayout(ctx, p, progress, res) })
 	}
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, fmt.Errorf("opening archive: %w", err)
+		return &LoadResult{}, fmt.Errorf("opening archive: %w", err)
 	}
 	defer f.Close()
 	return s.Load(ctx, f, progress)
@@ -51,42 +76,84 @@ func (s *Store) LoadFile(ctx context.Context, p string, progress Progress) ([]Lo
 // Load loads images from an archive stream (see LoadFile). The stream is
 // spooled to a temporary file in the store, since archives are read out of
 // order.
-func (s *Store) Load(ctx context.Context, r io.Reader, progress Progress) ([]Loaded, error) {
-	return s.withUse(func() ([]Loaded, error) {
+func (s *Store) Load(ctx context.Context, r io.Reader, progress Progress) (*LoadResult, error) {
+	return s.withUse(func(res *LoadResult) error {
 		spool, err := s.spool(r)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		defer os.Remove(spool)
 		names, err := tarNames(spool)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		switch {
 		case names["manifest.json"]:
-			return s.loadDockerArchive(ctx, spool, progress)
+			return s.loadDockerArchive(ctx, spool, progress, res)
 		case names["oci-layout"] && names["index.json"]:
 			dir, err := s.unpackLayout(spool)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			defer os.RemoveAll(dir)
-			return s.loadLayout(ctx, dir, progress)
+			return s.loadLayout(ctx, dir, progress, res)
 		}
-		return nil, errors.New("the archive is neither a docker-archive (no manifest.json) nor an OCI image layout (no oci-layout and index.json)")
+		return errors.New("the archive is neither a docker-archive (no manifest.json) nor an OCI image layout (no oci-layout and index.json)")
 	})
 }
 
-func (s *Store) withUse(fn func() ([]Loaded, error)) ([]Loaded, error) {
+func (s *Store) withUse(fn func(*LoadResult) error) (*LoadResult, error) {
+	res := &LoadResult{}
 	use, err := s.lockUse(false)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	defer use()
 	atomicfile.RemoveAbandoned(s.blobs)
 	atomicfile.RemoveAbandoned(s.layers)
 	atomicfile.RemoveAbandoned(s.tmp)
-	return fn()
+	return res, fn(res)
+}
+
+// toLoad is an image Load has checked and will import, with its names.
+type toLoad struct {
+	img  v1.Image
+	tags []string
+}
+
+// importAll imports the checked images and names them. Every image was
+// read and checked first, so that an archive with nothing runnable or with
+// a broken image fails before the store changes.
+func (s *Store) importAll(ctx context.Context, todo []toLoad, progress Progress, res *LoadResult) error {
+	for _, t := range todo {
+		manDesc, _, err := s.importImage(ctx, t.img, progress)
+		if err != nil {
+			return err
+		}
+		id, err := t.img.ConfigName()
+		if err != nil {
+			return err
+		}
+		got, err := s.nameImage(manDesc, id, t.tags)
+		for _, l := range got {
+			// A layout may name one image twice (a tag and a digest tag).
+			if !slices.Contains(res.Loaded, l) {
+				res.Loaded = append(res.Loaded, l)
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// noImage is the error for an archive whose manifests were all skipped.
+func noImage(where string, res *LoadResult) error {
+	if len(res.Skipped) == 0 {
+		return fmt.Errorf("%w: %s lists no manifests", ErrNoImage, where)
+	}
+	return fmt.Errorf("%w: %s holds only artifacts, attestations or images for other platforms (%d skipped)", ErrNoImage, where, len(res.Skipped))
 }
 
 // spool copies the stream, decompressed, to a temporary file.
@@ -154,50 +221,49 @@ type dockerManifest struct {
 	Layers   []string
 }
 
-func (s *Store) loadDockerArchive(ctx context.Context, spool string, progress Progress) ([]Loaded, error) {
+func (s *Store) loadDockerArchive(ctx context.Context, spool string, progress Progress, res *LoadResult) error {
 	opener := func() (io.ReadCloser, error) { return os.Open(spool) }
 	raw, err := extractTarFile(spool, "manifest.json")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var entries []dockerManifest
 	if err := json.Unmarshal(raw, &entries); err != nil {
-		return nil, fmt.Errorf("reading the archive's manifest.json: %w", err)
+		return fmt.Errorf("reading the archive's manifest.json: %w", err)
 	}
 	if len(entries) == 0 {
-		return nil, errors.New("the archive's manifest.json lists no images")
+		return errors.New("the archive's manifest.json lists no images")
 	}
-	var loaded []Loaded
+	var todo []toLoad
 	for _, e := range entries {
 		var tag *name.Tag
 		if len(e.RepoTags) > 0 {
 			t, err := name.NewTag(e.RepoTags[0], name.WeakValidation)
 			if err != nil {
-				return loaded, fmt.Errorf("archive names an image %q: %w", e.RepoTags[0], err)
+				return fmt.Errorf("archive names an image %q: %w", e.RepoTags[0], err)
 			}
 			tag = &t
 		} else if len(entries) > 1 {
-			return loaded, fmt.Errorf("the archive holds several images and %s has no tag: hako can load untagged images only from single-image archives", e.Config)
+			return fmt.Errorf("the archive holds several images and %s has no tag: hako can load untagged images only from single-image archives", e.Config)
 		}
 		img, err := tarball.Image(opener, tag)
 		if err != nil {
-			return loaded, fmt.Errorf("reading image from the archive: %w", err)
+			return fmt.Errorf("reading image from the archive: %w", err)
 		}
-		manDesc, _, err := s.importImage(ctx, img, progress)
-		if err != nil {
-			return loaded, err
+		var nr *NotRunnableError
+		if _, err := readImage(img); errors.As(err, &nr) {
+			d, _ := img.Digest()
+			res.Skipped = append(res.Skipped, Skipped{Digest: d, Tag: strings.Join(e.RepoTags, ", "), Reason: nr.Reason})
+			continue
+		} else if err != nil {
+			return fmt.Errorf("reading image %s from the archive: %w", e.Config, err)
 		}
-		id, err := img.ConfigName()
-		if err != nil {
-			return loaded, err
-		}
-		got, err := s.nameImage(manDesc, id, e.RepoTags)
-		loaded = append(loaded, got...)
-		if err != nil {
-			return loaded, err
-		}
+		todo = append(todo, toLoad{img: img, tags: e.RepoTags})
 	}
-	return loaded, nil
+	if len(todo) == 0 {
+		return noImage("the archive", res)
+	}
+	return s.importAll(ctx, todo, progress, res)
 }
 
 // nameImage records tags for a loaded image.
@@ -298,61 +364,78 @@ func isBlobPath(n string) bool {
 	return len(parts) == 3 && parts[0] == "blobs" && parts[1] != "" && parts[2] != "" && !strings.HasPrefix(parts[1], ".") && !strings.HasPrefix(parts[2], ".")
 }
 
-// loadLayout imports every image of an OCI layout; of a multi-platform
-// index, the child for this host.
-func (s *Store) loadLayout(ctx context.Context, dir string, progress Progress) ([]Loaded, error) {
+// loadLayout imports every runnable image of an OCI layout; of a
+// multi-platform index, the child for this host.
+func (s *Store) loadLayout(ctx context.Context, dir string, progress Progress, res *LoadResult) error {
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading the OCI layout: %w", err)
+		return fmt.Errorf("reading the OCI layout: %w", err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, fmt.Errorf("reading the OCI layout: %w", err)
+		return fmt.Errorf("reading the OCI layout: %w", err)
 	}
-	var loaded []Loaded
+	var todo []toLoad
 	for _, d := range im.Manifests {
-		var img v1.Image
-		switch {
-		case d.MediaType.IsImage():
-			img, err = idx.Image(d.Digest)
-		case d.MediaType.IsIndex():
-			var child v1.ImageIndex
-			if child, err = idx.ImageIndex(d.Digest); err != nil {
-				break
-			}
-			var cm *v1.IndexManifest
-			if cm, err = child.IndexManifest(); err != nil {
-				break
-			}
-			var pick v1.Descriptor
-			if pick, err = chooseManifest(cm, HostPlatform()); err != nil {
-				break
-			}
-			img, err = child.Image(pick.Digest)
-		default:
+		img, reason, err := layoutImage(idx, d)
+		if err != nil {
+			return fmt.Errorf("reading image %s from the OCI layout: %w", shortID(d.Digest), err)
+		}
+		if reason != "" {
+			res.Skipped = append(res.Skipped, Skipped{Digest: d.Digest, Tag: d.Annotations[RefNameAnnotation], Reason: reason})
 			continue
 		}
+		todo = append(todo, toLoad{img: img, tags: layoutRefNames(d)})
+	}
+	if len(todo) == 0 {
+		return noImage("the OCI layout", res)
+	}
+	return s.importAll(ctx, todo, progress, res)
+}
+
+// layoutImage resolves one entry of a layout's index.json to the image to
+// load, checked by readImage, or to the reason it is skipped.
+func layoutImage(idx v1.ImageIndex, d v1.Descriptor) (v1.Image, string, error) {
+	var img v1.Image
+	switch reason := skipInIndex(d); {
+	case d.MediaType.IsIndex() && !isArtifactType(d.ArtifactType):
+		child, err := idx.ImageIndex(d.Digest)
 		if err != nil {
-			return loaded, fmt.Errorf("reading image %s from the OCI layout: %w", shortID(d.Digest), err)
+			return nil, "", err
 		}
-		manDesc, _, err := s.importImage(ctx, img, progress)
+		cm, err := child.IndexManifest()
 		if err != nil {
-			return loaded, err
+			return nil, "", err
 		}
-		id, err := img.ConfigName()
-		if err != nil {
-			return loaded, err
+		if isArtifactType(cm.ArtifactType) {
+			return nil, "an index of OCI artifacts (artifactType " + cm.ArtifactType + ")", nil
 		}
-		got, err := s.nameImage(manDesc, id, layoutRefNames(d))
-		loaded = append(loaded, got...)
+		images := runnableChildren(cm)
+		if len(images.Manifests) == 0 {
+			return nil, "an index of artifacts or attestations, no image", nil
+		}
+		pick, err := chooseManifest(images, HostPlatform())
 		if err != nil {
-			return loaded, err
+			return nil, "no image for " + PlatformString(HostPlatform()) + " in the index", nil
+		}
+		if img, err = child.Image(pick.Digest); err != nil {
+			return nil, "", err
+		}
+	case reason != "":
+		return nil, reason, nil
+	default:
+		var err error
+		if img, err = idx.Image(d.Digest); err != nil {
+			return nil, "", err
 		}
 	}
-	if len(loaded) == 0 {
-		return nil, errors.New("the OCI layout holds no image hako can load (no image manifests in its index.json)")
+	var nr *NotRunnableError
+	if _, err := readImage(img); errors.As(err, &nr) {
+		return nil, nr.Reason, nil
+	} else if err != nil {
+		return nil, "", err
 	}
-	return loaded, nil
+	return img, "", nil
 }
 
 // layoutRefNames returns the image references a layout entry names: a

@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/hako-run/hako/internal/atomicfile"
 	"golang.org/x/sync/errgroup"
 )
@@ -90,7 +91,14 @@ func (s *Store) Pull(ctx context.Context, refStr string, opts PullOptions) (*Pul
 		if err != nil {
 			return nil, fmt.Errorf("pulling %s: reading the index: %w", FamiliarName(ref), err)
 		}
-		child, err := chooseManifest(im, want)
+		if isArtifactType(im.ArtifactType) {
+			return nil, fmt.Errorf("pulling %s: %w", FamiliarName(ref), &NotRunnableError{Reason: "an index of OCI artifacts (artifactType " + im.ArtifactType + ")"})
+		}
+		images := runnableChildren(im)
+		if len(images.Manifests) == 0 {
+			return nil, fmt.Errorf("pulling %s: %w", FamiliarName(ref), &NotRunnableError{Reason: "the index holds only artifacts or attestations"})
+		}
+		child, err := chooseManifest(images, want)
 		if err != nil {
 			return nil, fmt.Errorf("pulling %s: %w", FamiliarName(ref), err)
 		}
@@ -142,37 +150,11 @@ func (s *Store) importImage(ctx context.Context, img v1.Image, progress Progress
 	if progress == nil {
 		progress = func(Event) {}
 	}
-	rawMan, err := img.RawManifest()
-	if err != nil {
-		return v1.Descriptor{}, false, fmt.Errorf("reading manifest: %w", err)
-	}
-	man, err := img.Manifest()
-	if err != nil {
-		return v1.Descriptor{}, false, fmt.Errorf("reading manifest: %w", err)
-	}
-	mt, err := img.MediaType()
+	parts, err := readImage(img)
 	if err != nil {
 		return v1.Descriptor{}, false, err
 	}
-	rawCfg, err := img.RawConfigFile()
-	if err != nil {
-		return v1.Descriptor{}, false, fmt.Errorf("fetching image config: %w", registryError(err))
-	}
-	cfgDigest, _, err := v1.SHA256(bytes.NewReader(rawCfg))
-	if err != nil {
-		return v1.Descriptor{}, false, err
-	}
-	if cfgDigest != man.Config.Digest {
-		return v1.Descriptor{}, false, fmt.Errorf("image config hashes to %s, the manifest says %s", cfgDigest, man.Config.Digest)
-	}
-	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawCfg))
-	if err != nil {
-		return v1.Descriptor{}, false, fmt.Errorf("reading image config: %w", err)
-	}
-	diffIDs := cfg.RootFS.DiffIDs
-	if len(diffIDs) != len(man.Layers) {
-		return v1.Descriptor{}, false, fmt.Errorf("image has %d layers but its config lists %d diff IDs", len(man.Layers), len(diffIDs))
-	}
+	man, rawMan, rawCfg, diffIDs := parts.man, parts.rawMan, parts.rawCfg, parts.diffIDs
 	chain := ChainIDs(diffIDs)
 
 	// Each layer downloads (a few at a time), extracts into a temporary
@@ -259,7 +241,56 @@ func (s *Store) importImage(ctx context.Context, img v1.Image, progress Progress
 	if err := atomicfile.SyncDir(s.blobs); err != nil {
 		return v1.Descriptor{}, false, fmt.Errorf("syncing blobs: %w", err)
 	}
-	return v1.Descriptor{MediaType: mt, Digest: manDigest, Size: int64(len(rawMan))}, fresh.Load(), nil
+	return v1.Descriptor{MediaType: parts.mediaType, Digest: manDigest, Size: int64(len(rawMan))}, fresh.Load(), nil
+}
+
+// imageParts is what importImage needs of an image, read and checked.
+type imageParts struct {
+	rawMan    []byte
+	man       *v1.Manifest
+	mediaType types.MediaType
+	rawCfg    []byte
+	diffIDs   []v1.Hash
+}
+
+// readImage reads an image's manifest and config and checks them: a
+// manifest that is no image (an artifact) gives a *NotRunnableError; an
+// image whose config does not match its manifest is broken.
+func readImage(img v1.Image) (*imageParts, error) {
+	rawMan, err := img.RawManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	man, err := img.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		return nil, err
+	}
+	rawCfg, err := img.RawConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("fetching image config: %w", registryError(err))
+	}
+	cfgDigest, _, err := v1.SHA256(bytes.NewReader(rawCfg))
+	if err != nil {
+		return nil, err
+	}
+	if cfgDigest != man.Config.Digest {
+		return nil, fmt.Errorf("image config hashes to %s, the manifest says %s", cfgDigest, man.Config.Digest)
+	}
+	if reason := notRunnable(man, rawCfg); reason != "" {
+		return nil, &NotRunnableError{Reason: reason}
+	}
+	cfg, err := v1.ParseConfigFile(bytes.NewReader(rawCfg))
+	if err != nil {
+		return nil, fmt.Errorf("reading image config: %w", err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(man.Layers) {
+		return nil, fmt.Errorf("image has %d layers but its config lists %d diff IDs", len(man.Layers), len(cfg.RootFS.DiffIDs))
+	}
+	return &imageParts{rawMan: rawMan, man: man, mediaType: mt, rawCfg: rawCfg, diffIDs: cfg.RootFS.DiffIDs}, nil
 }
 
 // downloadAttempts is how often a layer download that broke off is started

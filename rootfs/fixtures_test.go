@@ -12,7 +12,8 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-const fixtures = "../../shared/fixtures"
+// fixtures holds files copied from other projects; see testdata/NOTICE.
+const fixtures = "testdata"
 
 func applyFile(t *testing.T, file string, lowers ...string) string {
 	t.Helper()

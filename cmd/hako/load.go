@@ -22,20 +22,24 @@ func newLoadCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var loaded []image.Loaded
+			var res *image.LoadResult
 			if input != "" {
-				loaded, err = s.LoadFile(cmd.Context(), input, nil)
+				res, err = s.LoadFile(cmd.Context(), input, nil)
 			} else {
 				if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 					return usageError("requested load from stdin, but stdin is a terminal: give -i FILE or redirect a file")
 				}
-				loaded, err = s.Load(cmd.Context(), ctxReader{cmd.Context(), cmd.InOrStdin()}, nil)
+				res, err = s.Load(cmd.Context(), ctxReader{cmd.Context(), cmd.InOrStdin()}, nil)
 			}
 			out := cmd.OutOrStdout()
 			if quiet {
-				loaded = nil
+				res = &image.LoadResult{}
 			}
-			for _, l := range loaded {
+			// What was left out, then what was loaded, as Docker lists it.
+			for _, sk := range res.Skipped {
+				fmt.Fprintln(out, sk)
+			}
+			for _, l := range res.Loaded {
 				if l.Name != "" {
 					fmt.Fprintf(out, "Loaded image: %s\n", l.Name)
 				} else {

@@ -49,10 +49,16 @@ func (pp *progressPrinter) event(e image.Event) {
 	}
 	bar, ok := pp.bars[e.Layer]
 	if !ok {
-		bar = pp.p.AddBar(e.Total,
+		// A bar made with total 0 completes only when told to (SetTotal with
+		// true), at the layer's last status. mpb's Wait returns once every
+		// bar has drawn its completing frame and draws nothing after: a bar
+		// completed when its bytes were all in left "Extracting" on screen
+		// under the pull's status line.
+		bar = pp.p.AddBar(0,
 			mpb.PrependDecorators(decor.Name(e.Layer+" "), decor.Any(func(decor.Statistics) string { return pp.status(e.Layer) }, decor.WCSyncSpaceR)),
 			mpb.AppendDecorators(decor.Counters(decor.SizeB1024(0), "% .1f / % .1f"), decor.Name(" "), decor.AverageSpeed(decor.SizeB1024(0), "% .1f")),
 		)
+		bar.SetTotal(e.Total, false)
 		pp.bars[e.Layer] = bar
 	}
 	pp.statuses.Store(e.Layer, e.Status)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/containerd/console"
 	"github.com/hako-run/hako/image"
+	"github.com/hako-run/hako/internal/termscreen"
 )
 
 var pullEvents = []image.Event{
@@ -36,8 +37,11 @@ func TestProgressPlain(t *testing.T) {
 	}
 }
 
-// On a terminal, each layer gets a bar with its byte counts.
-func TestProgressTerminal(t *testing.T) {
+// onTerminal feeds events to a progress printer writing to a pty of 120
+// columns, pausing after each as long as pause says, then writes after (as
+// pull writes its status) and returns all that the terminal received.
+func onTerminal(t *testing.T, events []image.Event, pause func(image.Event) time.Duration, after string) string {
+	t.Helper()
 	pty, slavePath, err := console.NewPty()
 	if err != nil {
 		t.Fatal(err)
@@ -70,23 +74,73 @@ func TestProgressTerminal(t *testing.T) {
 	if pp.p == nil {
 		t.Fatal("a terminal got plain progress")
 	}
-	for _, e := range pullEvents {
+	for _, e := range events {
 		pp.event(e)
-		time.Sleep(30 * time.Millisecond)
+		time.Sleep(pause(e))
 	}
 	pp.wait()
+	slave.WriteString(after)
 	slave.Close()
 	select {
 	case <-done:
 	case <-time.After(2 * time.Second):
 	}
 	mu.Lock()
-	got := screen.String()
-	mu.Unlock()
+	defer mu.Unlock()
+	return screen.String()
+}
+
+// On a terminal, each layer gets a bar with its byte counts.
+func TestProgressTerminal(t *testing.T) {
+	got := onTerminal(t, pullEvents, func(image.Event) time.Duration { return 30 * time.Millisecond }, "")
 	for _, want := range []string{"aaaaaaaaaaaa", "Pull complete", "4.0 MiB / 4.0 MiB", "bbbbbbbbbbbb", "Already exists"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("terminal progress lacks %q:\n%q", want, got)
 		}
+	}
+}
+
+// The last frame shows every layer as Docker ends it, Pull complete or
+// Already exists, even when the layers' last steps come just before the
+// pull ends (bars once completed at Download complete, and the last frame
+// drawn then showed Extracting).
+func TestProgressTerminalLastFrame(t *testing.T) {
+	// A base layer the store has, then three fresh ones.
+	events := []image.Event{{Layer: "000000000000", Status: image.StatusExists, Total: 1 << 20}}
+	for _, l := range []string{"111111111111", "222222222222", "333333333333"} {
+		events = append(events,
+			image.Event{Layer: l, Status: image.StatusWaiting, Total: 2 << 20},
+			image.Event{Layer: l, Status: image.StatusDownloading, Current: 1 << 20, Total: 2 << 20},
+			image.Event{Layer: l, Status: image.StatusDownloaded, Current: 2 << 20, Total: 2 << 20},
+			image.Event{Layer: l, Status: image.StatusExtracting, Total: 2 << 20},
+		)
+	}
+	for _, l := range []string{"111111111111", "222222222222", "333333333333"} {
+		events = append(events, image.Event{Layer: l, Status: image.StatusComplete, Total: 2 << 20})
+	}
+	// Steps outlast mpb's redraws (150 ms); the final ones come at once,
+	// as small layers finish, right before pull waits for the bars.
+	pause := func(e image.Event) time.Duration {
+		if e.Status == image.StatusComplete || e.Status == image.StatusExists {
+			return 0
+		}
+		return 250 * time.Millisecond
+	}
+	out := onTerminal(t, events, pause, "Status: Downloaded newer image for x:latest\n")
+	screen := termscreen.Screen(out)
+	want := map[string]string{"111111111111": "Pull complete", "222222222222": "Pull complete", "333333333333": "Pull complete", "000000000000": "Already exists"}
+	if len(screen) != len(want)+1 || screen[len(screen)-1] != "Status: Downloaded newer image for x:latest" {
+		t.Fatalf("last frame:\n%s", strings.Join(screen, "\n"))
+	}
+	for _, line := range screen[:len(want)] {
+		layer, _, _ := strings.Cut(line, " ")
+		if status, ok := want[layer]; !ok || !strings.Contains(line, status) {
+			t.Errorf("last frame shows %q, want %s %s", line, layer, status)
+		}
+		delete(want, layer)
+	}
+	if len(want) != 0 {
+		t.Errorf("last frame lacks %v:\n%s", want, strings.Join(screen, "\n"))
 	}
 }
 
