@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
 	"github.com/hako-run/hako/internal/testimage"
 )
 
@@ -102,6 +104,18 @@ func netImage(t *testing.T) string {
 		}
 		img, err := testimage.GoProgram(bb, "/srv", netServer)
 		if err != nil {
+			netImageErr = err
+			return
+		}
+		// EXPOSE 7000/tcp 7000/udp, for -P.
+		cf, err := img.ConfigFile()
+		if err != nil {
+			netImageErr = err
+			return
+		}
+		cf = cf.DeepCopy()
+		cf.Config.ExposedPorts = map[string]struct{}{"7000/tcp": {}, "7000/udp": {}}
+		if img, err = mutate.ConfigFile(img, cf); err != nil {
 			netImageErr = err
 			return
 		}
@@ -343,12 +357,23 @@ func quit(t *testing.T, ns, addr string, cmd *exec.Cmd) {
 // rules, no state entries and no netns files left.
 func (n *testNet) checkClean(t *testing.T) {
 	t.Helper()
-	links := mustCmd(t, "nsenter", "--net="+n.ns, "ip", "-o", "link")
-	for _, l := range strings.Split(strings.TrimSpace(links), "\n") {
-		f := strings.Fields(l)
-		if len(f) > 1 && strings.HasPrefix(f[1], "hako") && !strings.HasPrefix(f[1], "hako0:") {
-			t.Errorf("link left: %s", l)
+	// The kernel removes a veth pair with its namespace, in the background.
+	var left []string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		left = nil
+		links := mustCmd(t, "nsenter", "--net="+n.ns, "ip", "-o", "link")
+		for _, l := range strings.Split(strings.TrimSpace(links), "\n") {
+			f := strings.Fields(l)
+			if len(f) > 1 && strings.HasPrefix(f[1], "hako") && !strings.HasPrefix(f[1], "hako0:") {
+				left = append(left, l)
+			}
 		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(left) > 0 {
+		t.Errorf("links left after 5s: %q", left)
 	}
 	rules, err := exec.Command("nsenter", "--net="+n.ns, "nft", "list", "table", "ip", "hako").CombinedOutput()
 	if err != nil && !strings.Contains(string(rules), "No such file or directory") {
@@ -411,14 +436,14 @@ func TestNetworkBridge(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer peerSide.Close()
-	seen := make(chan string, 2)
-	for _, l := range []net.Listener{hostSide, peerSide} {
+	seen := []chan string{make(chan string, 1), make(chan string, 1)}
+	for i, l := range []net.Listener{hostSide, peerSide} {
 		go func() {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			seen <- c.RemoteAddr().(*net.TCPAddr).IP.String()
+			seen[i] <- c.RemoteAddr().(*net.TCPAddr).IP.String()
 			c.Close()
 		}()
 	}
@@ -434,14 +459,25 @@ func TestNetworkBridge(t *testing.T) {
 	if !strings.Contains(out, "nameserver ") || strings.Contains(out, "127.0.0.53") {
 		t.Errorf("second container's resolv.conf has no usable nameserver:\n%s", out)
 	}
-	for _, want := range []string{"", hostAddr} {
+	second := ""
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[1] == "second" {
+			second = f[0]
+		}
+	}
+	if second == "" || second == e.Address {
+		t.Errorf("second container's address %q, want one other than the first's %s", second, e.Address)
+	}
+	// The host side sees the container's own address; the other host sees
+	// the host's (outbound NAT).
+	for i, want := range []string{second, hostAddr} {
 		select {
-		case ip := <-seen:
-			if want == hostAddr && ip != hostAddr && ip[:8] != "10.89.0." {
-				t.Errorf("connection from %s", ip)
+		case ip := <-seen[i]:
+			if ip != want {
+				t.Errorf("connection %d from %s, want %s", i, ip, want)
 			}
 		case <-time.After(10 * time.Second):
-			t.Fatal("the second container did not reach the host side and the other host")
+			t.Fatalf("the second container did not reach %s", []string{"the host side", "the other host"}[i])
 		}
 	}
 
@@ -460,15 +496,26 @@ func listenIn(ns, addr string) (net.Listener, error) {
 	return l, err
 }
 
-// TestNetworkRepair: a hako run killed with SIGKILL leaves its network; the
-// next hako command's Repair removes it all.
+// TestNetworkRepair: -P publishes the image's EXPOSEd ports on random host
+// ports; a hako run killed with SIGKILL leaves its network; the next hako
+// command's Repair removes it all.
 func TestNetworkRepair(t *testing.T) {
 	s := runStore(t)
 	n := newTestNet(t)
 	becomeSubreaper(t)
-	cmd, e := n.startServer(t, s, "-p", "8080:7000")
-	if got := talk(t, n.peer, hostAddr+":8080"); got != peerAddr {
-		t.Errorf("server saw %s", got)
+	cmd, e := n.startServer(t, s, "-P")
+	if len(e.Ports) != 2 {
+		t.Fatalf("-P published %+v, want 7000/tcp and 7000/udp", e.Ports)
+	}
+	for _, p := range e.Ports {
+		addr := fmt.Sprintf("%s:%d", hostAddr, p.HostPort)
+		if p.Proto == "tcp" {
+			if got := talk(t, n.peer, addr); got != peerAddr {
+				t.Errorf("server saw %s", got)
+			}
+		} else if got, want := udpTalk(t, n.peer, addr), "udp "+peerAddr+" HELLO"; got != want {
+			t.Errorf("udp: %q, want %q", got, want)
+		}
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
@@ -483,7 +530,7 @@ func TestNetworkRepair(t *testing.T) {
 
 // TestNetworkErrors: a bad -p, a host port in use and a subnet that clashes
 // with a route each fail with one line and exit 125; a configured subnet
-// is used.
+// is used; -p alone puts the container on the bridge.
 func TestNetworkErrors(t *testing.T) {
 	s := runStore(t)
 	for spec, want := range map[string]string{
@@ -523,7 +570,8 @@ func TestNetworkErrors(t *testing.T) {
 	// Another subnet from the config file.
 	conf := filepath.Join(t.TempDir(), "config.json")
 	os.WriteFile(conf, []byte(`{"bridge-subnet": "10.90.7.0/24"}`), 0o644)
-	out, errOut, code := runTool(t, c.hakoCmd(s, []string{"HAKO_CONFIG=" + conf}, "run", "--rm", "--network", "bridge", busybox.ref, "ip", "-4", "-o", "addr", "show", "eth0"))
+	// (-p alone implies --network bridge.)
+	out, errOut, code := runTool(t, c.hakoCmd(s, []string{"HAKO_CONFIG=" + conf}, "run", "--rm", "-p", "9999:80", busybox.ref, "ip", "-4", "-o", "addr", "show", "eth0"))
 	if code != 0 || !strings.Contains(out, "inet 10.90.7.2/24") {
 		t.Errorf("configured subnet: exit %d, out %q, stderr %q", code, out, errOut)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -215,19 +216,30 @@ func createVeth(hostName, nsPath string, addr netip.Prefix, gw netip.Addr) error
 	return nil
 }
 
-// deleteLink removes a link of the host if it exists (a veth takes its
-// peer with it).
-func deleteLink(name string) error {
-	l, err := netlink.LinkByName(name)
-	var nf netlink.LinkNotFoundError
-	if errors.As(err, &nf) {
-		return nil
-	}
+// sweepLinks deletes the veths on hako0 that no entry names: pairs whose
+// namespace outlived its container (someone held it open). Every pair of a
+// live entry is named by it before it is created, so none is taken.
+func sweepLinks(st *state) error {
+	br, err := netlink.LinkByName(BridgeName)
 	if err != nil {
-		return fmt.Errorf("looking up %s: %w", name, err)
+		return fmt.Errorf("looking up bridge %s: %w", BridgeName, err)
 	}
-	if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("deleting %s: %w", name, err)
+	links, err := netlink.LinkList()
+	if err != nil {
+		return fmt.Errorf("listing links: %w", err)
+	}
+	named := map[string]bool{}
+	for _, e := range st.Entries {
+		named[e.HostLink] = true
+	}
+	for _, l := range links {
+		a := l.Attrs()
+		if a.MasterIndex != br.Attrs().Index || l.Type() != "veth" || !strings.HasPrefix(a.Name, "hako") || named[a.Name] {
+			continue
+		}
+		if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {
+			return fmt.Errorf("deleting the stale link %s: %w", a.Name, err)
+		}
 	}
 	return nil
 }

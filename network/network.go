@@ -45,6 +45,10 @@ type Entry struct {
 
 type state struct {
 	Entries map[string]*Entry `json:"entries"`
+	// Last is the address handed out last: the next one is taken after
+	// it (as Docker does), so an address just released, whose namespace
+	// the kernel may still be dismantling, is not reused at once.
+	Last netip.Addr `json:"last,omitzero"`
 }
 
 // Request asks Setup for a container's network.
@@ -132,19 +136,20 @@ func allocate(dir string, cfg Config, e *Entry) error {
 		if err := ensureTable(cfg.Subnet); err != nil {
 			return err
 		}
+		if err := sweepLinks(st); err != nil {
+			return err
+		}
 		used := map[netip.Addr]bool{}
 		for _, o := range st.Entries {
 			used[o.Address] = true
 		}
-		bcast := lastAddr(cfg.Subnet)
-		for a := cfg.gateway().Next(); cfg.Subnet.Contains(a) && a != bcast; a = a.Next() {
-			if !used[a] {
-				e.Address = a
-				st.Entries[e.ID] = e
-				return nil
-			}
+		a, ok := nextFree(cfg.Subnet, st.Last, used)
+		if !ok {
+			return fmt.Errorf("no free address left in the bridge subnet %s", cfg.Subnet)
 		}
-		return fmt.Errorf("no free address left in the bridge subnet %s", cfg.Subnet)
+		e.Address, st.Last = a, a
+		st.Entries[e.ID] = e
+		return nil
 	})
 }
 
@@ -169,8 +174,34 @@ func Release(id string) error {
 }
 
 // teardown removes what e names; each step is a no-op when already done.
+// The veth pair is not deleted here: that waits for an RCU grace period
+// (20-40 ms). With its namespace unmounted and its processes gone, the
+// kernel destroys the namespace and the pair with it in the background;
+// sweepLinks deletes any pair still there at the next Setup (a namespace
+// someone else still holds).
 func teardown(e *Entry) error {
-	return errors.Join(deletePortRules(e.ID), deleteLink(e.HostLink), removeNetNS(e.NetNS))
+	return errors.Join(deletePortRules(e.ID), removeNetNS(e.NetNS))
+}
+
+// nextFree is the first address of subnet after last that is not used,
+// wrapping around, skipping the network, gateway and broadcast addresses.
+func nextFree(subnet netip.Prefix, last netip.Addr, used map[netip.Addr]bool) (netip.Addr, bool) {
+	first := subnet.Masked().Addr().Next().Next() // after the gateway
+	bcast := lastAddr(subnet)
+	a := first
+	if subnet.Contains(last) && last.Compare(first) >= 0 && last.Less(bcast) {
+		a = last.Next()
+	}
+	for range 1 << (32 - subnet.Bits()) {
+		if a == bcast {
+			a = first
+		}
+		if !used[a] {
+			return a, true
+		}
+		a = a.Next()
+	}
+	return netip.Addr{}, false
 }
 
 // prune releases the entries whose owner directory is gone (a hako killed

@@ -113,3 +113,30 @@ func TestLastAddr(t *testing.T) {
 		}
 	}
 }
+
+func TestNextFree(t *testing.T) {
+	subnet := netip.MustParsePrefix("10.89.0.0/29") // .2 to .6 for containers
+	a := netip.MustParseAddr
+	used := map[netip.Addr]bool{a("10.89.0.3"): true}
+	for _, c := range []struct{ last, want string }{
+		{"", "10.89.0.2"},          // nothing handed out yet
+		{"10.89.0.2", "10.89.0.4"}, // after the last, skipping a used one
+		{"10.89.0.6", "10.89.0.2"}, // wraps around before the broadcast
+		{"10.1.2.3", "10.89.0.2"},  // from another subnet: start over
+	} {
+		var last netip.Addr
+		if c.last != "" {
+			last = a(c.last)
+		}
+		if got, ok := nextFree(subnet, last, used); !ok || got != a(c.want) {
+			t.Errorf("after %s: %s, %v; want %s", c.last, got, ok, c.want)
+		}
+	}
+	full := map[netip.Addr]bool{}
+	for i := 2; i <= 6; i++ {
+		full[netip.AddrFrom4([4]byte{10, 89, 0, byte(i)})] = true
+	}
+	if got, ok := nextFree(subnet, a("10.89.0.4"), full); ok {
+		t.Errorf("full subnet gave %s", got)
+	}
+}

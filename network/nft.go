@@ -21,7 +21,7 @@ import (
 //	  chain output      { type nat hook output priority dstnat; fib daddr type local jump ports }
 //	  chain ports       { one dnat rule per published port, commented "hako:<id>" }
 //	  chain postrouting { type nat hook postrouting priority srcnat;
-//	                      ip saddr SUBNET oifname != "hako0" masquerade        # outbound
+//	                      ip saddr SUBNET oifname != "hako0" masquerade comment "hako:subnet SUBNET"  # outbound
 //	                      oifname "hako0" ct status dnat ip saddr 127.0.0.0/8 masquerade  # from localhost
 //	                      oifname "hako0" ct status dnat ip saddr SUBNET masquerade }     # hairpin
 //	  chain forward     { type filter hook forward priority filter; iifname "hako0" accept; oifname "hako0" accept }
@@ -46,11 +46,18 @@ func baseChains() []*nftables.Chain {
 
 // ensureTable creates hako's table and chains if missing and sets the
 // hooked chains' rules for subnet, in one atomic batch; the ports chain
-// keeps its rules.
+// keeps its rules. When the table is already set up for subnet (its
+// postrouting chain is as written), it is left alone: rewriting it costs
+// several milliseconds of every start.
 func ensureTable(subnet netip.Prefix) error {
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
+	}
+	tag := userdata.AppendString(nil, userdata.TypeComment, "hako:subnet "+subnet.String())
+	rules, err := c.GetRules(table, &nftables.Chain{Name: "postrouting", Table: table})
+	if err == nil && len(rules) == 3 && bytes.Equal(rules[0].UserData, tag) {
+		return nil
 	}
 	c.AddTable(table)
 	ports := c.AddChain(&nftables.Chain{Name: portsChain, Table: table})
@@ -71,7 +78,7 @@ func ensureTable(subnet netip.Prefix) error {
 	c.AddRule(&nftables.Rule{Table: table, Chain: post, Exprs: concat(
 		matchPrefix(12, subnet, expr.CmpOpEq),
 		matchIfname(unix.NFT_META_OIFNAME, BridgeName, expr.CmpOpNeq),
-		[]expr.Any{&expr.Masq{}})})
+		[]expr.Any{&expr.Masq{}}), UserData: tag})
 	for _, src := range []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), subnet} {
 		c.AddRule(&nftables.Rule{Table: table, Chain: post, Exprs: concat(
 			matchIfname(unix.NFT_META_OIFNAME, BridgeName, expr.CmpOpEq),

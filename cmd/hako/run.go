@@ -40,6 +40,9 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.entrypointSet = cmd.Flags().Changed("entrypoint")
+			if !cmd.Flags().Changed("network") && (len(o.publish) > 0 || o.publishAll) {
+				o.network = "bridge" // publishing needs the bridge (Docker's default)
+			}
 			return runRun(cmd, g, o, args[0], args[1:])
 		},
 	}
@@ -67,8 +70,8 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.Int64Var(&o.pidsLimit, "pids-limit", 0, "maximum number of processes (-1 for unlimited)")
 	f.StringArrayVar(&o.ulimits, "ulimit", nil, "set a ulimit (NAME=SOFT[:HARD])")
 	f.StringVar(&o.network, "network", "none", "network mode: none, host or bridge (hako0)")
-	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a container's port to the host ([HOSTIP:][HOSTPORT:]CTRPORT[/tcp|/udp]; needs --network bridge)")
-	f.BoolVarP(&o.publishAll, "publish-all", "P", false, "publish all exposed ports to random host ports (needs --network bridge)")
+	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a container's port to the host ([HOSTIP:][HOSTPORT:]CTRPORT[/tcp|/udp]); implies --network bridge")
+	f.BoolVarP(&o.publishAll, "publish-all", "P", false, "publish all exposed ports to random host ports; implies --network bridge")
 	f.BoolVar(&o.privileged, "privileged", false, "give the container all capabilities and devices")
 	f.StringArrayVar(&o.capAdd, "cap-add", nil, "add a Linux capability")
 	f.StringArrayVar(&o.capDrop, "cap-drop", nil, "drop a Linux capability")
