@@ -577,3 +577,39 @@ func TestNetworkErrors(t *testing.T) {
 	}
 	c.checkClean(t)
 }
+
+// TestNetworkParallel: containers started and removed at once, each with
+// a published port, get distinct addresses and leave nothing behind.
+func TestNetworkParallel(t *testing.T) {
+	s := runStore(t)
+	n := newTestNet(t)
+	const count = 10
+	type result struct {
+		out, stderr string
+		code        int
+	}
+	results := make(chan result, count)
+	for range count {
+		go func() {
+			var out, errb strings.Builder
+			cmd := n.hakoCmd(s, nil, "run", "--rm", "-p", "0:80", busybox.ref, "sh", "-c", "ip -4 -o addr show eth0")
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			cmd.Run()
+			results <- result{out.String(), errb.String(), cmd.ProcessState.ExitCode()}
+		}()
+	}
+	addrs := map[string]bool{}
+	for range count {
+		r := <-results
+		f := strings.Fields(r.out)
+		if r.code != 0 || len(f) < 4 {
+			t.Errorf("exit %d, out %q, stderr %q", r.code, r.out, r.stderr)
+			continue
+		}
+		if addrs[f[3]] {
+			t.Errorf("address %s given twice", f[3])
+		}
+		addrs[f[3]] = true
+	}
+	n.checkClean(t)
+}
