@@ -126,7 +126,7 @@ func (ep *Endpoint) closeListeners() {
 }
 
 // allocate takes the state lock, prunes stale entries, makes sure the
-// bridge and table exist, and records e with the lowest free address.
+// bridge and table exist, and records e with the next free address.
 func allocate(dir string, cfg Config, e *Entry) error {
 	return withState(dir, func(st *state) error {
 		prune(st)
