@@ -31,7 +31,8 @@ import (
 
 // netServer is a static Go server run in containers: on PORT (tcp and udp)
 // it tells each client the source address it sees, then echoes lines in
-// upper case; "quit" ends it.
+// upper case; "dial ADDR" makes it connect to ADDR and answer the greeting
+// it got there; "quit" ends it.
 const netServer = `package main
 
 import (
@@ -42,6 +43,21 @@ import (
 	"strings"
 	"time"
 )
+
+// dial connects to addr and returns the greeting it gets.
+func dial(addr string) string {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err.Error()
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err.Error()
+	}
+	return strings.TrimSpace(line)
+}
 
 func main() {
 	port := os.Args[1]
@@ -79,6 +95,10 @@ func main() {
 			for sc.Scan() {
 				if sc.Text() == "quit" {
 					os.Exit(0)
+				}
+				if addr, ok := strings.CutPrefix(sc.Text(), "dial "); ok {
+					fmt.Fprintln(c, dial(addr))
+					continue
 				}
 				fmt.Fprintln(c, strings.ToUpper(sc.Text()))
 			}
@@ -238,6 +258,27 @@ func talk(t *testing.T, ns, addr string) string {
 	return strings.TrimSpace(strings.TrimPrefix(greet, "from "))
 }
 
+// ask sends one line to the server at addr from ns and returns its answer.
+func ask(t *testing.T, ns, addr, line string) string {
+	t.Helper()
+	var c net.Conn
+	if err := in(ns, func() (err error) { c, err = net.DialTimeout("tcp4", addr, 5*time.Second); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(15 * time.Second))
+	r := bufio.NewReader(c)
+	if _, err := r.ReadString('\n'); err != nil { // the greeting
+		t.Fatal(err)
+	}
+	fmt.Fprintln(c, line)
+	answer, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("asking %s %q: %v", addr, line, err)
+	}
+	return strings.TrimSpace(answer)
+}
+
 // udpTalk sends a datagram to addr from ns and returns the reply.
 func udpTalk(t *testing.T, ns, addr string) string {
 	t.Helper()
@@ -392,7 +433,8 @@ func (n *testNet) checkClean(t *testing.T) {
 
 // TestNetworkBridge: -p forwards TCP and UDP to a container on hako0 from
 // localhost, the host's own address and another host, keeping the other
-// host's source address; a random host port works; a second container
+// host's source address, and from the container itself (hairpin); a random
+// host port works; a second container
 // gets another address, its hosts file names it, it reaches the host side
 // and, through NAT, the other host; after exit nothing is left.
 func TestNetworkBridge(t *testing.T) {
@@ -423,6 +465,11 @@ func TestNetworkBridge(t *testing.T) {
 	}
 	if got, want := udpTalk(t, n.peer, hostAddr+":8081"), "udp "+peerAddr+" HELLO"; got != want {
 		t.Errorf("udp: %q, want %q", got, want)
+	}
+	// Hairpin: the container reaches its own published port through the
+	// host's address.
+	if got, want := ask(t, n.ns, "127.0.0.1:8080", "dial "+hostAddr+":8080"), "from 10.89.0.1"; got != want {
+		t.Errorf("the container through its own published port: %q, want %q", got, want)
 	}
 
 	// A second container, while the first runs.

@@ -185,6 +185,11 @@ func createVeth(hostName, nsPath string, addr netip.Prefix, gw netip.Addr) error
 	if err != nil {
 		return fmt.Errorf("looking up %s: %w", hostName, err)
 	}
+	// Hairpin: a container's connection to its own published port comes
+	// back out of the bridge port it came in by.
+	if err := netlink.LinkSetHairpin(host, true); err != nil {
+		return fmt.Errorf("setting hairpin mode on %s: %w", hostName, err)
+	}
 	if err := netlink.LinkSetUp(host); err != nil {
 		return fmt.Errorf("bringing up %s: %w", hostName, err)
 	}
