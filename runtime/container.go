@@ -20,6 +20,7 @@ import (
 	"github.com/hako-run/hako/apparmor"
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/internal/atomicfile"
+	"github.com/hako-run/hako/network"
 	"github.com/hako-run/hako/rootfs"
 )
 
@@ -69,6 +70,7 @@ type Config struct {
 	Stdio       Stdio               // where the container's input and output go
 	Mounts      []MountRequest      // -v and --mount, made into Options.Mounts once the rootfs is mounted
 	AppArmor    *apparmor.Host      // nil: this machine's (tests fake one)
+	Bridge      *BridgeOptions      // --network bridge (network.go); nil: none or host, as Options says
 
 	// Debugf, when set, is told each isolation step and how long it took
 	// (hako --debug).
@@ -85,6 +87,9 @@ type Container struct {
 	stdio   Stdio
 	debugf  func(format string, args ...any)
 	unlock  func() // releases the container's lock (repair.go)
+
+	// net is its network on hako0, until teardown (network.go).
+	net *network.Endpoint
 
 	// destroyErr is set when libcontainer could not destroy the container.
 	destroyErr error
@@ -178,6 +183,14 @@ func Create(cfg Config) (_ *Container, err error) {
 	if o.CgroupsPath == "" {
 		o.CgroupsPath = cfg.Cgroups.CgroupsPath(id)
 	}
+	if err := c.setupNetwork(cfg.Bridge, &o); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			c.closeNetwork()
+		}
+	}()
 	t = time.Now()
 	if err := c.writeNetworkFiles(&o); err != nil {
 		return nil, err

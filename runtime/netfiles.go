@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/hako-run/hako/network"
 )
 
 // defaultHosts are the lines Docker writes into every container's /etc/hosts.
@@ -28,6 +30,10 @@ func (c *Container) writeNetworkFiles(o *SpecOptions) error {
 	}
 	hosts := []byte(defaultHosts)
 	resolv := []byte("# no network: --network none\n")
+	if c.net != nil {
+		hosts = fmt.Appendf(hosts, "%s\t%s\n", c.net.Address, hostname)
+		resolv = network.HostResolvConf()
+	}
 	if o.HostNetwork {
 		if b, err := os.ReadFile("/etc/hosts"); err == nil {
 			hosts = b

@@ -311,6 +311,9 @@ func (c *Container) teardown(code int, runErr error) error {
 	if err := c.cg.Cleanup(c.ID); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.closeNetwork(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		// Processes or cgroups may be left: record no status, so the
 		// container stays an orphan that the next Repair finishes off.

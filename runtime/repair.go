@@ -17,6 +17,7 @@ import (
 
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/internal/atomicfile"
+	"github.com/hako-run/hako/network"
 )
 
 // Files that tie a container to its monitor, the hako process that runs it.
@@ -271,6 +272,9 @@ func (o *orphan) repair(runRoot string, cg *cgroups.Host) error {
 		return err
 	}
 	if err := cg.Cleanup(o.id); err != nil {
+		return err
+	}
+	if err := network.Release(o.id); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(filepath.Join(stateRoot, o.id)); err != nil {

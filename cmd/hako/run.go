@@ -11,6 +11,7 @@ import (
 
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/image"
+	"github.com/hako-run/hako/network"
 	"github.com/hako-run/hako/runtime"
 )
 
@@ -26,6 +27,8 @@ type runOptions struct {
 	cpuShares                                  uint64
 	pidsLimit                                  int64
 	entrypointSet                              bool // --entrypoint "" clears it
+	publish                                    []string
+	publishAll                                 bool
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
@@ -38,6 +41,9 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.entrypointSet = cmd.Flags().Changed("entrypoint")
+			if !cmd.Flags().Changed("network") && (len(o.publish) > 0 || o.publishAll) {
+				o.network = "bridge" // publishing needs the bridge (Docker's default)
+			}
 			return runRun(cmd, g, o, args[0], args[1:])
 		},
 	}
@@ -66,7 +72,9 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.Uint64VarP(&o.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
 	f.Int64Var(&o.pidsLimit, "pids-limit", 0, "maximum number of processes (-1 for unlimited)")
 	f.StringArrayVar(&o.ulimits, "ulimit", nil, "set a ulimit (NAME=SOFT[:HARD])")
-	f.StringVar(&o.network, "network", "none", "network mode: none or host")
+	f.StringVar(&o.network, "network", "none", "network mode: none, host or bridge (hako0)")
+	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a container's port to the host ([HOSTIP:][HOSTPORT:]CTRPORT[/tcp|/udp]); implies --network bridge")
+	f.BoolVarP(&o.publishAll, "publish-all", "P", false, "publish all exposed ports to random host ports; implies --network bridge")
 	f.BoolVar(&o.privileged, "privileged", false, "give the container all capabilities and devices")
 	f.StringArrayVar(&o.capAdd, "cap-add", nil, "add a Linux capability")
 	f.StringArrayVar(&o.capDrop, "cap-drop", nil, "drop a Linux capability")
@@ -133,6 +141,10 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 	if err != nil {
 		return runtime.Config{}, err
 	}
+	ports, err := network.ParsePublish(o.publish)
+	if err != nil {
+		return runtime.Config{}, err
+	}
 	res, warnings, err := cg.Resources(limits)
 	if err != nil {
 		return runtime.Config{}, err
@@ -157,6 +169,13 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 	}
 	if g.debug {
 		cfg.Debugf = debugf
+	}
+	var exposed map[string]struct{}
+	if img.Config != nil {
+		exposed = img.Config.Config.ExposedPorts
+	}
+	if cfg.Bridge, err = bridgeOptions(o, ports, exposed, cmd.ErrOrStderr()); err != nil {
+		return runtime.Config{}, err
 	}
 	if o.interactive {
 		cfg.Stdio.Stdin = cmd.InOrStdin()
@@ -249,8 +268,9 @@ func specOptions(o runOptions, args []string) (runtime.SpecOptions, error) {
 	case "none":
 	case "host":
 		so.HostNetwork = true
+	case "bridge": // Create joins the namespace it makes on hako0
 	default:
-		return so, fmt.Errorf("network %q is not supported: use none or host", o.network)
+		return so, fmt.Errorf("network %q is not supported: use none, host or bridge", o.network)
 	}
 	if so.Env, err = runtime.ParseEnv(o.envFiles, o.env); err != nil {
 		return so, err
