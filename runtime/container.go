@@ -40,6 +40,13 @@ type Record struct {
 	Created time.Time   `json:"created"`
 	Spec    *specs.Spec `json:"spec,omitempty"`
 	Remove  bool        `json:"remove,omitempty"` // --rm: a repair deletes it too
+
+	// Set for containers that can run again (lifecycle.go): the layers to
+	// remount, the image's stop signal, the log settings of -d.
+	LayerDirs  []string          `json:"layer_dirs,omitempty"` // bottom first
+	StopSignal string            `json:"stop_signal,omitempty"`
+	Log        *LogConfig        `json:"log,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
 }
 
 // Status is how a container ended, ROOT/containers/<id>/status.json.
@@ -64,6 +71,8 @@ type Config struct {
 	Remove      bool                // --rm: delete everything once the container exits
 	Stdio       Stdio               // where the container's input and output go
 	Mounts      []MountRequest      // -v and --mount, made into Options.Mounts once the rootfs is mounted
+	Log         *LogConfig          // -d: where the monitor writes the output (logs.go)
+	Labels      map[string]string   // --label
 
 	// Debugf, when set, is told each isolation step and how long it took
 	// (hako --debug).
@@ -80,6 +89,8 @@ type Container struct {
 	stdio   Stdio
 	debugf  func(format string, args ...any)
 	unlock  func() // releases the container's lock (repair.go)
+	lockf   *os.File
+	onStart func(pid int) error // called once the process runs (lifecycle.go)
 
 	// destroyErr is set when libcontainer could not destroy the container.
 	destroyErr error
@@ -120,7 +131,8 @@ func Create(cfg Config) (_ *Container, err error) {
 		return nil, err
 	}
 	c := &Container{
-		Record:  Record{ID: id, Name: cfg.Name, Image: cfg.Image, ImageID: cfg.ImageID, Created: time.Now().UTC(), Remove: cfg.Remove},
+		Record: Record{ID: id, Name: cfg.Name, Image: cfg.Image, ImageID: cfg.ImageID, Created: time.Now().UTC(), Remove: cfg.Remove,
+			LayerDirs: cfg.LayerDirs, StopSignal: cfg.ImageConfig.StopSignal, Log: cfg.Log, Labels: cfg.Labels},
 		dir:     filepath.Join(containersDir(cfg.Root), id),
 		runRoot: cfg.RunRoot,
 		cg:      cfg.Cgroups,

@@ -1,0 +1,406 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var fullID = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// detachStore is runStore whose detached containers are all removed at the
+// end, even when the test fails half way, before the leftovers check.
+func detachStore(t *testing.T) *store {
+	s := runStore(t)
+	t.Cleanup(func() {
+		ids := s.containerIDs(t)
+		if len(ids) > 0 {
+			s.hako(t, append([]string{"rm", "-f"}, ids...)...)
+		}
+		if pids := s.monitors(); len(pids) != 0 {
+			t.Errorf("monitor processes left: %v", pids)
+		}
+	})
+	return s
+}
+
+// runD is `hako run -d --network none ARGS…`; it returns the printed ID.
+func (s *store) runD(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, code := s.run(t, append([]string{"-d"}, args...)...)
+	id := strings.TrimSpace(out)
+	if code != 0 || !fullID.MatchString(id) {
+		t.Fatalf("run -d %q: exit %d, stdout %q, stderr %s", args, code, out, errOut)
+	}
+	return id
+}
+
+// monitors lists the pids of this store's monitor processes.
+func (s *store) monitors() []int {
+	var pids []int
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(b), "\x00")
+		if len(args) >= 3 && args[1] == "monitor" && args[2] == s.root {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			if processRunning(pid) {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}
+
+type containerInspect struct {
+	ID    string `json:"Id"`
+	Name  string
+	State struct {
+		Status     string
+		Running    bool
+		Pid        int
+		ExitCode   int
+		StartedAt  time.Time
+		FinishedAt time.Time
+		MonitorPid int
+	}
+	LogPath string
+	Config  struct{ Labels map[string]string }
+	Hako    struct{ MonitorPid int }
+}
+
+func (s *store) inspectContainer(t *testing.T, ref string) containerInspect {
+	t.Helper()
+	out := s.mustHako(t, "inspect", "--type", "container", ref)
+	var got []containerInspect
+	if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 1 {
+		t.Fatalf("inspect %s: %v\n%s", ref, err, out)
+	}
+	return got[0]
+}
+
+// psLine is the one `ps ARGS…` line naming the container, or "".
+func (s *store) psLine(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out := s.mustHako(t, append([]string{"ps"}, args...)...)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !strings.HasPrefix(lines[0], "CONTAINER ID") {
+		t.Fatalf("ps header: %q", lines[0])
+	}
+	for _, l := range lines[1:] {
+		if strings.HasSuffix(l, " "+name) {
+			return l
+		}
+	}
+	return ""
+}
+
+// TestDetachedLifecycle: run -d, ps, logs (stdout and stderr apart), stop
+// (the container's own TERM handler decides its exit code), ps -a, start
+// again (logs kept), rm refused while running, rm -f.
+func TestDetachedLifecycle(t *testing.T) {
+	s := detachStore(t)
+	script := `echo out-$$; echo err >&2; trap 'echo term; exit 3' TERM; while true; do sleep 0.1; done`
+	id := s.runD(t, "--name", "web", "-l", "tier=front", busybox.ref, "sh", "-c", script)
+
+	line := s.psLine(t, "web")
+	if !strings.HasPrefix(line, id[:12]+" ") || !regexp.MustCompile(`\s+Up (Less than a second|\d+ seconds?)\s+`).MatchString(line) {
+		t.Errorf("ps line: %q", line)
+	}
+	if q := strings.TrimSpace(s.mustHako(t, "ps", "-q", "--no-trunc")); q != id {
+		t.Errorf("ps -q --no-trunc = %q, want %s", q, id)
+	}
+	ins := s.inspectContainer(t, "web")
+	if ins.ID != id || ins.Name != "/web" || !ins.State.Running || ins.State.Status != "running" ||
+		!processRunning(ins.State.Pid) || !processRunning(ins.Hako.MonitorPid) || ins.Config.Labels["tier"] != "front" {
+		t.Errorf("inspect of a running container: %+v", ins)
+	}
+	if ins.LogPath != filepath.Join(s.root, "containers", id, id+"-json.log") {
+		t.Errorf("LogPath = %q", ins.LogPath)
+	}
+	waitForLog(t, s, "web", "out-1\n")
+	out, errOut, code := s.hako(t, "logs", "web")
+	if code != 0 || out != "out-1\n" || errOut != "err\n" {
+		t.Errorf("logs: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	out = s.mustHako(t, "logs", "-t", "--tail", "1", id[:8])
+	if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z out-1\n$`).MatchString(out) {
+		t.Errorf("logs -t --tail 1: %q", out)
+	}
+
+	start := time.Now()
+	if out := s.mustHako(t, "stop", "-t", "20", "web"); out != "web\n" {
+		t.Errorf("stop printed %q", out)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("stop took %v: the TERM handler should have ended it at once", d)
+	}
+	if l := s.psLine(t, "web"); l != "" {
+		t.Errorf("ps shows a stopped container: %q", l)
+	}
+	if l := s.psLine(t, "web", "-a"); !regexp.MustCompile(`\s+Exited \(3\) (Less than a second|\d+ seconds?) ago\s+`).MatchString(l) {
+		t.Errorf("ps -a line: %q", l)
+	}
+	if out := s.mustHako(t, "ps", "-a", "--filter", "exited=3", "--filter", "label=tier=front", "--format", "{{.Names}} {{.State}}"); out != "web exited\n" {
+		t.Errorf("ps --filter exited=3 --format: %q", out)
+	}
+	if out := s.mustHako(t, "ps", "-a", "--filter", "status=running", "-q"); out != "" {
+		t.Errorf("ps --filter status=running: %q", out)
+	}
+	if out := s.mustHako(t, "wait", "web"); out != "3\n" {
+		t.Errorf("wait on the stopped container: %q", out)
+	}
+	ins = s.inspectContainer(t, id)
+	if ins.State.Running || ins.State.ExitCode != 3 || ins.State.FinishedAt.IsZero() || ins.State.MonitorPid != 0 {
+		t.Errorf("inspect after stop: %+v", ins.State)
+	}
+	s.checkNothingLeftOf(t, id) // no cgroup, mount or state while stopped
+
+	// start: a new monitor runs it again; the log keeps both runs.
+	if out := s.mustHako(t, "start", "web"); out != "web\n" {
+		t.Errorf("start printed %q", out)
+	}
+	if l := s.psLine(t, "web"); !strings.Contains(l, " Up ") {
+		t.Errorf("ps after start: %q", l)
+	}
+	waitForLog(t, s, "web", "out-1\nterm\nout-1\n")
+
+	_, errOut, code = s.hako(t, "rm", "web")
+	wantCode(t, "rm of a running container", code, 1)
+	if !strings.Contains(errOut, "container is running") {
+		t.Errorf("rm of a running container: %q", errOut)
+	}
+	if out := s.mustHako(t, "rm", "-f", "web"); out != "web\n" {
+		t.Errorf("rm -f printed %q", out)
+	}
+	if out := s.mustHako(t, "ps", "-aq"); out != "" {
+		t.Errorf("ps -aq after rm: %q", out)
+	}
+	s.checkNothingLeftOf(t, id)
+}
+
+// waitForLog waits until the container's stdout log is want.
+func waitForLog(t *testing.T, s *store, ref, want string) {
+	t.Helper()
+	var out string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if out = s.mustHako(t, "logs", ref); out == want {
+			return
+		}
+	}
+	t.Fatalf("logs of %s: %q, want %q", ref, out, want)
+}
+
+// TestDetachedStartFailure: run -d exits 127 or 126 as run does when the
+// command cannot start, with one line; the container is kept as exited.
+func TestDetachedStartFailure(t *testing.T) {
+	s := detachStore(t)
+	_, errOut, code := s.run(t, "-d", "--name", "nf", busybox.ref, "/no/such/cmd")
+	wantCode(t, "run -d of a missing command", code, 127)
+	if n := strings.Count(strings.TrimSpace(errOut), "\n"); n != 0 || !strings.Contains(errOut, "no such file") {
+		t.Errorf("stderr: %q", errOut)
+	}
+	_, _, code = s.run(t, "-d", "--rm", busybox.ref, "/etc")
+	wantCode(t, "run -d of a directory", code, 126)
+	if l := s.psLine(t, "nf", "-a"); !strings.Contains(l, "Exited (127)") {
+		t.Errorf("ps -a: %q", l)
+	}
+	if ids := s.containerIDs(t); len(ids) != 1 {
+		t.Errorf("records: %v, want only nf's (the --rm one removed)", ids)
+	}
+	if pids := s.monitors(); len(pids) != 0 {
+		t.Errorf("monitors still running: %v", pids)
+	}
+}
+
+// TestKilledMonitor: after kill -9 of its monitor the container keeps
+// running and stays manageable: ps, logs, stop (SIGKILL after -t), rm -f.
+func TestKilledMonitor(t *testing.T) {
+	s := detachStore(t)
+	a := s.runD(t, "--name", "a", busybox.ref, "sh", "-c", "echo hello; exec sleep 1000")
+	b := s.runD(t, "--name", "b", busybox.ref, "sleep", "1000")
+	for _, ref := range []string{"a", "b"} {
+		ins := s.inspectContainer(t, ref)
+		if err := syscall.Kill(ins.Hako.MonitorPid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 250 && processRunning(ins.Hako.MonitorPid); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !processRunning(ins.State.Pid) {
+			t.Fatalf("%s: the container died with its monitor", ref)
+		}
+	}
+	// Another command's repair must leave them alone.
+	s.mustRun(t, "--rm", busybox.ref, "true")
+	for _, ref := range []string{"a", "b"} {
+		if l := s.psLine(t, ref); !strings.Contains(l, " Up ") {
+			t.Errorf("ps of %s after its monitor died: %q", ref, l)
+		}
+		if ins := s.inspectContainer(t, ref); !ins.State.Running || ins.State.MonitorPid != 0 {
+			t.Errorf("inspect of %s: %+v", ref, ins.State)
+		}
+	}
+	if out := s.mustHako(t, "logs", "a"); out != "hello\n" {
+		t.Errorf("logs: %q", out)
+	}
+	// sleep ignores SIGTERM as PID 1: stop must escalate.
+	start := time.Now()
+	s.mustHako(t, "stop", "-t", "1", "a")
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("stop returned after %v, before its -t 1", d)
+	}
+	if l := s.psLine(t, "a", "-a"); !strings.Contains(l, "Exited (137)") {
+		t.Errorf("ps -a after stop: %q", l)
+	}
+	s.checkNothingLeftOf(t, a)
+	s.mustHako(t, "rm", "a")
+	s.mustHako(t, "rm", "-f", "b")
+	s.checkNothingLeftOf(t, b)
+	if ids := s.containerIDs(t); len(ids) != 0 {
+		t.Errorf("records left: %v", ids)
+	}
+}
+
+// TestLogRotation: a small max-size rotates the log into max-file files,
+// and logs reads them in order.
+func TestLogRotation(t *testing.T) {
+	s := detachStore(t)
+	id := s.runD(t, "--log-opt", "max-size=2k", "--log-opt", "max-file=3", busybox.ref,
+		"sh", "-c", `i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done`)
+	if out := s.mustHako(t, "wait", id); out != "0\n" {
+		t.Fatalf("wait: %q", out)
+	}
+	base := filepath.Join(s.root, "containers", id, id+"-json.log")
+	for _, p := range []string{base, base + ".1", base + ".2"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("log file: %v", err)
+		}
+		if fi.Size() > 2048 {
+			t.Errorf("%s: %d bytes, over max-size", p, fi.Size())
+		}
+	}
+	if _, err := os.Stat(base + ".3"); !os.IsNotExist(err) {
+		t.Errorf("a fourth log file: %v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(s.mustHako(t, "logs", id), "\n"), "\n")
+	if len(lines) < 50 || len(lines) >= 300 || lines[len(lines)-1] != "line-299" {
+		t.Fatalf("logs after rotation: %d lines, last %q", len(lines), lines[len(lines)-1])
+	}
+	first := atoi(strings.TrimPrefix(lines[0], "line-"))
+	for i, l := range lines {
+		if l != fmt.Sprintf("line-%d", first+i) {
+			t.Fatalf("line %d is %q, want line-%d: entries lost or out of order", i, l, first+i)
+		}
+	}
+	_, _, code := s.run(t, "-d", "--log-opt", "max-size=0", busybox.ref, "true")
+	wantCode(t, "run -d with max-size=0", code, 125)
+}
+
+// TestLogsFollowEnds: logs -f prints output as it comes and returns when
+// the container exits.
+func TestLogsFollowEnds(t *testing.T) {
+	s := detachStore(t)
+	id := s.runD(t, busybox.ref, "sh", "-c", "echo a; sleep 2; echo b; echo c >&2")
+	start := time.Now()
+	out, errOut, code := s.hako(t, "logs", "-f", id)
+	if code != 0 || out != "a\nb\n" || errOut != "c\n" {
+		t.Errorf("logs -f: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if d := time.Since(start); d < time.Second {
+		t.Errorf("logs -f returned after %v, before the container ended", d)
+	}
+}
+
+// TestParallelDetached: 10 run -d at once give 10 distinct containers;
+// 10 rm -f at once remove them all, leaving no mount, cgroup or process.
+func TestParallelDetached(t *testing.T) {
+	s := detachStore(t)
+	ids := make([]string, 10)
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, errOut, code := s.run(t, "-d", busybox.ref, "sleep", "1000")
+			if code != 0 {
+				t.Errorf("run -d %d: exit %d: %s", i, code, errOut)
+			}
+			ids[i] = strings.TrimSpace(out)
+		}()
+	}
+	wg.Wait()
+	running := strings.Fields(s.mustHako(t, "ps", "-q", "--no-trunc"))
+	if len(running) != 10 {
+		t.Fatalf("ps shows %d running containers, want 10", len(running))
+	}
+	for _, id := range ids {
+		if !strings.Contains(strings.Join(running, " "), id) {
+			t.Errorf("container %s not running", id)
+		}
+	}
+	if pids := s.monitors(); len(pids) != 10 {
+		t.Errorf("%d monitors, want 10", len(pids))
+	}
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, errOut, code := s.hako(t, "rm", "-f", id); code != 0 {
+				t.Errorf("rm -f %s: exit %d: %s", id, code, errOut)
+			}
+		}()
+	}
+	wg.Wait()
+	if out := s.mustHako(t, "ps", "-aq"); out != "" {
+		t.Errorf("ps -aq after rm -f: %q", out)
+	}
+	for _, id := range ids {
+		s.checkNothingLeftOf(t, id)
+		if procs := cgroupProcs(id); len(procs) != 0 {
+			t.Errorf("processes of %s left: %v", id, procs)
+		}
+	}
+	if pids := s.monitors(); len(pids) != 0 {
+		t.Errorf("monitors left: %v", pids)
+	}
+}
+
+// TestLifecycleErrors: Docker's exit codes for unknown containers (1) and
+// bad usage (125).
+func TestLifecycleErrors(t *testing.T) {
+	s := newStore(t)
+	for _, args := range [][]string{
+		{"stop", "nosuch"}, {"kill", "nosuch"}, {"rm", "nosuch"}, {"rm", "-f", "nosuch"},
+		{"wait", "nosuch"}, {"logs", "nosuch"}, {"start", "nosuch"}, {"inspect", "--type", "container", "nosuch"},
+	} {
+		_, errOut, code := s.hako(t, args...)
+		wantCode(t, strings.Join(args, " "), code, 1)
+		if !strings.Contains(errOut, "No such container: nosuch") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+			t.Errorf("%q: stderr %q", args, errOut)
+		}
+	}
+	for _, args := range [][]string{
+		{"stop"}, {"rm"}, {"kill", "-s", "NOPE", "x"}, {"ps", "--filter", "bogus=1"}, {"ps", "extra"},
+		{"logs", "--tail", "x", "c"}, {"logs", "--since", "yesterday", "c"}, {"stop", "--bogus", "x"},
+		{"start", "-a", "x", "y"}, {"run", "-d", "-t", busybox.ref, "true"},
+	} {
+		_, errOut, code := s.hako(t, args...)
+		wantCode(t, strings.Join(args, " "), code, 125)
+		if errOut == "" {
+			t.Errorf("%q: no error message", args)
+		}
+	}
+}
