@@ -25,9 +25,7 @@ func detachStore(t *testing.T) *store {
 		if len(ids) > 0 {
 			s.hako(t, append([]string{"rm", "-f"}, ids...)...)
 		}
-		if pids := s.monitors(); len(pids) != 0 {
-			t.Errorf("monitor processes left: %v", pids)
-		}
+		s.waitNoMonitors(t)
 	})
 	return s
 }
@@ -134,9 +132,9 @@ func TestDetachedLifecycle(t *testing.T) {
 	if code != 0 || out != "out-1\n" || errOut != "err\n" {
 		t.Errorf("logs: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	out = s.mustHako(t, "logs", "-t", "--tail", "1", id[:8])
+	out = s.mustHako(t, "logs", "-t", "--tail", "2", id[:8]) // with err on stderr
 	if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z out-1\n$`).MatchString(out) {
-		t.Errorf("logs -t --tail 1: %q", out)
+		t.Errorf("logs -t --tail 2: %q", out)
 	}
 
 	start := time.Now()
@@ -219,18 +217,30 @@ func TestDetachedStartFailure(t *testing.T) {
 	if ids := s.containerIDs(t); len(ids) != 1 {
 		t.Errorf("records: %v, want only nf's (the --rm one removed)", ids)
 	}
-	if pids := s.monitors(); len(pids) != 0 {
-		t.Errorf("monitors still running: %v", pids)
+	s.waitNoMonitors(t)
+}
+
+// waitNoMonitors fails the test unless the store's monitors are all gone
+// within a few seconds (a failed monitor exits right after reporting).
+func (s *store) waitNoMonitors(t *testing.T) {
+	t.Helper()
+	var pids []int
+	for i := 0; i < 250; i++ {
+		if pids = s.monitors(); len(pids) == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
+	t.Errorf("monitors still running: %v", pids)
 }
 
 // TestKilledMonitor: after kill -9 of its monitor the container keeps
 // running and stays manageable: ps, logs, stop (SIGKILL after -t), rm -f.
 func TestKilledMonitor(t *testing.T) {
 	s := detachStore(t)
-	a := s.runD(t, "--name", "a", busybox.ref, "sh", "-c", "echo hello; exec sleep 1000")
-	b := s.runD(t, "--name", "b", busybox.ref, "sleep", "1000")
-	for _, ref := range []string{"a", "b"} {
+	a := s.runD(t, "--name", "ma", busybox.ref, "sh", "-c", "echo hello; exec sleep 1000")
+	b := s.runD(t, "--name", "mb", busybox.ref, "sleep", "1000")
+	for _, ref := range []string{"ma", "mb"} {
 		ins := s.inspectContainer(t, ref)
 		if err := syscall.Kill(ins.Hako.MonitorPid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
@@ -244,7 +254,7 @@ func TestKilledMonitor(t *testing.T) {
 	}
 	// Another command's repair must leave them alone.
 	s.mustRun(t, "--rm", busybox.ref, "true")
-	for _, ref := range []string{"a", "b"} {
+	for _, ref := range []string{"ma", "mb"} {
 		if l := s.psLine(t, ref); !strings.Contains(l, " Up ") {
 			t.Errorf("ps of %s after its monitor died: %q", ref, l)
 		}
@@ -252,21 +262,21 @@ func TestKilledMonitor(t *testing.T) {
 			t.Errorf("inspect of %s: %+v", ref, ins.State)
 		}
 	}
-	if out := s.mustHako(t, "logs", "a"); out != "hello\n" {
+	if out := s.mustHako(t, "logs", "ma"); out != "hello\n" {
 		t.Errorf("logs: %q", out)
 	}
 	// sleep ignores SIGTERM as PID 1: stop must escalate.
 	start := time.Now()
-	s.mustHako(t, "stop", "-t", "1", "a")
+	s.mustHako(t, "stop", "-t", "1", "ma")
 	if d := time.Since(start); d < time.Second {
 		t.Errorf("stop returned after %v, before its -t 1", d)
 	}
-	if l := s.psLine(t, "a", "-a"); !strings.Contains(l, "Exited (137)") {
+	if l := s.psLine(t, "ma", "-a"); !strings.Contains(l, "Exited (137)") {
 		t.Errorf("ps -a after stop: %q", l)
 	}
 	s.checkNothingLeftOf(t, a)
-	s.mustHako(t, "rm", "a")
-	s.mustHako(t, "rm", "-f", "b")
+	s.mustHako(t, "rm", "ma")
+	s.mustHako(t, "rm", "-f", "mb")
 	s.checkNothingLeftOf(t, b)
 	if ids := s.containerIDs(t); len(ids) != 0 {
 		t.Errorf("records left: %v", ids)
@@ -373,9 +383,7 @@ func TestParallelDetached(t *testing.T) {
 			t.Errorf("processes of %s left: %v", id, procs)
 		}
 	}
-	if pids := s.monitors(); len(pids) != 0 {
-		t.Errorf("monitors left: %v", pids)
-	}
+	s.waitNoMonitors(t)
 }
 
 // TestLifecycleErrors: Docker's exit codes for unknown containers (1) and
@@ -402,5 +410,44 @@ func TestLifecycleErrors(t *testing.T) {
 		if errOut == "" {
 			t.Errorf("%q: no error message", args)
 		}
+	}
+}
+
+// TestStartAttachAndAliases: a container run in the foreground starts
+// again detached; start -a prints its output and exits with its code;
+// kill, inspect without --type and the hako container forms.
+func TestStartAttachAndAliases(t *testing.T) {
+	s := detachStore(t)
+	_, _, code := s.run(t, "--name", "fg", busybox.ref, "sh", "-c", "echo run; exit 4")
+	wantCode(t, "foreground run", code, 4)
+	out, errOut, code := s.hako(t, "start", "-a", "fg")
+	if code != 4 || out != "run\n" {
+		t.Errorf("start -a: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if out := s.mustHako(t, "container", "ls", "-a", "--format", "{{.Names}}:{{.Status}}"); !strings.HasPrefix(out, "fg:Exited (4) ") {
+		t.Errorf("container ls -a: %q", out)
+	}
+	// inspect without --type finds the container before any image.
+	out = s.mustHako(t, "inspect", "--format", "{{.Name}} {{.State.ExitCode}}", "fg")
+	if out != "/fg 4\n" {
+		t.Errorf("inspect --format: %q", out)
+	}
+	_, errOut, code = s.hako(t, "kill", "fg")
+	wantCode(t, "kill of a stopped container", code, 1)
+	if !strings.Contains(errOut, "is not running") {
+		t.Errorf("kill of a stopped container: %q", errOut)
+	}
+
+	id := s.runD(t, "--name", "kk", busybox.ref, "sleep", "1000")
+	if out := s.mustHako(t, "container", "kill", "-s", "KILL", "kk"); out != "kk\n" {
+		t.Errorf("container kill printed %q", out)
+	}
+	if out := s.mustHako(t, "container", "wait", "kk"); out != "137\n" {
+		t.Errorf("wait after kill: %q", out)
+	}
+	s.mustHako(t, "container", "rm", "kk", "fg")
+	s.checkNothingLeftOf(t, id)
+	if ids := s.containerIDs(t); len(ids) != 0 {
+		t.Errorf("records left: %v", ids)
 	}
 }

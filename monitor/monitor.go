@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -131,6 +132,9 @@ func Main() int {
 		io.WriteString(report, "0\n")
 		report.Close()
 		reported = true
+		// What start-up allocated (the spec, libcontainer's config, JSON)
+		// is garbage now: give it back, as this process lives on.
+		debug.FreeOSMemory()
 	})
 	lw.Close()
 	if !reported {

@@ -123,6 +123,17 @@ func Reopen(root, runRoot, id string, cg *cgroups.Host) (_ *Container, err error
 	if len(c.LayerDirs) == 0 {
 		return nil, fmt.Errorf("container %s was made by an older hako that did not record its layers: it cannot be started again", id)
 	}
+	if c.Spec == nil || c.Spec.Process == nil || c.Spec.Process.Terminal {
+		return nil, fmt.Errorf("container %s was created with -t: starting it again needs attach, which hako does not have yet", id)
+	}
+	if c.Log == nil { // a foreground container: from now on it logs
+		if c.Log, err = ParseLogOpts(nil); err == nil {
+			err = c.writeRecord(filepath.Join(dir, recordFile), c.Record)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	lowers := slices.Clone(c.LayerDirs)
 	slices.Reverse(lowers)
 	merged := filepath.Join(dir, mergedDir)

@@ -247,7 +247,7 @@ func startContainer(g *globalOptions, cg *cgroups.Host, ref string) (*runtime.In
 	if err := handToMonitor(g, c, func() { c.Abort() }); err != nil {
 		return nil, err
 	}
-	return info, nil
+	return findContainer(g, info.ID) // as it runs now (a new log, state)
 }
 
 // startAttached is start -a: the container's output from this start on,

@@ -110,15 +110,17 @@ func newPsRow(c *runtime.Info, now time.Time, noTrunc bool) psRow {
 		RunningFor: units.HumanDuration(now.Sub(c.Created)) + " ago",
 		Status:     statusLine(c.State, now),
 	}
+	var command string
 	if c.Spec != nil && c.Spec.Process != nil {
-		r.Command = strconv.Quote(strings.Join(c.Spec.Process.Args, " "))
+		command = strings.Join(c.Spec.Process.Args, " ")
 	}
 	if !noTrunc {
 		r.ID = r.ID[:min(12, len(r.ID))]
-		if len(r.Command) > 22 { // Docker: 20 runes between the quotes
-			r.Command = r.Command[:20] + "…\""
+		if rs := []rune(command); len(rs) > 20 { // Docker's Ellipsis(command, 20)
+			command = string(rs[:19]) + "…"
 		}
 	}
+	r.Command = strconv.Quote(command)
 	return r
 }
 
