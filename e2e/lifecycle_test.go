@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -450,4 +451,66 @@ func TestStartAttachAndAliases(t *testing.T) {
 	if ids := s.containerIDs(t); len(ids) != 0 {
 		t.Errorf("records left: %v", ids)
 	}
+}
+
+// TestConcurrentStopRmSame: 10 stops at once of one container all succeed
+// and it is recorded once; 10 rm -f at once remove it once, the others
+// failing only with Docker's "No such container". A foreground run shows
+// in ps as Up and stops from another shell too.
+func TestConcurrentStopRmSame(t *testing.T) {
+	s := detachStore(t)
+	id := s.runD(t, "--name", "same", busybox.ref, "sleep", "1000")
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if out, errOut, code := s.hako(t, "stop", "-t", "0", "same"); code != 0 || out != "same\n" {
+				t.Errorf("concurrent stop: exit %d, %q, %s", code, out, errOut)
+			}
+		}()
+	}
+	wg.Wait()
+	if l := s.psLine(t, "same", "-a"); !strings.Contains(l, "Exited (137)") {
+		t.Errorf("ps -a after concurrent stops: %q", l)
+	}
+	s.mustHako(t, "start", "same")
+	var removed atomic.Int32
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, errOut, code := s.hako(t, "rm", "-f", "same")
+			switch {
+			case code == 0 && out == "same\n":
+				removed.Add(1)
+			case code == 1 && strings.Contains(errOut, "No such container"):
+			default:
+				t.Errorf("concurrent rm -f: exit %d, %q, %s", code, out, errOut)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := removed.Load(); n != 1 {
+		t.Errorf("%d rm -f succeeded, want exactly 1", n)
+	}
+	s.checkNothingLeftOf(t, id)
+
+	// A foreground run: ps shows it, stop from another shell ends it.
+	fg := s.cmd("run", "--network", "none", "--name", "fg", busybox.ref, "sleep", "1000")
+	if err := fg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fg.Process.Kill(); fg.Wait() })
+	for i := 0; i < 500 && !strings.Contains(s.psLine(t, "fg"), " Up "); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if l := s.psLine(t, "fg"); !strings.Contains(l, " Up ") {
+		t.Fatalf("ps of a foreground run: %q", l)
+	}
+	s.mustHako(t, "stop", "-t", "0", "fg")
+	if err := fg.Wait(); err == nil || fg.ProcessState.ExitCode() != 137 {
+		t.Errorf("foreground run after stop: %v", err)
+	}
+	s.mustHako(t, "rm", "fg")
 }

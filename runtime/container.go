@@ -90,7 +90,7 @@ type Container struct {
 	debugf  func(format string, args ...any)
 	unlock  func() // releases the container's lock (repair.go)
 	lockf   *os.File
-	onStart func(pid int) error // called once the process runs (lifecycle.go)
+	onStart func() // called once the process runs and is recorded (lifecycle.go)
 
 	// destroyErr is set when libcontainer could not destroy the container.
 	destroyErr error

@@ -67,20 +67,25 @@ func Adopt(root, runRoot, id string, lock *os.File, cg *cgroups.Host) (*Containe
 // and calls started once its process runs (after init.json records it).
 func (c *Container) RunDetached(stdio Stdio, started func()) (int, error) {
 	c.stdio = stdio
-	c.onStart = func(pid int) error {
-		st, err := procStartTime(pid)
-		if err != nil {
-			return fmt.Errorf("recording container process: %w", err)
-		}
+	c.onStart = started
+	return c.Run()
+}
+
+// started records the container's running init in init.json, so ps, stop
+// and rm from any shell find it, then tells the monitor's caller.
+func (c *Container) started(pid int) error {
+	// A command as quick as true is a zombie already: nothing to find.
+	if st, err := procStartTime(pid); err == nil {
 		in := Init{PID: pid, StartTime: st, StartedAt: time.Now().UTC()}
 		// Not fsynced: after a power cut the process is gone anyway.
 		if err := writeJSONUnsynced(filepath.Join(c.dir, initFile), in); err != nil {
 			return fmt.Errorf("recording container process: %w", err)
 		}
-		started()
-		return nil
 	}
-	return c.Run()
+	if c.onStart != nil {
+		c.onStart()
+	}
+	return nil
 }
 
 // Reopen makes an exited container ready to run again (hako start): it

@@ -243,7 +243,7 @@ func checkOrphan(cdir string) (*orphan, error) {
 	// The lock is free, yet be sure the monitor is really gone. A detached
 	// container whose monitor was killed still runs: it stays manageable
 	// (stop, rm -f), and is repaired only once its init is gone.
-	if m, err := ReadMonitor(cdir); err == nil && m.Alive() || initAlive(cdir) {
+	if m, err := ReadMonitor(cdir); err == nil && m.Alive() || detachedAlive(cdir) {
 		unlock()
 		return nil, nil
 	}

@@ -44,6 +44,18 @@ func initAlive(dir string) bool {
 	return err == nil && i.Alive()
 }
 
+// detachedAlive reports whether the container in dir runs detached (with
+// a log, not tied to a terminal) and its init is alive: such a container
+// outlives its monitor. A foreground run's container dies with its hako
+// (Repair kills it), as its terminal is gone.
+func detachedAlive(dir string) bool {
+	if !initAlive(dir) {
+		return false
+	}
+	info, err := loadInfo(dir)
+	return err == nil && info.Log != nil
+}
+
 // State is a container's state as Docker names it, derived from its files:
 // status.json means it ended; a live init (pid + start time) means it runs,
 // whether or not its monitor is alive; a live monitor without an init means
