@@ -440,6 +440,17 @@ func TestStartAttachAndAliases(t *testing.T) {
 	}
 
 	id := s.runD(t, "--name", "kk", busybox.ref, "sleep", "1000")
+	if out := strings.TrimSpace(s.mustHako(t, "ps", "-l", "-q", "--no-trunc")); out != id {
+		t.Errorf("ps -l -q: %q, want the newest, %s", out, id)
+	}
+	if out := s.mustHako(t, "ps", "-n", "2", "--format", "{{.Names}}"); out != "kk\nfg\n" {
+		t.Errorf("ps -n 2: %q", out)
+	}
+	var row struct{ ID, Names, State, Command string }
+	if err := json.Unmarshal([]byte(s.mustHako(t, "ps", "--format", "json")), &row); err != nil ||
+		row.ID != id[:12] || row.Names != "kk" || row.State != "running" || row.Command != `"sleep 1000"` {
+		t.Errorf("ps --format json: %+v %v", row, err)
+	}
 	if out := s.mustHako(t, "container", "kill", "-s", "KILL", "kk"); out != "kk\n" {
 		t.Errorf("container kill printed %q", out)
 	}
@@ -513,4 +524,31 @@ func TestConcurrentStopRmSame(t *testing.T) {
 		t.Errorf("foreground run after stop: %v", err)
 	}
 	s.mustHako(t, "rm", "fg")
+}
+
+// TestAfterReboot: everything killed and the runroot cleared, as after a
+// power cut: the record shows as exited and rm cleans up.
+func TestAfterReboot(t *testing.T) {
+	s := detachStore(t)
+	id := s.runD(t, "--name", "boot", busybox.ref, "sleep", "1000")
+	ins := s.inspectContainer(t, id)
+	syscall.Kill(ins.Hako.MonitorPid, syscall.SIGKILL)
+	syscall.Kill(ins.State.Pid, syscall.SIGKILL)
+	for i := 0; i < 250 && (processRunning(ins.State.Pid) || processRunning(ins.Hako.MonitorPid)); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	ents, _ := os.ReadDir(s.runroot)
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(s.runroot, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l := s.psLine(t, "boot", "-a"); !strings.Contains(l, "Exited (137)") {
+		t.Errorf("ps -a after the reboot: %q", l)
+	}
+	if out := s.mustHako(t, "wait", "boot"); out != "137\n" {
+		t.Errorf("wait: %q", out)
+	}
+	s.mustHako(t, "rm", "boot")
+	s.checkNothingLeftOf(t, id)
 }

@@ -344,15 +344,12 @@ func Wait(runRoot string, cg *cgroups.Host, info *Info) (int, error) {
 		if _, err := os.Stat(info.Dir); errors.Is(err, fs.ErrNotExist) {
 			return 0, fmt.Errorf("%w: %s", ErrNoSuchContainer, info.ID)
 		}
-		s := readState(info.Dir)
-		if !s.Running && !s.MonitorAlive {
-			// Ended with no monitor to see it, or never started.
-			if _, err := readInit(info.Dir); err == nil {
-				if err := finish(runRoot, cg, info, ExitKilled); err != nil {
-					return 0, err
-				}
-				continue
+		if s := readState(info.Dir); !s.Running && !s.MonitorAlive {
+			// Ended with no monitor to see it, or cut short before it ran.
+			if err := finish(runRoot, cg, info, ExitKilled); err != nil {
+				return 0, err
 			}
+			continue
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
