@@ -458,6 +458,20 @@ func TestStartAttachAndAliases(t *testing.T) {
 		t.Errorf("wait after kill: %q", out)
 	}
 	s.mustHako(t, "container", "rm", "kk", "fg")
+
+	// rm keeps a container's anonymous volume; rm -v takes it.
+	for _, flags := range [][]string{{"-f"}, {"-f", "-v"}} {
+		vid := s.runD(t, "-v", "/anon", busybox.ref, "sleep", "1000")
+		s.mustHako(t, append(append([]string{"rm"}, flags...), vid)...)
+		vols := strings.TrimSpace(s.mustHako(t, "volume", "ls", "-q"))
+		if len(flags) == 1 && vols == "" {
+			t.Errorf("rm -f removed the anonymous volume")
+		}
+		if len(flags) == 2 && len(strings.Fields(vols)) != 1 {
+			t.Errorf("volumes after rm -f -v: %q, want only the first one", vols)
+		}
+		s.checkNothingLeftOf(t, vid)
+	}
 	s.checkNothingLeftOf(t, id)
 	if ids := s.containerIDs(t); len(ids) != 0 {
 		t.Errorf("records left: %v", ids)
