@@ -219,6 +219,17 @@ func TestDetachedStartFailure(t *testing.T) {
 		t.Errorf("records: %v, want only nf's (the --rm one removed)", ids)
 	}
 	s.waitNoMonitors(t)
+
+	// A --rm container that ran is removed by its monitor once it ends.
+	rm := s.runD(t, "--rm", busybox.ref, "sh", "-c", "sleep 0.2")
+	for i := 0; i < 250 && len(s.containerIDs(t)) != 1; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ids := s.containerIDs(t); len(ids) != 1 {
+		t.Errorf("records after a -d --rm container ended: %v", ids)
+	}
+	s.checkNothingLeftOf(t, rm)
+	s.waitNoMonitors(t)
 }
 
 // waitNoMonitors fails the test unless the store's monitors are all gone
