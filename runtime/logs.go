@@ -312,8 +312,14 @@ func ReadLogs(info *Info, o LogOptions, stdout, stderr io.Writer, done func() bo
 					return nil
 				}
 			}
-			// Rotated: the old file is read to its end; go on with the new one.
+			// Rotated: the old file is read to its end; read the files
+			// rotated after it, then go on with the new one.
 			if st, err := os.Stat(path); err == nil && !sameFile(cur, st) {
+				for _, e := range rotatedAfter(cur, path, maxFile) {
+					if !print(e) {
+						return nil
+					}
+				}
 				cur.Close()
 				cur, partial = nil, nil
 			}
@@ -329,6 +335,27 @@ func ReadLogs(info *Info, o LogOptions, stdout, stderr io.Writer, done func() bo
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// rotatedAfter returns the entries of the rotated files newer than f
+// (<path>.i-1 … .1 when f is now <path>.i): several rotations may pass
+// between two polls of a follower.
+func rotatedAfter(f *os.File, path string, maxFile int) []logEntry {
+	at := maxFile // f was dropped: every rotated file is newer
+	for i := 1; i < maxFile; i++ {
+		if st, err := os.Stat(fmt.Sprintf("%s.%d", path, i)); err == nil && sameFile(f, st) {
+			at = i
+			break
+		}
+	}
+	var entries []logEntry
+	for i := at - 1; i >= 1; i-- {
+		if g, err := os.Open(fmt.Sprintf("%s.%d", path, i)); err == nil {
+			entries = readEntries(bufio.NewReader(g), entries)
+			g.Close()
+		}
+	}
+	return entries
 }
 
 func sameFile(f *os.File, st os.FileInfo) bool {

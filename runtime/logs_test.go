@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -171,5 +172,36 @@ func TestParseLogOpts(t *testing.T) {
 	}
 	if _, err := ParseLogTime("yesterday", now); err == nil {
 		t.Error("yesterday accepted")
+	}
+}
+
+// A follower keeps every entry in order while the log rotates under it,
+// even several times between two of its polls, and ends when told.
+func TestLogFollowAcrossRotations(t *testing.T) {
+	info, w := testLog(t, "max-size=2k", "max-file=5")
+	var ended atomic.Bool
+	go func() {
+		s := w.Stream("stdout")
+		for i := 0; i < 400; i++ {
+			fmt.Fprintf(s, "line %d\n", i)
+			if i%40 == 0 {
+				time.Sleep(150 * time.Millisecond) // let the follower catch up
+			}
+		}
+		w.Close()
+		ended.Store(true)
+	}()
+	var out bytes.Buffer
+	if err := ReadLogs(info, LogOptions{Follow: true, Tail: -1}, &out, &out, ended.Load); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 400 {
+		t.Fatalf("followed %d lines, want 400", len(lines))
+	}
+	for i, l := range lines {
+		if l != fmt.Sprintf("line %d", i) {
+			t.Fatalf("line %d = %q", i, l)
+		}
 	}
 }
