@@ -252,7 +252,11 @@ func TestKilledMonitor(t *testing.T) {
 	s := detachStore(t)
 	a := s.runD(t, "--name", "ma", busybox.ref, "sh", "-c", "echo hello; exec sleep 1000")
 	b := s.runD(t, "--name", "mb", busybox.ref, "sleep", "1000")
-	for _, ref := range []string{"ma", "mb"} {
+	// A chatty one: writing on after its monitor (the pipe's reader) is
+	// gone must not kill it with SIGPIPE (the writer is not the init,
+	// which the kernel shields from SIGPIPE).
+	c := s.runD(t, "--name", "mc", busybox.ref, "sh", "-c", "(while true; do echo chatty; sleep 0.01; done) & wait")
+	for _, ref := range []string{"ma", "mb", "mc"} {
 		ins := s.inspectContainer(t, ref)
 		if err := syscall.Kill(ins.Hako.MonitorPid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
@@ -265,8 +269,9 @@ func TestKilledMonitor(t *testing.T) {
 		}
 	}
 	// Another command's repair must leave them alone.
+	time.Sleep(500 * time.Millisecond) // mc writes ~50 lines meanwhile
 	s.mustRun(t, "--rm", busybox.ref, "true")
-	for _, ref := range []string{"ma", "mb"} {
+	for _, ref := range []string{"ma", "mb", "mc"} {
 		if l := s.psLine(t, ref); !strings.Contains(l, " Up ") {
 			t.Errorf("ps of %s after its monitor died: %q", ref, l)
 		}
@@ -288,8 +293,9 @@ func TestKilledMonitor(t *testing.T) {
 	}
 	s.checkNothingLeftOf(t, a)
 	s.mustHako(t, "rm", "ma")
-	s.mustHako(t, "rm", "-f", "mb")
+	s.mustHako(t, "rm", "-f", "mb", "mc")
 	s.checkNothingLeftOf(t, b)
+	s.checkNothingLeftOf(t, c)
 	if ids := s.containerIDs(t); len(ids) != 0 {
 		t.Errorf("records left: %v", ids)
 	}

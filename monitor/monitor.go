@@ -127,8 +127,7 @@ func Main() int {
 		return fail(runtime.ExitCannotRun, err)
 	}
 	reported := false
-	stdio := runtime.Stdio{Stdout: lw.Stream("stdout"), Stderr: lw.Stream("stderr")}
-	code, err := c.RunDetached(stdio, func() {
+	code, err := c.RunDetached(lw.Stream("stdout"), lw.Stream("stderr"), func() {
 		io.WriteString(report, "0\n")
 		report.Close()
 		reported = true

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -63,12 +65,76 @@ func Adopt(root, runRoot, id string, lock *os.File, cg *cgroups.Host) (*Containe
 	return c, nil
 }
 
-// RunDetached runs the container with its output going to stdio, as Run,
-// and calls started once its process runs (after init.json records it).
-func (c *Container) RunDetached(stdio Stdio, started func()) (int, error) {
-	c.stdio = stdio
-	c.onStart = started
-	return c.Run()
+// RunDetached runs the container as Run does, with its output relayed to
+// stdout and stderr (the monitor's log), and calls started once its
+// process runs (after init.json records it). Everything the container
+// wrote is relayed before its end is recorded.
+func (c *Container) RunDetached(stdout, stderr io.Writer, started func()) (int, error) {
+	outR, outW, err := survivingPipe()
+	if err != nil {
+		return ExitCannotRun, err
+	}
+	errR, errW, err := survivingPipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return ExitCannotRun, err
+	}
+	var relays sync.WaitGroup
+	for _, p := range []struct {
+		dst io.Writer
+		src *os.File
+	}{{stdout, outR}, {stderr, errR}} {
+		relays.Add(1)
+		go func() {
+			defer relays.Done()
+			io.Copy(p.dst, p.src)
+			p.src.Close()
+		}()
+	}
+	// Once the container has its ends, only it may hold them: its exit
+	// is then the relays' end of file.
+	closeOurs := func() { outW.Close(); errW.Close() }
+	c.stdio = Stdio{Stdout: outW, Stderr: errW}
+	c.onStart = func() { closeOurs(); started() }
+	code, runErr := c.run()
+	closeOurs()
+	waitTimeout(&relays, 5*time.Second)
+	defer c.release() // after teardown, as in Run
+	if err := c.teardown(code, runErr); err != nil && runErr == nil {
+		return code, fmt.Errorf("cleaning up after the container: %w", err)
+	}
+	return code, runErr
+}
+
+// survivingPipe makes a pipe whose write end, the container's, is opened
+// read-write: holding a reader itself, the container never gets SIGPIPE
+// or EPIPE when its monitor (the real reader) is killed; it keeps running,
+// and its writes only block once the pipe (grown to 1 MiB where allowed)
+// is full, until it is stopped or removed.
+func survivingPipe() (r, w *os.File, err error) {
+	r, w0, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("making the container's output pipe: %w", err)
+	}
+	defer w0.Close()
+	fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", w0.Fd()), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		r.Close()
+		return nil, nil, fmt.Errorf("making the container's output pipe: %w", err)
+	}
+	unix.FcntlInt(r.Fd(), unix.F_SETPIPE_SZ, 1<<20) // best effort: a bigger buffer, more time
+	return r, os.NewFile(uintptr(fd), "container-output"), nil
+}
+
+// waitTimeout waits for wg, at most d.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
 }
 
 // started records the container's running init in init.json, so ps, stop
