@@ -41,8 +41,8 @@ type Record struct {
 	Spec    *specs.Spec `json:"spec,omitempty"`
 	Remove  bool        `json:"remove,omitempty"` // --rm: a repair deletes it too
 
-	// Set for containers that can run again (lifecycle.go): the layers to
-	// remount, the image's stop signal, the log settings of -d.
+	// For the lifecycle after run (lifecycle.go): the layers to remount on
+	// start, the image's stop signal, the log settings of -d, --label.
 	LayerDirs  []string          `json:"layer_dirs,omitempty"` // bottom first
 	StopSignal string            `json:"stop_signal,omitempty"`
 	Log        *LogConfig        `json:"log,omitempty"`

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -155,7 +156,7 @@ func parsePsFilters(args []string) (psFilters, error) {
 		default:
 			return nil, usageError("invalid filter '%s': hako ps supports id, name, status, ancestor, label and exited", k)
 		}
-		if k == "status" && !strings.Contains("created restarting running removing paused exited dead", v) {
+		if k == "status" && !slices.Contains([]string{"created", "restarting", "running", "removing", "paused", "exited", "dead"}, v) {
 			return nil, usageError("invalid filter 'status=%s': use created, running, paused, exited, restarting, removing or dead", v)
 		}
 		if k == "exited" {
