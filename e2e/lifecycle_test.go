@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
 var fullID = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -582,4 +584,29 @@ func TestAfterReboot(t *testing.T) {
 	}
 	s.mustHako(t, "rm", "boot")
 	s.checkNothingLeftOf(t, id)
+}
+
+// TestStopSignalOfImage: stop sends the image's StopSignal; -s overrides.
+func TestStopSignalOfImage(t *testing.T) {
+	cf, err := busybox.img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := cf.Config.DeepCopy()
+	cfg.StopSignal = "SIGUSR1"
+	img, err := mutate.Config(busybox.img, *cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := registry + "/stopsignal:latest"
+	push(t, ref, img)
+	s := detachStore(t)
+	script := `trap 'exit 10' USR1; trap 'exit 15' TERM; while true; do sleep 0.1; done`
+	s.runD(t, "--name", "usr1", ref, "sh", "-c", script)
+	s.runD(t, "--name", "term", ref, "sh", "-c", script)
+	s.mustHako(t, "stop", "usr1")
+	s.mustHako(t, "stop", "-s", "TERM", "term")
+	if out := s.mustHako(t, "wait", "usr1", "term"); out != "10\n15\n" {
+		t.Errorf("exit codes after stop: %q, want 10 (the image's SIGUSR1) and 15 (-s TERM)", out)
+	}
 }
