@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -53,6 +54,15 @@ func Start(c *runtime.Container, root, runRoot string) (code int, started bool, 
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		w.Close()
+		return runtime.ExitCannotRun, false, fmt.Errorf("starting the container monitor: %w", err)
+	}
+	// The monitor runs in /: relative --root and --runroot must not move.
+	if root, err = filepath.Abs(root); err == nil {
+		runRoot, err = filepath.Abs(runRoot)
+	}
+	if err != nil {
+		w.Close()
+		null.Close()
 		return runtime.ExitCannotRun, false, fmt.Errorf("starting the container monitor: %w", err)
 	}
 	cmd := exec.Command("/proc/self/exe", "monitor", root, runRoot, c.ID)
