@@ -45,6 +45,13 @@ type Record struct {
 	// AppArmorProfile is the profile the container runs under ("" = none:
 	// the host has no AppArmor), Docker inspect's AppArmorProfile.
 	AppArmorProfile string `json:"apparmor_profile"`
+
+	// For the lifecycle after run (lifecycle.go): the layers to remount on
+	// start, the image's stop signal, the log settings of -d, --label.
+	LayerDirs  []string          `json:"layer_dirs,omitempty"` // bottom first
+	StopSignal string            `json:"stop_signal,omitempty"`
+	Log        *LogConfig        `json:"log,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
 }
 
 // Status is how a container ended, ROOT/containers/<id>/status.json.
@@ -71,6 +78,8 @@ type Config struct {
 	Mounts      []MountRequest      // -v and --mount, made into Options.Mounts once the rootfs is mounted
 	AppArmor    *apparmor.Host      // nil: this machine's (tests fake one)
 	Bridge      *BridgeOptions      // --network bridge (network.go); nil: none or host, as Options says
+	Log         *LogConfig          // -d: where the monitor writes the output (logs.go)
+	Labels      map[string]string   // --label
 
 	// Debugf, when set, is told each isolation step and how long it took
 	// (hako --debug).
@@ -87,6 +96,8 @@ type Container struct {
 	stdio   Stdio
 	debugf  func(format string, args ...any)
 	unlock  func() // releases the container's lock (repair.go)
+	lockf   *os.File
+	onStart func() // called once the process runs and is recorded (lifecycle.go)
 
 	// net is its network on hako0, until teardown (network.go).
 	net *network.Endpoint
@@ -137,7 +148,8 @@ func Create(cfg Config) (_ *Container, err error) {
 	}
 	cfg.Options.AppArmorProfile = profile
 	c := &Container{
-		Record:  Record{ID: id, Name: cfg.Name, Image: cfg.Image, ImageID: cfg.ImageID, Created: time.Now().UTC(), Remove: cfg.Remove, AppArmorProfile: profile},
+		Record: Record{ID: id, Name: cfg.Name, Image: cfg.Image, ImageID: cfg.ImageID, Created: time.Now().UTC(), Remove: cfg.Remove,
+			AppArmorProfile: profile, LayerDirs: cfg.LayerDirs, StopSignal: cfg.ImageConfig.StopSignal, Log: cfg.Log, Labels: cfg.Labels},
 		dir:     filepath.Join(containersDir(cfg.Root), id),
 		runRoot: cfg.RunRoot,
 		cg:      cfg.Cgroups,

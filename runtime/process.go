@@ -121,6 +121,12 @@ func (c *Container) run() (int, error) {
 			return ExitCannotRun, err
 		}
 	}
+	pid, _ := p.Pid()
+	if err := c.started(pid); err != nil { // lifecycle.go
+		lc.Signal(unix.SIGKILL)
+		p.Wait()
+		return ExitCannotRun, err
+	}
 	c.debug("start: init re-exec, namespaces, cgroups, mounts, seccomp, exec of %q (%s)", c.Spec.Process.Args, since(t))
 	t = time.Now()
 	code, err := wait(p, sigs, tt)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer"
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+
+	"github.com/hako-run/hako/monitor"
 )
 
 func init() {
@@ -18,5 +20,10 @@ func init() {
 }
 
 func main() {
+	// A detached container's monitor is a re-exec of hako: it never
+	// reaches the CLI.
+	if monitor.IsMonitor() {
+		os.Exit(monitor.Main())
+	}
 	os.Exit(execute(os.Args[1:]))
 }

@@ -82,6 +82,9 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newRunCommand(g),
 		newVolumeCommand(g),
 	)
+	// Containers after run -d (lifecycle.go, ps.go, logs.go).
+	root.AddCommand(newPsCommand(g, "ps"), newLogsCommand(g), newStopCommand(g), newKillCommand(g),
+		newRmCommand(g, "rm"), newWaitCommand(g), newStartCommand(g), newContainerCommand(g))
 	return root
 }
 

@@ -29,6 +29,8 @@ type runOptions struct {
 	entrypointSet                              bool // --entrypoint "" clears it
 	publish                                    []string
 	publishAll                                 bool
+	detach                                     bool
+	logOpts, labels                            []string
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
@@ -83,6 +85,9 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&o.tmpfs, "tmpfs", nil, "mount a tmpfs (PATH[:OPTIONS])")
 	f.StringVar(&o.platform, "platform", "", "pull this os/arch[/variant] if the image is missing")
 	f.StringVar(&o.pull, "pull", "missing", "pull the image: missing, always or never")
+	f.BoolVarP(&o.detach, "detach", "d", false, "run the container in the background and print its ID")
+	f.StringArrayVarP(&o.labels, "label", "l", nil, "set metadata on the container (KEY=VALUE)")
+	f.StringArrayVar(&o.logOpts, "log-opt", nil, "log driver option (json-file: max-size=10m, max-file=3)")
 	return cmd
 }
 
@@ -100,6 +105,9 @@ func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args
 		return &exitError{code: 125, err: err}
 	}
 	cfg, err := runConfig(cmd, g, o, ref, args)
+	if err == nil {
+		err = lifecycleConfig(&cfg, o) // detach.go: -d, --log-opt, --label
+	}
 	if err != nil {
 		release()
 		return &exitError{code: 125, err: err}
@@ -112,6 +120,9 @@ func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args
 	release()
 	if err != nil {
 		return &exitError{code: 125, err: err}
+	}
+	if o.detach {
+		return runDetached(cmd, g, c)
 	}
 	code, err := c.Run()
 	if err != nil {
@@ -183,7 +194,7 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 	if c := img.Config; c != nil {
 		cfg.ImageConfig = ocispec.ImageConfig{
 			User: c.Config.User, Env: c.Config.Env, Entrypoint: c.Config.Entrypoint,
-			Cmd: c.Config.Cmd, WorkingDir: c.Config.WorkingDir,
+			Cmd: c.Config.Cmd, WorkingDir: c.Config.WorkingDir, StopSignal: c.Config.StopSignal,
 		}
 	}
 	return cfg, nil
