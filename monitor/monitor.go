@@ -29,6 +29,9 @@ import (
 // never mistaken for one.
 const envKey = "_HAKO_MONITOR"
 
+// portsEnvKey tells the monitor how many port reservations follow fd 4.
+const portsEnvKey = "_HAKO_MONITOR_PORTS"
+
 // The monitor's inherited descriptors.
 const (
 	lockFD   = 3 // the container's lock, handed over by the starting hako
@@ -65,10 +68,23 @@ func Start(c *runtime.Container, root, runRoot string) (code int, started bool, 
 		null.Close()
 		return runtime.ExitCannotRun, false, fmt.Errorf("starting the container monitor: %w", err)
 	}
+	// The host port reservations go to the monitor too (fds 5…), which
+	// holds them for the container's life.
+	ports, err := c.PortFiles()
+	if err != nil {
+		w.Close()
+		null.Close()
+		return runtime.ExitCannotRun, false, err
+	}
+	defer func() {
+		for _, f := range ports {
+			f.Close()
+		}
+	}()
 	cmd := exec.Command("/proc/self/exe", "monitor", root, runRoot, c.ID)
-	cmd.Env = append(os.Environ(), envKey+"=1")
+	cmd.Env = append(os.Environ(), envKey+"=1", fmt.Sprintf("%s=%d", portsEnvKey, len(ports)))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-	cmd.ExtraFiles = []*os.File{c.LockFile(), w} // fds 3 and 4
+	cmd.ExtraFiles = append([]*os.File{c.LockFile(), w}, ports...) // fds 3, 4, 5…
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
@@ -104,10 +120,17 @@ func parseReport(line string) (int, error) {
 // Main is the monitor: args "monitor ROOT RUNROOT ID", the lock on fd 3,
 // the report pipe on fd 4. It returns the monitor's exit code.
 func Main() int {
+	nports, _ := strconv.Atoi(os.Getenv(portsEnvKey))
 	os.Unsetenv(envKey)
-	// Neither descriptor may leak into the container's init.
+	os.Unsetenv(portsEnvKey)
+	// No descriptor may leak into the container's init.
 	unix.CloseOnExec(lockFD)
 	unix.CloseOnExec(reportFD)
+	var ports []*os.File
+	for fd := reportFD + 1; fd <= reportFD+nports; fd++ {
+		unix.CloseOnExec(fd)
+		ports = append(ports, os.NewFile(uintptr(fd), "port"))
+	}
 	lock := os.NewFile(lockFD, "lock")
 	report := os.NewFile(reportFD, "report")
 	root, runRoot, id := os.Args[2], os.Args[3], os.Args[4]
@@ -125,6 +148,7 @@ func Main() int {
 	if err != nil {
 		return fail(runtime.ExitCannotRun, err)
 	}
+	c.HoldPorts(ports)
 	logCfg := c.Log
 	if logCfg == nil {
 		if logCfg, err = runtime.ParseLogOpts(nil); err != nil {

@@ -311,3 +311,30 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	}
 	return netip.AddrFrom4(a)
 }
+
+// Files returns duplicates of the sockets that reserve the endpoint's host
+// ports, so another process (the container's monitor) can hold them for
+// the container's life after this one exits. The caller closes them.
+func (ep *Endpoint) Files() ([]*os.File, error) {
+	var files []*os.File
+	for _, l := range ep.listeners {
+		var f *os.File
+		var err error
+		switch l := l.(type) {
+		case *net.TCPListener:
+			f, err = l.File()
+		case *net.UDPConn:
+			f, err = l.File()
+		default:
+			err = fmt.Errorf("unexpected port reservation %T", l)
+		}
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, fmt.Errorf("handing over the reserved ports: %w", err)
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}

@@ -52,6 +52,8 @@ type Record struct {
 	StopSignal string            `json:"stop_signal,omitempty"`
 	Log        *LogConfig        `json:"log,omitempty"`
 	Labels     map[string]string `json:"labels,omitempty"`
+	// Network is the bridge network of --network bridge (network.go).
+	Network *NetworkRecord `json:"network,omitempty"`
 }
 
 // Status is how a container ended, ROOT/containers/<id>/status.json.
@@ -101,6 +103,8 @@ type Container struct {
 
 	// net is its network on hako0, until teardown (network.go).
 	net *network.Endpoint
+	// heldPorts are the host port reservations a monitor was handed.
+	heldPorts []*os.File
 
 	// destroyErr is set when libcontainer could not destroy the container.
 	destroyErr error

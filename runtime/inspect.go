@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -21,7 +22,24 @@ type ContainerInspect struct {
 	RestartCount int               `json:"RestartCount"`
 	HostConfig   InspectHostConfig `json:"HostConfig"`
 	Config       InspectConfig     `json:"Config"`
-	Hako         InspectHako       `json:"Hako"`
+	// AppArmorProfile is the profile the container runs under ("": none).
+	AppArmorProfile string                 `json:"AppArmorProfile"`
+	NetworkSettings InspectNetworkSettings `json:"NetworkSettings"`
+	Hako            InspectHako            `json:"Hako"`
+}
+
+// InspectNetworkSettings is Docker's NetworkSettings block (bridge only).
+type InspectNetworkSettings struct {
+	IPAddress   string                   `json:"IPAddress"`
+	IPPrefixLen int                      `json:"IPPrefixLen"`
+	Gateway     string                   `json:"Gateway"`
+	Ports       map[string][]PortBinding `json:"Ports"`
+}
+
+// PortBinding is one host side of a published port, as Docker shows it.
+type PortBinding struct {
+	HostIP   string `json:"HostIp"`
+	HostPort string `json:"HostPort"`
 }
 
 // InspectState is Docker's State block.
@@ -110,6 +128,22 @@ func (i *Info) Inspect() ContainerInspect {
 				if ns.Type == "network" {
 					ci.HostConfig.NetworkMode = "none"
 				}
+			}
+		}
+	}
+	ci.AppArmorProfile = i.AppArmorProfile
+	ci.NetworkSettings.Ports = map[string][]PortBinding{}
+	if n := i.Network; n != nil {
+		ci.HostConfig.NetworkMode = n.Mode
+		if s.Running {
+			ci.NetworkSettings.IPAddress, ci.NetworkSettings.IPPrefixLen, ci.NetworkSettings.Gateway = n.Address, n.PrefixLen, n.Gateway
+			for _, p := range n.Ports {
+				k := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
+				ip := "0.0.0.0"
+				if p.HostIP.IsValid() {
+					ip = p.HostIP.String()
+				}
+				ci.NetworkSettings.Ports[k] = append(ci.NetworkSettings.Ports[k], PortBinding{HostIP: ip, HostPort: strconv.Itoa(int(p.HostPort))})
 			}
 		}
 	}

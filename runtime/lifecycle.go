@@ -211,7 +211,14 @@ func Reopen(root, runRoot, id string, cg *cgroups.Host) (_ *Container, err error
 	if err := rootfs.Mount(lowers, filepath.Join(dir, upperDir), filepath.Join(dir, workDir), merged); err != nil {
 		return nil, err
 	}
-	m, err := CurrentMonitor()
+	err = c.reopenNetwork()
+	if err == nil && c.Network != nil { // its new address and ports
+		err = c.writeRecord(filepath.Join(dir, recordFile), c.Record)
+	}
+	var m Monitor
+	if err == nil {
+		m, err = CurrentMonitor()
+	}
 	if err == nil {
 		err = writeJSONUnsynced(filepath.Join(dir, monitorFile), m)
 	}
@@ -220,6 +227,7 @@ func Reopen(root, runRoot, id string, cg *cgroups.Host) (_ *Container, err error
 		err = os.Remove(filepath.Join(dir, statusFile))
 	}
 	if err != nil {
+		c.closeNetwork()
 		rootfs.Unmount(merged)
 		return nil, fmt.Errorf("starting container %s: %w", id, err)
 	}

@@ -31,7 +31,7 @@ func (c *Container) writeNetworkFiles(o *SpecOptions) error {
 	hosts := []byte(defaultHosts)
 	resolv := []byte("# no network: --network none\n")
 	if c.net != nil {
-		hosts = fmt.Appendf(hosts, "%s\t%s\n", c.net.Address, hostname)
+		hosts = hostsFor(c.net.Address.String(), hostname)
 		resolv = network.HostResolvConf()
 	}
 	if o.HostNetwork {
@@ -59,4 +59,10 @@ func (c *Container) writeNetworkFiles(o *SpecOptions) error {
 		*f.dst = p
 	}
 	return nil
+}
+
+// hostsFor is a bridged container's /etc/hosts: Docker's lines and its own
+// name at its address.
+func hostsFor(addr, hostname string) []byte {
+	return fmt.Appendf([]byte(defaultHosts), "%s\t%s\n", addr, hostname)
 }

@@ -111,6 +111,13 @@ func newPsRow(c *runtime.Info, now time.Time, noTrunc bool) psRow {
 		RunningFor: units.HumanDuration(now.Sub(c.Created)) + " ago",
 		Status:     statusLine(c.State, now),
 	}
+	if c.State.Running {
+		var ports []string
+		for _, p := range c.Ports() {
+			ports = append(ports, p.String())
+		}
+		r.Ports = strings.Join(ports, ", ")
+	}
 	var command string
 	if c.Spec != nil && c.Spec.Process != nil {
 		command = strings.Join(c.Spec.Process.Args, " ")

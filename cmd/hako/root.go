@@ -83,7 +83,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newVolumeCommand(g),
 	)
 	// Containers after run -d (lifecycle.go, ps.go, logs.go).
-	root.AddCommand(newPsCommand(g, "ps"), newLogsCommand(g), newStopCommand(g), newKillCommand(g),
+	root.AddCommand(newPsCommand(g, "ps"), newPortCommand(g), newLogsCommand(g), newStopCommand(g), newKillCommand(g),
 		newRmCommand(g, "rm"), newWaitCommand(g), newStartCommand(g), newContainerCommand(g))
 	return root
 }
