@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -169,12 +168,15 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 
 // findImage gets the image from the store, pulling it as --pull says.
 func findImage(cmd *cobra.Command, g *globalOptions, o runOptions, ref string) (*image.Image, error) {
-	switch o.pull {
-	case "missing", "always", "never":
-	default:
-		return nil, fmt.Errorf("invalid pull option %q: must be missing, always or never", o.pull)
+	pull, err := image.ParsePullPolicy(o.pull)
+	if err != nil {
+		return nil, err
 	}
-	var opts image.PullOptions
+	opts := image.ResolveOptions{
+		Pull:   pull,
+		Notice: func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), msg) },
+		Warn:   func(msg string) { fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s\n", msg) },
+	}
 	if o.platform != "" {
 		p, err := image.ParsePlatform(o.platform)
 		if err != nil {
@@ -186,41 +188,7 @@ func findImage(cmd *cobra.Command, g *globalOptions, o runOptions, ref string) (
 	if err != nil {
 		return nil, err
 	}
-	if o.pull != "always" {
-		img, err := s.Get(ref)
-		if err != nil && (!errors.Is(err, image.ErrNotFound) || o.pull == "never") {
-			return nil, noSuchImage(err, ref)
-		}
-		if err == nil {
-			have := img.Platform()
-			switch {
-			case opts.Platform == nil:
-				// As Docker: run it (binfmt may run another arch), but say so.
-				if host := image.HostPlatform(); !image.RunsOn(have, host) {
-					fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: The requested image's platform (%s) does not match the detected host platform (%s) and no specific platform was requested\n",
-						image.PlatformString(have), image.PlatformString(host))
-				}
-				return img, nil
-			case image.RunsOn(have, *opts.Platform):
-				return img, nil
-			case o.pull == "never":
-				return nil, fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s",
-					ref, image.PlatformString(*opts.Platform), image.PlatformString(have))
-			}
-			// The stored image is another platform's: pull the one asked for.
-		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "Unable to find image '%s' locally\n", ref)
-	}
-	res, err := s.Pull(cmd.Context(), ref, opts)
-	if err != nil {
-		return nil, err
-	}
-	// A single-platform image is what it is, whatever --platform asked.
-	if have := res.Image.Platform(); opts.Platform != nil && !image.RunsOn(have, *opts.Platform) {
-		return nil, fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s",
-			ref, image.PlatformString(*opts.Platform), image.PlatformString(have))
-	}
-	return res.Image, nil
+	return s.Resolve(cmd.Context(), ref, opts)
 }
 
 // specOptions maps the flags that shape the OCI spec.
