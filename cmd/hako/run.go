@@ -5,7 +5,6 @@ import (
 	"os"
 	"strings"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/hako-run/hako/cgroups"
@@ -142,12 +141,11 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 	if err != nil {
 		return runtime.Config{}, err
 	}
-	if img.Config != nil {
-		mounts = runtime.WithImageVolumes(mounts, img.Config.Config.Volumes, so.Tmpfs)
-	}
+	imgConfig := img.RunConfig()
+	mounts = runtime.WithImageVolumes(mounts, imgConfig.Volumes, so.Tmpfs)
 	cfg := runtime.Config{
 		Root: g.root, RunRoot: g.runroot, Name: o.name,
-		Image: ref, ImageID: img.ID.String(), LayerDirs: img.LayerDirs(),
+		Image: ref, ImageID: img.ID.String(), ImageConfig: imgConfig, LayerDirs: img.LayerDirs(),
 		Options: so, Mounts: mounts, Cgroups: cg, Remove: o.rm,
 		Stdio: runtime.Stdio{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()},
 	}
@@ -156,12 +154,6 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 	}
 	if o.interactive {
 		cfg.Stdio.Stdin = cmd.InOrStdin()
-	}
-	if c := img.Config; c != nil {
-		cfg.ImageConfig = ocispec.ImageConfig{
-			User: c.Config.User, Env: c.Config.Env, Entrypoint: c.Config.Entrypoint,
-			Cmd: c.Config.Cmd, WorkingDir: c.Config.WorkingDir,
-		}
 	}
 	return cfg, nil
 }
