@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hako-run/hako"
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/image"
 	"github.com/hako-run/hako/runtime"
@@ -76,27 +77,11 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 // runRun creates and runs the container and returns its exit code as an
 // exitError with no message (hako's own failures exit 125).
 func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args []string) error {
-	// Hold the image against garbage collection (a concurrent rmi) from
-	// the lookup until the container's record names it.
-	store, err := openStore(g)
+	opts, err := runConfig(cmd, g, o, ref, args)
 	if err != nil {
 		return &exitError{code: 125, err: err}
 	}
-	release, err := store.Use()
-	if err != nil {
-		return &exitError{code: 125, err: err}
-	}
-	cfg, err := runConfig(cmd, g, o, ref, args)
-	if err != nil {
-		release()
-		return &exitError{code: 125, err: err}
-	}
-	// Clean up after runs that were killed (their monitor is gone).
-	if err := runtime.Repair(g.root, g.runroot, cfg.Cgroups); err != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s\n", err)
-	}
-	c, err := runtime.Create(cfg)
-	release()
+	c, err := hako.Create(cmd.Context(), opts)
 	if err != nil {
 		return &exitError{code: 125, err: err}
 	}
@@ -110,44 +95,47 @@ func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args
 	return &exitError{code: code}
 }
 
-// runConfig turns the flags into runtime.Config, pulling the image if needed.
-func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args []string) (runtime.Config, error) {
+// runConfig turns the flags into hako.Options: the container and how to
+// find its image.
+func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args []string) (hako.Options, error) {
 	so, err := specOptions(o, args)
 	if err != nil {
-		return runtime.Config{}, err
+		return hako.Options{}, err
 	}
 	mounts, err := mountRequests(o)
 	if err != nil {
-		return runtime.Config{}, err
+		return hako.Options{}, err
 	}
 	cg, err := cgroups.Detect()
 	if err != nil {
-		return runtime.Config{}, fmt.Errorf("detecting cgroups: %w", err)
+		return hako.Options{}, fmt.Errorf("detecting cgroups: %w", err)
 	}
 	limits, err := parseLimits(o)
 	if err != nil {
-		return runtime.Config{}, err
+		return hako.Options{}, err
 	}
 	res, warnings, err := cg.Resources(limits)
 	if err != nil {
-		return runtime.Config{}, err
+		return hako.Options{}, err
 	}
+	stderr := cmd.ErrOrStderr()
 	for _, w := range warnings {
-		fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s\n", w)
+		fmt.Fprintf(stderr, "WARNING: %s\n", w)
 	}
 	so.Resources = res
 
-	img, err := findImage(cmd, g, o, ref)
+	resolve, err := resolveOptions(cmd, o)
 	if err != nil {
-		return runtime.Config{}, err
+		return hako.Options{}, err
 	}
-	imgConfig := img.RunConfig()
-	mounts = runtime.WithImageVolumes(mounts, imgConfig.Volumes, so.Tmpfs)
+	store, err := openStore(g)
+	if err != nil {
+		return hako.Options{}, err
+	}
 	cfg := runtime.Config{
 		Root: g.root, RunRoot: g.runroot, Name: o.name,
-		Image: ref, ImageID: img.ID.String(), ImageConfig: imgConfig, LayerDirs: img.LayerDirs(),
 		Options: so, Mounts: mounts, Cgroups: cg, Remove: o.rm,
-		Stdio: runtime.Stdio{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()},
+		Stdio: runtime.Stdio{Stdout: cmd.OutOrStdout(), Stderr: stderr},
 	}
 	if g.debug {
 		cfg.Debugf = debugf
@@ -155,32 +143,33 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 	if o.interactive {
 		cfg.Stdio.Stdin = cmd.InOrStdin()
 	}
-	return cfg, nil
+	return hako.Options{
+		Store: store, Image: ref, Resolve: resolve, Container: cfg,
+		Warn: func(msg string) { fmt.Fprintf(stderr, "WARNING: %s\n", msg) },
+	}, nil
 }
 
-// findImage gets the image from the store, pulling it as --pull says.
-func findImage(cmd *cobra.Command, g *globalOptions, o runOptions, ref string) (*image.Image, error) {
+// resolveOptions maps --pull and --platform; Docker's notice and warning
+// go to stderr.
+func resolveOptions(cmd *cobra.Command, o runOptions) (image.ResolveOptions, error) {
 	pull, err := image.ParsePullPolicy(o.pull)
 	if err != nil {
-		return nil, err
+		return image.ResolveOptions{}, err
 	}
+	stderr := cmd.ErrOrStderr()
 	opts := image.ResolveOptions{
 		Pull:   pull,
-		Notice: func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), msg) },
-		Warn:   func(msg string) { fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s\n", msg) },
+		Notice: func(msg string) { fmt.Fprintln(stderr, msg) },
+		Warn:   func(msg string) { fmt.Fprintf(stderr, "WARNING: %s\n", msg) },
 	}
 	if o.platform != "" {
 		p, err := image.ParsePlatform(o.platform)
 		if err != nil {
-			return nil, err
+			return opts, err
 		}
 		opts.Platform = &p
 	}
-	s, err := openStore(g)
-	if err != nil {
-		return nil, err
-	}
-	return s.Resolve(cmd.Context(), ref, opts)
+	return opts, nil
 }
 
 // specOptions maps the flags that shape the OCI spec.
