@@ -142,7 +142,7 @@ func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
 func (c *Container) started(pid int) error {
 	// A command as quick as true is a zombie already: nothing to find.
 	if st, err := procStartTime(pid); err == nil {
-		in := Init{PID: pid, StartTime: st, StartedAt: time.Now().UTC()}
+		in := InitProcess{PID: pid, StartTime: st, StartedAt: time.Now().UTC()}
 		// Not fsynced: after a power cut the process is gone anyway.
 		if err := writeJSONUnsynced(filepath.Join(c.dir, initFile), in); err != nil {
 			return fmt.Errorf("recording container process: %w", err)
@@ -237,7 +237,7 @@ func Reopen(root, runRoot, id string, cg *cgroups.Host) (_ *Container, err error
 // signalInit sends sig to the container's init through a pidfd, after
 // checking the pid still names it (start time), so a recycled pid is never
 // signalled.
-func signalInit(in Init, sig unix.Signal) error {
+func signalInit(in InitProcess, sig unix.Signal) error {
 	fd, err := unix.PidfdOpen(in.PID, 0)
 	if err != nil {
 		return ErrNotRunning
@@ -298,7 +298,7 @@ func Stop(runRoot string, cg *cgroups.Host, info *Info, sig unix.Signal, timeout
 }
 
 // waitGone waits up to d for the init to end.
-func waitGone(in Init, d time.Duration) bool {
+func waitGone(in InitProcess, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for in.Alive() {
 		if time.Now().After(deadline) {

@@ -6,14 +6,20 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hako-run/hako/network"
 )
 
 // BridgeOptions puts a container on the hako0 bridge (--network bridge).
 type BridgeOptions struct {
-	Ports []network.PortMapping // -p and -P; host port 0 means a free one
+	Ports []network.PortMapping // -p; host port 0 means a free one
+	// PublishAll (-P) also publishes every port the image EXPOSEs, each
+	// on a free host port.
+	PublishAll bool
 }
 
 // NetworkRecord is what a container's record keeps of its bridge network:
@@ -31,17 +37,25 @@ type NetworkRecord struct {
 // setupNetwork gives the container its network namespace on hako0 and
 // points the spec at it. The namespace exists before libcontainer creates
 // the container, which only joins it: no hook between create and start.
-func (c *Container) setupNetwork(b *BridgeOptions, o *SpecOptions) error {
+func (c *Container) setupNetwork(b *BridgeOptions, img ocispec.ImageConfig, o *SpecOptions) error {
 	if b == nil {
 		return nil
 	}
 	t := time.Now()
-	ep, err := network.Setup(network.Request{ID: c.ID, Owner: c.dir, Ports: b.Ports})
+	ports := b.Ports
+	if b.PublishAll {
+		exposed, err := network.ExposedPorts(img.ExposedPorts)
+		if err != nil {
+			return err
+		}
+		ports = append(slices.Clone(ports), exposed...)
+	}
+	ep, err := network.Setup(network.Request{ID: c.ID, Owner: c.dir, Ports: ports})
 	if err != nil {
 		return err
 	}
 	c.net = ep
-	c.Network = &NetworkRecord{Mode: "bridge", Requested: b.Ports}
+	c.Network = &NetworkRecord{Mode: "bridge", Requested: ports}
 	c.Network.published(ep)
 	o.NetNSPath = ep.NetNS
 	c.debug("network: %s on %s via %s, netns %s, ports %v (%s)", ep.Address, network.BridgeName, ep.HostLink, ep.NetNS, ep.Ports, since(t))

@@ -209,16 +209,13 @@ func findOrphans(dir string) ([]*orphan, error) {
 		return nil, err
 	}
 	defer unlock()
-	entries, err := os.ReadDir(dir)
+	ids, err := containerIDs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
+		return nil, err
 	}
 	var orphans []*orphan
-	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		o, err := checkOrphan(filepath.Join(dir, e.Name()))
+	for _, id := range ids {
+		o, err := checkOrphan(filepath.Join(dir, id))
 		if err != nil {
 			for _, o := range orphans {
 				o.unlock()

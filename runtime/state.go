@@ -17,20 +17,20 @@ import (
 // it even after the monitor is gone.
 const initFile = "init.json"
 
-// Init is the container's first process as the host sees it,
+// InitProcess is the container's first process as the host sees it,
 // ROOT/containers/<id>/init.json. The start time tells it from an unrelated
 // process that got the same pid later.
-type Init struct {
+type InitProcess struct {
 	PID       int       `json:"pid"`
 	StartTime uint64    `json:"start_time"` // /proc/<pid>/stat field 22
 	StartedAt time.Time `json:"started_at"`
 }
 
 // Alive reports whether the init still runs (a zombie counts as gone).
-func (i Init) Alive() bool { return Monitor{PID: i.PID, StartTime: i.StartTime}.Alive() }
+func (i InitProcess) Alive() bool { return Monitor{PID: i.PID, StartTime: i.StartTime}.Alive() }
 
-func readInit(dir string) (Init, error) {
-	var i Init
+func readInit(dir string) (InitProcess, error) {
+	var i InitProcess
 	b, err := os.ReadFile(filepath.Join(dir, initFile))
 	if err != nil {
 		return i, err
