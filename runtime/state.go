@@ -127,19 +127,13 @@ func (i *Info) LogPath() string {
 // being created or removed (no record yet, temporary names) are skipped.
 func ListContainers(root string) ([]*Info, error) {
 	dir := containersDir(root)
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	ids, err := containerIDs(dir) // records.go: which entries are containers
 	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
+		return nil, err
 	}
 	var out []*Info
-	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		if info, err := loadInfo(filepath.Join(dir, e.Name())); err == nil {
+	for _, id := range ids {
+		if info, err := loadInfo(filepath.Join(dir, id)); err == nil {
 			out = append(out, info)
 		}
 	}
