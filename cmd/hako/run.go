@@ -21,8 +21,11 @@ type runOptions struct {
 	mounts                                     []string // --mount
 	ulimits, capAdd, capDrop, securityOpts     []string
 	groupAdd, deviceCgroupRules                []string
-	memory, memorySwap, cpus, network, pull    string
-	platform                                   string
+	network                                    string
+	memory, memorySwap                         *bytesValue
+	cpus                                       cpusValue
+	pull                                       pullValue
+	platform                                   platformValue
 	cpuShares                                  uint64
 	pidsLimit                                  int64
 	entrypointSet                              bool // --entrypoint "" clears it
@@ -67,9 +70,10 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&o.devices, "device", nil, "add a host device (HOST[:CONTAINER][:rwm])")
 	f.StringArrayVar(&o.deviceCgroupRules, "device-cgroup-rule", nil, "allow devices in the device cgroup ('c 13:* rwm')")
 	f.StringArrayVar(&o.groupAdd, "group-add", nil, "add a group (name in the image's /etc/group, or GID) to the process")
-	f.StringVarP(&o.memory, "memory", "m", "", "memory limit (e.g. 64m)")
-	f.StringVar(&o.memorySwap, "memory-swap", "", "memory plus swap limit; -1 for unlimited swap")
-	f.StringVar(&o.cpus, "cpus", "", "number of CPUs (e.g. 1.5)")
+	o.memory, o.memorySwap = memoryValue(), memorySwapValue()
+	f.VarP(o.memory, "memory", "m", "memory limit (e.g. 64m)")
+	f.Var(o.memorySwap, "memory-swap", "memory plus swap limit; -1 for unlimited swap")
+	f.Var(&o.cpus, "cpus", "number of CPUs (e.g. 1.5)")
 	f.Uint64VarP(&o.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
 	f.Int64Var(&o.pidsLimit, "pids-limit", 0, "maximum number of processes (-1 for unlimited)")
 	f.StringArrayVar(&o.ulimits, "ulimit", nil, "set a ulimit (NAME=SOFT[:HARD])")
@@ -82,8 +86,9 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&o.securityOpts, "security-opt", nil, "seccomp=unconfined|PROFILE.json, apparmor=PROFILE|unconfined, no-new-privileges")
 	f.BoolVar(&o.readOnly, "read-only", false, "mount the container's root filesystem read-only")
 	f.StringArrayVar(&o.tmpfs, "tmpfs", nil, "mount a tmpfs (PATH[:OPTIONS])")
-	f.StringVar(&o.platform, "platform", "", "pull this os/arch[/variant] if the image is missing")
-	f.StringVar(&o.pull, "pull", "missing", "pull the image: missing, always or never")
+	f.Var(&o.platform, "platform", "pull this os/arch[/variant] if the image is missing")
+	o.pull.p = image.PullMissing
+	f.Var(&o.pull, "pull", "pull the image: missing, always or never")
 	f.BoolVarP(&o.detach, "detach", "d", false, "run the container in the background and print its ID")
 	f.StringArrayVarP(&o.labels, "label", "l", nil, "set metadata on the container (KEY=VALUE)")
 	f.StringArrayVar(&o.logOpts, "log-opt", nil, "log driver option (json-file: max-size=10m, max-file=3)")
@@ -129,9 +134,9 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 	if err != nil {
 		return hako.Options{}, fmt.Errorf("detecting cgroups: %w", err)
 	}
-	limits, err := parseLimits(o)
-	if err != nil {
-		return hako.Options{}, err
+	limits := cgroups.Limits{
+		Memory: o.memory.n, MemorySwap: o.memorySwap.n, NanoCPUs: o.cpus.nano,
+		CPUShares: o.cpuShares, PidsLimit: o.pidsLimit,
 	}
 	ports, err := network.ParsePublish(o.publish)
 	if err != nil {
@@ -147,10 +152,7 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 	}
 	so.Resources = res
 
-	resolve, err := resolveOptions(cmd, o)
-	if err != nil {
-		return hako.Options{}, err
-	}
+	resolve := resolveOptions(cmd, o)
 	store, err := openStore(g)
 	if err != nil {
 		return hako.Options{}, err
@@ -178,25 +180,13 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 
 // resolveOptions maps --pull and --platform; Docker's notice and warning
 // go to stderr.
-func resolveOptions(cmd *cobra.Command, o runOptions) (image.ResolveOptions, error) {
-	pull, err := image.ParsePullPolicy(o.pull)
-	if err != nil {
-		return image.ResolveOptions{}, err
-	}
+func resolveOptions(cmd *cobra.Command, o runOptions) image.ResolveOptions {
 	stderr := cmd.ErrOrStderr()
-	opts := image.ResolveOptions{
-		Pull:   pull,
+	return image.ResolveOptions{
+		Pull: o.pull.p, Platform: o.platform.p,
 		Notice: func(msg string) { fmt.Fprintln(stderr, msg) },
 		Warn:   func(msg string) { fmt.Fprintf(stderr, "WARNING: %s\n", msg) },
 	}
-	if o.platform != "" {
-		p, err := image.ParsePlatform(o.platform)
-		if err != nil {
-			return opts, err
-		}
-		opts.Platform = &p
-	}
-	return opts, nil
 }
 
 // specOptions maps the flags that shape the OCI spec.
@@ -284,28 +274,4 @@ func mountRequests(o runOptions) ([]runtime.MountRequest, error) {
 		reqs = append(reqs, r)
 	}
 	return reqs, nil
-}
-
-// parseLimits maps the resource flags onto cgroups.Limits.
-func parseLimits(o runOptions) (cgroups.Limits, error) {
-	var l cgroups.Limits
-	var err error
-	if o.memory != "" {
-		if l.Memory, err = cgroups.ParseMemory(o.memory); err != nil {
-			return l, fmt.Errorf("invalid --memory: %w", err)
-		}
-	}
-	if o.memorySwap != "" {
-		if l.MemorySwap, err = cgroups.ParseMemorySwap(o.memorySwap); err != nil {
-			return l, fmt.Errorf("invalid --memory-swap: %w", err)
-		}
-	}
-	if o.cpus != "" {
-		if l.NanoCPUs, err = cgroups.ParseCPUs(o.cpus); err != nil {
-			return l, fmt.Errorf("invalid --cpus: %w", err)
-		}
-	}
-	l.CPUShares = o.cpuShares
-	l.PidsLimit = o.pidsLimit
-	return l, nil
 }
