@@ -81,6 +81,8 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newSaveCommand(g),
 		newRunCommand(g),
 		newVolumeCommand(g),
+		newLoginCommand(g),
+		newLogoutCommand(),
 	)
 	return root
 }
