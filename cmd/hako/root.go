@@ -83,6 +83,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newVolumeCommand(g),
 		newLoginCommand(g),
 		newLogoutCommand(),
+		newPushCommand(g),
 	)
 	return root
 }
