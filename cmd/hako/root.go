@@ -84,6 +84,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newLoginCommand(g),
 		newLogoutCommand(),
 		newPushCommand(g),
+		newCommitCommand(g),
 	)
 	return root
 }
