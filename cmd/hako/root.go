@@ -85,6 +85,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newLogoutCommand(),
 		newPushCommand(g),
 		newCommitCommand(g),
+		newHistoryCommand(g),
 	)
 	return root
 }
