@@ -18,7 +18,7 @@ import (
 
 // CommitOptions describe an image made from a parent image and one new layer.
 type CommitOptions struct {
-	Parent    v1.Hash  // the image ID the layer goes on
+	Parent    v1.Hash  // the image ID the layer goes on; zero for a first layer (import)
 	Ref       string   // the name to give it; "" leaves it untagged
 	Author    string   // -a
 	Comment   string   // -m
@@ -46,16 +46,24 @@ func (s *Store) Commit(ctx context.Context, o CommitOptions) (*Image, error) {
 		return nil, err
 	}
 	defer use()
-	parent, err := s.Get(o.Parent.String())
-	if err != nil {
-		return nil, fmt.Errorf("the container's image %s: %w", o.Parent, err)
-	}
-	// A deep copy of the parent's config to change.
+	// A deep copy of the parent's config to change, or a new one.
 	var cfg v1.ConfigFile
-	if raw, err := json.Marshal(parent.Config); err != nil {
-		return nil, err
-	} else if err := json.Unmarshal(raw, &cfg); err != nil {
-		return nil, err
+	var parentLayers []v1.Descriptor
+	manType := types.DockerManifestSchema2
+	if o.Parent == (v1.Hash{}) {
+		p := HostPlatform()
+		cfg = v1.ConfigFile{Architecture: p.Architecture, Variant: p.Variant, OS: p.OS, RootFS: v1.RootFS{Type: "layers"}}
+	} else {
+		parent, err := s.Get(o.Parent.String())
+		if err != nil {
+			return nil, fmt.Errorf("the container's image %s: %w", o.Parent, err)
+		}
+		if raw, err := json.Marshal(parent.Config); err != nil {
+			return nil, err
+		} else if err := json.Unmarshal(raw, &cfg); err != nil {
+			return nil, err
+		}
+		parentLayers, manType = parent.man.Layers, parent.Manifest.MediaType
 	}
 	if err := ApplyChanges(&cfg.Config, o.Changes); err != nil {
 		return nil, err
@@ -92,9 +100,9 @@ func (s *Store) Commit(ctx context.Context, o CommitOptions) (*Image, error) {
 		return nil, err
 	}
 
-	man := v1.Manifest{SchemaVersion: 2, MediaType: types.DockerManifestSchema2, Layers: append([]v1.Descriptor{}, parent.man.Layers...)}
+	man := v1.Manifest{SchemaVersion: 2, MediaType: types.DockerManifestSchema2, Layers: append([]v1.Descriptor{}, parentLayers...)}
 	cfgType, layerType := types.DockerConfigJSON, types.DockerLayer
-	if parent.Manifest.MediaType == types.OCIManifestSchema1 {
+	if manType == types.OCIManifestSchema1 {
 		man.MediaType, cfgType, layerType = types.OCIManifestSchema1, types.OCIConfigJSON, types.OCILayer
 	}
 	man.Config = v1.Descriptor{MediaType: cfgType, Digest: cfgDigest, Size: int64(len(rawCfg))}

@@ -86,6 +86,8 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newPushCommand(g),
 		newCommitCommand(g),
 		newHistoryCommand(g),
+		newExportCommand(g),
+		newImportCommand(g),
 	)
 	return root
 }
