@@ -88,6 +88,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newHistoryCommand(g),
 		newExportCommand(g),
 		newImportCommand(g),
+		newSearchCommand(g),
 	)
 	return root
 }
