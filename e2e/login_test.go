@@ -149,3 +149,59 @@ func TestLoginLogout(t *testing.T) {
 		t.Errorf("--password-stdin without -u: exit %d, stderr %q, want 125", code, errOut)
 	}
 }
+
+// TestLoginCredentialHelper: with credHelpers configured, login stores the
+// secret through docker-credential-<name> (not in config.json), pull gets
+// it back from the helper, and logout erases it there.
+func TestLoginCredentialHelper(t *testing.T) {
+	reg := authRegistry(t)
+	ref := reg + "/private/busybox:1"
+	r, _ := name.ParseReference(ref)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := remote.Write(r, busybox.img, remote.WithContext(ctx), remote.WithAuth(&authn.Basic{Username: authUser, Password: authPassword})); err != nil {
+		t.Fatal(err)
+	}
+	env := dockerHome(t)
+	home := homeOf(env)
+	bin, secrets := t.TempDir(), t.TempDir()
+	// A credential helper speaking docker-credential-helpers' protocol,
+	// keeping one secret in a file.
+	helper := "#!/bin/sh\nset -e\ncase \"$1\" in\n" +
+		"store) cat > " + secrets + "/stored.json ;;\n" +
+		"get) cat > /dev/null; cat " + secrets + "/stored.json ;;\n" +
+		"erase) cat > /dev/null; rm -f " + secrets + "/stored.json ;;\n" +
+		"list) echo '{}' ;;\nesac\n"
+	if err := os.WriteFile(filepath.Join(bin, "docker-credential-hakotest"), []byte(helper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(home, ".docker"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".docker", "config.json"), []byte(`{"credHelpers":{"`+reg+`":"hakotest"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "PATH="+bin+":"+os.Getenv("PATH"))
+	s := newStore(t)
+
+	out, errOut, code := s.hakoEnv(t, env, strings.NewReader(authPassword), "login", "-u", authUser, "--password-stdin", reg)
+	if code != 0 || out != "Login Succeeded\n" {
+		t.Fatalf("login: exit %d, %q, %q", code, out, errOut)
+	}
+	stored, err := os.ReadFile(filepath.Join(secrets, "stored.json"))
+	if err != nil || !strings.Contains(string(stored), authPassword) {
+		t.Errorf("the helper stored %q (%v), want the secret", stored, err)
+	}
+	if a := dockerAuths(t, env)[reg]["auth"]; a != "" {
+		t.Errorf("config.json holds the secret %q despite the helper", a)
+	}
+	if _, errOut, code := s.hakoEnv(t, env, nil, "pull", ref); code != 0 {
+		t.Errorf("pull with the helper's credentials: %s", errOut)
+	}
+	if out, _, code := s.hakoEnv(t, env, nil, "logout", reg); code != 0 || !strings.HasPrefix(out, "Removing login credentials") {
+		t.Errorf("logout: exit %d, %q", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(secrets, "stored.json")); !os.IsNotExist(err) {
+		t.Errorf("logout left the helper's secret: %v", err)
+	}
+}
