@@ -2,6 +2,7 @@ package image
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -57,13 +58,13 @@ func (s *Store) CheckLogin(ctx context.Context, key, user, password string) erro
 	if err != nil {
 		return fmt.Errorf("registry %q: %w", key, err)
 	}
-	opts, err := s.transport(reg.RegistryStr())
+	tr, err := s.transport(reg.RegistryStr())
 	if err != nil {
 		return err
 	}
 	auth := authn.FromConfig(authn.AuthConfig{Username: user, Password: password})
 	url := fmt.Sprintf("%s://%s/v2/", reg.Scheme(), reg.RegistryStr())
-	rt, err := transport.NewWithContext(ctx, reg, auth, opts, nil)
+	rt, err := transport.NewWithContext(ctx, reg, auth, tr, nil)
 	if err != nil {
 		return loginError(url, err)
 	}
@@ -83,7 +84,8 @@ func (s *Store) CheckLogin(ctx context.Context, key, user, password string) erro
 }
 
 func loginError(url string, err error) error {
-	if te, ok := err.(*transport.Error); ok && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
+	var te *transport.Error
+	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
 		msg := summary(te)
 		if msg == http.StatusText(te.StatusCode) {
 			msg = "incorrect username or password"
