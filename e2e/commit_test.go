@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +38,33 @@ func (s *store) manifestLayers(t *testing.T, ref string) []string {
 	}
 	t.Fatalf("no image %s in the store", ref)
 	return nil
+}
+
+// l1Top lists the entries of the top layer blob of the stored image ref.
+func l1Top(t *testing.T, s *store, ref string) []string {
+	t.Helper()
+	layers := s.manifestLayers(t, ref)
+	f, err := os.Open(filepath.Join(s.root, "images", "blobs", "sha256", strings.TrimPrefix(layers[len(layers)-1], "sha256:")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return names
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, strings.TrimSuffix(h.Name, "/"))
+	}
 }
 
 // TestCommit: a stopped container's additions, changed metadata, hardlink,
@@ -81,6 +111,17 @@ func TestCommit(t *testing.T) {
 	want := "only\nls-gone\n1000 1001 4750 2\n1000 1001 4750 2\nf\n/new\nhello\n"
 	if out != want {
 		t.Errorf("the committed image holds:\n%s\nwant:\n%s", out, want)
+	}
+
+	// hako's bind-mount targets (/etc/hosts, …) are no changes of the container.
+	top := l1Top(t, s, "docker.io/library/mine:1")
+	for _, n := range top {
+		if strings.HasPrefix(n, "etc") {
+			t.Errorf("the committed layer holds %s, a mount target hako made", n)
+		}
+	}
+	if !slices.Contains(top, "x") || !slices.Contains(top, "usr/sbin/.wh..wh..opq") || !slices.Contains(top, "bin/.wh.ls") {
+		t.Errorf("the committed layer's entries %q lack x, the opaque marker or the whiteout", top)
 	}
 
 	// The same upper directory gives the same layer, whatever the time.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -24,9 +25,16 @@ const overlayXattrPrefix = "trusted.overlay."
 // xattr) as ".wh.NAME"; opaque directories (trusted.overlay.opaque=y) with
 // a ".wh..wh..opq" entry. Entries are sorted and carry only their mtime
 // (whole seconds), so the same upper directory gives the same bytes.
-func WriteDiff(w io.Writer, upper string) error {
-	tw := tar.NewWriter(w)
-	links := map[[2]uint64]string{} // (dev, inode) → first path, for hardlinks
+//
+// skip lists paths (relative, slash-separated) that are no changes, such as
+// the empty targets of bind mounts; a directory left holding nothing but
+// skipped paths is left out too.
+func WriteDiff(w io.Writer, upper string, skip ...string) error {
+	skipped := map[string]bool{}
+	for _, p := range skip {
+		skipped[path.Clean(p)] = true
+	}
+	var rels []string
 	err := filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -35,10 +43,33 @@ func WriteDiff(w io.Writer, upper string) error {
 		if err != nil || rel == "." {
 			return err
 		}
-		return writeDiffEntry(tw, p, filepath.ToSlash(rel), links)
+		rels = append(rels, filepath.ToSlash(rel))
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("writing the diff of %s: %w", upper, err)
+	}
+	// A directory is dropped when something below it was skipped and
+	// nothing below it is kept.
+	hasSkipped, hasKept := map[string]bool{}, map[string]bool{}
+	for _, rel := range rels {
+		mark := hasKept
+		if skipped[rel] {
+			mark = hasSkipped
+		}
+		for dir := path.Dir(rel); dir != "."; dir = path.Dir(dir) {
+			mark[dir] = true
+		}
+	}
+	tw := tar.NewWriter(w)
+	links := map[[2]uint64]string{} // (dev, inode) → first path, for hardlinks
+	for _, rel := range rels {
+		if skipped[rel] || (hasSkipped[rel] && !hasKept[rel]) {
+			continue
+		}
+		if err := writeDiffEntry(tw, filepath.Join(upper, filepath.FromSlash(rel)), rel, links); err != nil {
+			return fmt.Errorf("writing the diff of %s: %w", upper, err)
+		}
 	}
 	return tw.Close()
 }

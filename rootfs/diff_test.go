@@ -35,12 +35,17 @@ func TestWriteDiff(t *testing.T) {
 	must(unix.Lsetxattr(filepath.Join(upper, "data"), "trusted.overlay.opaque", []byte("y"), 0))
 	must(os.WriteFile(filepath.Join(upper, "data", "fresh"), []byte("x"), 0o644))
 	must(os.Symlink("/etc/conf", filepath.Join(upper, "link")))
+	// Bind-mount targets: etc/hosts beside real changes, and a directory
+	// made only to hold one.
+	must(os.WriteFile(filepath.Join(upper, "etc", "hosts"), nil, 0o644))
+	must(os.Mkdir(filepath.Join(upper, "run"), 0o755))
+	must(os.WriteFile(filepath.Join(upper, "run", "hostname"), nil, 0o644))
 	old := time.Unix(1_600_000_000, 0)
 	must(os.Chtimes(filepath.Join(upper, "etc", "conf"), old, old))
 
 	var a, b bytes.Buffer
-	must(WriteDiff(&a, upper))
-	must(WriteDiff(&b, upper))
+	must(WriteDiff(&a, upper, "etc/hosts", "run/hostname"))
+	must(WriteDiff(&b, upper, "etc/hosts", "run/hostname"))
 	if !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Fatal("two diffs of one upper directory differ")
 	}

@@ -30,12 +30,32 @@ func (c *Stopped) Command() string {
 	return strings.Join(c.Spec.Process.Args, " ")
 }
 
+// MountStubs are the paths (relative to the rootfs) that exist in the
+// upper directory only as targets of files hako bind-mounted from the
+// container's directory (hosts, hostname, resolv.conf): not the
+// container's changes, as Docker keeps them out of commits.
+func (c *Stopped) MountStubs() []string {
+	if c.Spec == nil {
+		return nil
+	}
+	var stubs []string
+	for _, m := range c.Spec.Mounts {
+		if filepath.Dir(m.Source) == c.Dir && filepath.IsAbs(m.Destination) {
+			stubs = append(stubs, strings.TrimPrefix(filepath.Clean(m.Destination), "/"))
+		}
+	}
+	return stubs
+}
+
 // LockStopped finds a container of root by full ID, name or unique ID
 // prefix and takes its lock. It refuses a container that runs (its monitor
 // holds the lock) or has not ended (no status recorded). release lets go.
 func LockStopped(root, ref string) (_ *Stopped, release func(), err error) {
 	dir, err := lookupContainerDir(root, ref)
 	if err != nil {
+		return nil, nil, err
+	}
+	if dir, err = filepath.Abs(dir); err != nil {
 		return nil, nil, err
 	}
 	unlock, ok, err := tryLock(filepath.Join(dir, lockFile))

@@ -69,7 +69,7 @@ func runCommit(cmd *cobra.Command, g *globalOptions, o commitOptions, ctrRef, re
 		Comment:   o.message,
 		CreatedBy: ctr.Command(),
 		Changes:   o.changes,
-		Diff:      func(w io.Writer) error { return rootfs.WriteDiff(w, ctr.Upper()) },
+		Diff:      func(w io.Writer) error { return rootfs.WriteDiff(w, ctr.Upper(), ctr.MountStubs()...) },
 	})
 	if err != nil {
 		return err
