@@ -74,7 +74,7 @@ func l1Top(t *testing.T, s *store, ref string) []string {
 func TestCommit(t *testing.T) {
 	s := newStore(t)
 	s.mustHako(t, "pull", busybox.ref)
-	s.mustRun(t, "--name", "maker", busybox.ref, "sh", "-c",
+	s.mustRun(t, "--name", "maker", "-e", "MADE=yes", busybox.ref, "sh", "-c",
 		"echo hi > /x && chown 1000:1001 /x && chmod 4750 /x && ln /x /x2 && "+
 			"mkdir -p /new/dir && echo f > /new/dir/f && rm /bin/ls && "+
 			"rm -rf /usr/sbin && mkdir /usr/sbin && echo only > /usr/sbin/only")
@@ -127,6 +127,16 @@ func TestCommit(t *testing.T) {
 	// The same upper directory gives the same layer, whatever the time.
 	time.Sleep(1100 * time.Millisecond)
 	s.mustHako(t, "commit", "maker", "mine:2")
+	// Without -c the image takes the container's command and environment,
+	// as Docker's commit does, without what hako adds to every process.
+	ins2 := s.inspect(t, "mine:2")
+	if len(ins2.Config.Cmd) != 3 || ins2.Config.Cmd[0] != "sh" || !strings.HasPrefix(ins2.Config.Cmd[2], "echo hi > /x") {
+		t.Errorf("mine:2 Cmd %q, want the container's sh -c …", ins2.Config.Cmd)
+	}
+	env := strings.Join(ins2.Config.Env, "\n")
+	if !strings.Contains(env, "MADE=yes") || strings.Contains(env, "HOSTNAME=") || strings.Contains(env, "HOME=") {
+		t.Errorf("mine:2 Env %q, want MADE=yes and no HOSTNAME or HOME", ins2.Config.Env)
+	}
 	l1, l2 := s.manifestLayers(t, "docker.io/library/mine:1"), s.manifestLayers(t, "docker.io/library/mine:2")
 	if l1[len(l1)-1] != l2[len(l2)-1] {
 		t.Errorf("two commits of one container: layers %s and %s differ", l1[len(l1)-1], l2[len(l2)-1])

@@ -24,8 +24,18 @@ type CommitOptions struct {
 	Comment   string   // -m
 	CreatedBy string   // the history entry's "created by"
 	Changes   []string // -c instructions
+	// Container, when set, replaces the parent's command, environment and
+	// working directory before the changes apply, as Docker's commit
+	// takes them from the container.
+	Container *ContainerConfig
 	// Diff writes the new layer as an uncompressed tar.
 	Diff func(io.Writer) error
+}
+
+// ContainerConfig is the part of a container's config a commit keeps.
+type ContainerConfig struct {
+	Entrypoint, Cmd, Env []string
+	WorkingDir           string
 }
 
 // Commit adds an image: the parent's layers plus the layer Diff writes
@@ -64,6 +74,9 @@ func (s *Store) Commit(ctx context.Context, o CommitOptions) (*Image, error) {
 			return nil, err
 		}
 		parentLayers, manType = parent.man.Layers, parent.Manifest.MediaType
+	}
+	if c := o.Container; c != nil {
+		cfg.Config.Entrypoint, cfg.Config.Cmd, cfg.Config.Env, cfg.Config.WorkingDir = c.Entrypoint, c.Cmd, c.Env, c.WorkingDir
 	}
 	if err := ApplyChanges(&cfg.Config, o.Changes); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/hako-run/hako/internal/atomicfile"
@@ -130,4 +131,53 @@ func readLookupRecord(dir string) (*Record, error) {
 		return nil, fmt.Errorf("reading record of container %s: %w", filepath.Base(dir), err)
 	}
 	return &r, nil
+}
+
+// CommitConfig is what Docker's commit takes over from a container into
+// the new image's config: its command, environment and working directory.
+type CommitConfig struct {
+	Entrypoint, Cmd, Env []string
+	WorkingDir           string
+}
+
+// CommitConfig recovers the container's config from its spec, given the
+// config of the image it ran: the args split back into the image's
+// Entrypoint (or an --entrypoint, the first arg) and Cmd; the environment
+// without what hako adds to every process (HOSTNAME, TERM with a TTY,
+// HOME), unless the image set those itself.
+func (c *Stopped) CommitConfig(imageEntrypoint, imageEnv []string, imageWorkdir string) CommitConfig {
+	var cc CommitConfig
+	if c.Spec == nil || c.Spec.Process == nil {
+		return cc
+	}
+	p := c.Spec.Process
+	args := p.Args
+	switch {
+	case len(imageEntrypoint) == 0:
+		cc.Cmd = slices.Clone(args)
+	case len(args) >= len(imageEntrypoint) && slices.Equal(args[:len(imageEntrypoint)], imageEntrypoint):
+		cc.Entrypoint, cc.Cmd = slices.Clone(imageEntrypoint), slices.Clone(args[len(imageEntrypoint):])
+	case len(args) > 0:
+		cc.Entrypoint, cc.Cmd = []string{args[0]}, slices.Clone(args[1:])
+	}
+	if len(cc.Cmd) == 0 {
+		cc.Cmd = nil
+	}
+	imageHas := func(k string) bool {
+		return slices.ContainsFunc(imageEnv, func(kv string) bool { return envKey(kv) == k })
+	}
+	for _, kv := range p.Env {
+		switch k := envKey(kv); {
+		case k == "HOSTNAME" && kv == "HOSTNAME="+c.Spec.Hostname && !imageHas(k),
+			k == "TERM" && kv == "TERM=xterm" && p.Terminal && !imageHas(k),
+			k == "HOME" && !imageHas(k):
+			continue
+		}
+		cc.Env = append(cc.Env, kv)
+	}
+	cc.WorkingDir = p.Cwd
+	if cc.WorkingDir == "/" && imageWorkdir == "" {
+		cc.WorkingDir = ""
+	}
+	return cc
 }

@@ -62,6 +62,12 @@ func runCommit(cmd *cobra.Command, g *globalOptions, o commitOptions, ctrRef, re
 	if err != nil {
 		return fmt.Errorf("container %s names no image ID (%q)", ctrRef, ctr.ImageID)
 	}
+	parentImg, err := s.Get(parent.String())
+	if err != nil {
+		return fmt.Errorf("the image of container %s: %w", ctrRef, err)
+	}
+	pc := parentImg.Config.Config
+	cc := ctr.CommitConfig(pc.Entrypoint, pc.Env, pc.WorkingDir)
 	img, err := s.Commit(cmd.Context(), image.CommitOptions{
 		Parent:    parent,
 		Ref:       ref,
@@ -69,6 +75,7 @@ func runCommit(cmd *cobra.Command, g *globalOptions, o commitOptions, ctrRef, re
 		Comment:   o.message,
 		CreatedBy: ctr.Command(),
 		Changes:   o.changes,
+		Container: &image.ContainerConfig{Entrypoint: cc.Entrypoint, Cmd: cc.Cmd, Env: cc.Env, WorkingDir: cc.WorkingDir},
 		Diff:      func(w io.Writer) error { return rootfs.WriteDiff(w, ctr.Upper(), ctr.MountStubs()...) },
 	})
 	if err != nil {
