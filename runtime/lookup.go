@@ -23,14 +23,6 @@ type Stopped struct {
 // Upper is the container's overlay upper directory: its changes.
 func (c *Stopped) Upper() string { return filepath.Join(c.Dir, upperDir) }
 
-// Command is what the container ran, as one line.
-func (c *Stopped) Command() string {
-	if c.Spec == nil || c.Spec.Process == nil {
-		return ""
-	}
-	return strings.Join(c.Spec.Process.Args, " ")
-}
-
 // MountStubs are the paths (relative to the rootfs) that exist in the
 // upper directory only as targets of files hako bind-mounted from the
 // container's directory (hosts, hostname, resolv.conf): not the

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/hako-run/hako/image"
@@ -73,7 +74,7 @@ func runCommit(cmd *cobra.Command, g *globalOptions, o commitOptions, ctrRef, re
 		Ref:       ref,
 		Author:    o.author,
 		Comment:   o.message,
-		CreatedBy: ctr.Command(),
+		CreatedBy: strings.Join(cc.Cmd, " "), // as Docker: the container's Cmd
 		Changes:   o.changes,
 		Container: &image.ContainerConfig{Entrypoint: cc.Entrypoint, Cmd: cc.Cmd, Env: cc.Env, WorkingDir: cc.WorkingDir},
 		Diff:      func(w io.Writer) error { return rootfs.WriteDiff(w, ctr.Upper(), ctr.MountStubs()...) },
