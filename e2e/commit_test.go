@@ -199,3 +199,30 @@ func TestCommitRunning(t *testing.T) {
 		t.Errorf("committed after the stop: %q", out)
 	}
 }
+
+// TestCommitDetached: a detached container is refused while it runs and
+// committed once stopped.
+func TestCommitDetached(t *testing.T) {
+	s := newStore(t)
+	s.mustHako(t, "pull", busybox.ref)
+	s.mustHako(t, "run", "-d", "--network", "none", "--name", "det", busybox.ref, "sh", "-c", "echo d > /d; exec sleep 100")
+	t.Cleanup(func() { s.hako(t, "rm", "-f", "det") })
+	_, errOut, code := s.hako(t, "commit", "det", "det:1")
+	wantOneError(t, "commit of a running detached container", errOut, code)
+	if !strings.Contains(errOut, "running") {
+		t.Errorf("running detached container: %q", errOut)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if m, _ := filepath.Glob(filepath.Join(s.root, "containers", "*", "upper", "d")); len(m) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the detached container never wrote /d")
+		}
+	}
+	s.mustHako(t, "stop", "-t", "1", "det")
+	s.mustHako(t, "commit", "det", "det:1")
+	if out := s.mustRun(t, "--rm", "det:1", "cat", "/d"); out != "d\n" {
+		t.Errorf("the committed detached container: %q", out)
+	}
+}
