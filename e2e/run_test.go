@@ -496,6 +496,12 @@ func TestRunTTYCtrlC(t *testing.T) {
 // the test end early, hako is told to exit (and so cleans up) or killed.
 func startTTY(t *testing.T, s *store, size console.WinSize) (console.Console, *exec.Cmd, *syncBuffer) {
 	t.Helper()
+	return startTTYCmd(t, s, size, "run", "--rm", "-it", "--network", "none", busybox.ref, "sh")
+}
+
+// startTTYCmd runs hako with args on a new pty of the given size.
+func startTTYCmd(t *testing.T, s *store, size console.WinSize, args ...string) (console.Console, *exec.Cmd, *syncBuffer) {
+	t.Helper()
 	pty, slavePath, err := console.NewPty()
 	if err != nil {
 		t.Fatal(err)
@@ -509,7 +515,7 @@ func startTTY(t *testing.T, s *store, size console.WinSize) (console.Console, *e
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { slave.Close() })
-	cmd := s.cmd("run", "--rm", "-it", "--network", "none", busybox.ref, "sh")
+	cmd := s.cmd(args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
