@@ -130,9 +130,15 @@ func (c *Container) reopenNetwork() error {
 	}
 	c.net = ep
 	c.Network.published(ep)
+	// The hosts file ends with the container's own line: only that one
+	// changes (--add-host lines stay).
 	hostsPath := filepath.Join(c.dir, "hosts")
 	old, _ := os.ReadFile(hostsPath)
 	hosts := hostsFor(c.net.Address.String(), c.Spec.Hostname)
+	if len(old) > 1 && old[len(old)-1] == '\n' {
+		i := bytes.LastIndexByte(old[:len(old)-1], '\n') + 1
+		hosts = append(bytes.Clone(old[:i]), hosts[len(defaultHosts):]...)
+	}
 	if !bytes.Equal(old, hosts) {
 		if err := os.WriteFile(hostsPath, hosts, 0o644); err != nil {
 			c.closeNetwork()
