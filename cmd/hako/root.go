@@ -72,6 +72,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 	root.AddCommand(
 		newVersionCommand(),
 		newInfoCommand(g),
+		newBundleCommand(g),
 		newPullCommand(g),
 		newImagesCommand(g),
 		newInspectCommand(g),

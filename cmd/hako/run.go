@@ -38,6 +38,14 @@ type runOptions struct {
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
+	return newRunLikeCommand(g, func(cmd *cobra.Command, o runOptions, args []string) error {
+		return runRun(cmd, g, o, args[0], args[1:])
+	})
+}
+
+// newRunLikeCommand is run's usage, flags and argument rules around another
+// action (run itself, bundle).
+func newRunLikeCommand(g *globalOptions, action func(*cobra.Command, runOptions, []string) error) *cobra.Command {
 	var o runOptions
 	cmd := &cobra.Command{
 		Use:   "run [OPTIONS] IMAGE [COMMAND] [ARG...]",
@@ -50,7 +58,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 			if !cmd.Flags().Changed("network") && (len(o.publish) > 0 || o.publishAll) {
 				o.network = "bridge" // publishing needs the bridge (Docker's default)
 			}
-			return runRun(cmd, g, o, args[0], args[1:])
+			return action(cmd, o, args)
 		},
 	}
 	f := cmd.Flags()

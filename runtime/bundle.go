@@ -1,0 +1,113 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// WriteBundle writes the created, not yet run container as a
+// self-contained OCI bundle in dir (hako bundle): config.json, its spec
+// with root.path "rootfs", and a copy of its mounted rootfs in rootfs/.
+// What the spec mounts from hako's own state (the generated hosts,
+// hostname and resolv.conf, volumes) is copied into the bundle too, so the
+// bundle outlives the container; binds of the user's host paths stay as
+// they are. Any OCI runtime (runc, crun) runs it unchanged. dir must be
+// missing or empty; the container must have no network namespace of
+// hako's (bridge) to join.
+func (c *Container) WriteBundle(dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return fmt.Errorf("%s is not empty: give hako bundle a new or empty directory", dir)
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	spec, err := cloneSpec(c.Spec)
+	if err != nil {
+		return err
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Path != "" {
+			return fmt.Errorf("the container joins the %s namespace at %s, which a bundle cannot carry: use --network none or host", ns.Type, ns.Path)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "rootfs"), 0o755); err != nil {
+		return err
+	}
+	if err := copyTree(filepath.Join(c.dir, mergedDir), filepath.Join(dir, "rootfs")); err != nil {
+		return fmt.Errorf("copying the rootfs: %w", err)
+	}
+	spec.Root.Path = "rootfs"
+	state := filepath.Dir(filepath.Dir(c.dir)) // ROOT: ROOT/containers/<id>
+	for i, m := range spec.Mounts {
+		if m.Type != "bind" || !strings.HasPrefix(m.Source, state+string(filepath.Separator)) {
+			continue
+		}
+		dst := filepath.Join(dir, "mounts", fmt.Sprintf("%d-%s", i, filepath.Base(m.Source)))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := copyPath(m.Source, dst); err != nil {
+			return fmt.Errorf("copying the source of %s: %w", m.Destination, err)
+		}
+		spec.Mounts[i].Source = dst
+	}
+	b, err := json.MarshalIndent(spec, "", "\t")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "config.json"), append(b, '\n'), 0o644)
+}
+
+func cloneSpec(s *specs.Spec) (*specs.Spec, error) {
+	if s == nil || s.Linux == nil || s.Root == nil {
+		return nil, errors.New("the container has no spec yet")
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, err
+	}
+	var out specs.Spec
+	return &out, json.Unmarshal(b, &out)
+}
+
+// copyTree copies the directory src's content into the existing dst, with
+// owners, modes, times, xattrs, hard links and device nodes (seed.go's
+// copier); no symlink is followed.
+func copyTree(src, dst string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(src, &st); err != nil {
+		return err
+	}
+	return copier{links: map[[2]uint64]string{}}.copyDir(src, dst, &st)
+}
+
+// copyPath copies a file or a directory tree src to the new path dst.
+func copyPath(src, dst string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(src, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if err := os.Mkdir(dst, 0o755); err != nil {
+			return err
+		}
+		return copyTree(src, dst)
+	}
+	c := copier{links: map[[2]uint64]string{}}
+	done, err := c.copyEntry(src, dst, &st)
+	if err == nil && !done {
+		err = copyMetadata(src, dst, &st)
+	}
+	return err
+}
