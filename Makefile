@@ -15,10 +15,18 @@ APT_DEPS  := libseccomp-dev pkg-config busybox-static
 TEST_DEPS := $(APT_DEPS) docker-registry runc podman apparmor
 BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun
 
-.PHONY: build cross test bench demo deps test-deps bench-deps fuzz clean
+.PHONY: build install cross test bench demo deps test-deps bench-deps fuzz clean
 
 build: deps
 	CGO_ENABLED=1 $(GO) build -trimpath $(STATIC) -tags "$(TAGS)" -o $(BIN) ./cmd/hako
+
+# install puts hako in $(PREFIX)/bin with hako-runc beside it: the same
+# binary, which speaks runc's command line under that name (containerd's
+# runc shim, BinaryName). Keep it outside the state roots (/run/hako*).
+PREFIX ?= /usr/local
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hako
+	ln -sf hako $(DESTDIR)$(PREFIX)/bin/hako-runc
 
 # cross builds static binaries for Raspberry Pis from an amd64 Debian host:
 # bin/hako-linux-arm64 (64-bit Pi OS) and bin/hako-linux-armv7 (32-bit).

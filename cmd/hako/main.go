@@ -4,9 +4,12 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 
 	"github.com/opencontainers/runc/libcontainer"
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+
+	"github.com/hako-run/hako/runccompat"
 )
 
 func init() {
@@ -18,5 +21,8 @@ func init() {
 }
 
 func main() {
+	if filepath.Base(os.Args[0]) == "hako-runc" { // runc's dialect, for containerd's shim
+		os.Exit(runccompat.Main(os.Args[1:]))
+	}
 	os.Exit(execute(os.Args[1:]))
 }
