@@ -203,6 +203,16 @@ func TestRuncLifecycle(t *testing.T) {
 		t.Fatalf("exec wrote %q, pid file %q; want the container's hostname runc", got, readFile(execPid))
 	}
 
+	// update --resources -, as the shim passes new limits.
+	update := r.cmd("update", "--resources", "-", id)
+	update.Stdin = strings.NewReader(`{"pids":{"limit":50}}`)
+	if out, err := update.CombinedOutput(); err != nil {
+		t.Fatalf("update: %v: %s", err, out)
+	}
+	if got := strings.TrimSpace(readFile(filepath.Join(pidsCgroup(id), "pids.max"))); got != "50" {
+		t.Fatalf("pids.max after update = %q, want 50", got)
+	}
+
 	r.must(t, "pause", id)
 	if st = r.state(t, id); st.Status != "paused" {
 		t.Fatalf("state after pause = %+v", st)
@@ -226,7 +236,7 @@ func TestRuncLifecycle(t *testing.T) {
 	if _, _, code := r.run(t, "state", id); code != 1 || !strings.Contains(r.lastLogError(t), "does not exist") {
 		t.Fatalf("state of a deleted container: exit %d, log error %q", code, r.lastLogError(t))
 	}
-	if _, err := os.Stat("/sys/fs/cgroup/pids/hako/" + id); !os.IsNotExist(err) {
+	if _, err := os.Stat(pidsCgroup(id)); !os.IsNotExist(err) {
 		t.Fatalf("cgroup left behind: %v", err)
 	}
 	if entries, _ := os.ReadDir(r.root); slices.ContainsFunc(entries, func(e os.DirEntry) bool { return e.Name() == id }) {
@@ -298,4 +308,43 @@ func TestRuncConsoleSocket(t *testing.T) {
 		t.Fatal("nothing read from the pty master")
 	}
 	r.must(t, "delete", "--force", id)
+}
+
+// pidsCgroup is the pids cgroup of the container in /hako/<id>.
+func pidsCgroup(id string) string {
+	if _, err := os.Stat("/sys/fs/cgroup/pids"); err == nil {
+		return "/sys/fs/cgroup/pids/hako/" + id
+	}
+	return "/sys/fs/cgroup/hako/" + id
+}
+
+// TestRuncRun: run in the foreground passes the container's stdio and exit
+// code through and leaves nothing; the systemd driver is refused in one
+// line where systemd does not run.
+func TestRuncRun(t *testing.T) {
+	r := newRunc(t)
+	id := "hako-e2e-runcrun-" + strconv.Itoa(os.Getpid())
+	bundle := runcBundle(t, r, id, false, "sh", "-c", "read x; echo got $x; exit 7")
+	run := r.cmd("run", "--bundle", bundle, id)
+	run.Stdin = strings.NewReader("input\n")
+	stdout, _, code := runTool(t, run)
+	if stdout != "got input\n" || code != 7 {
+		t.Fatalf("run: stdout %q, exit %d; want \"got input\" and 7", stdout, code)
+	}
+	if _, _, code := r.run(t, "state", id); code != 1 {
+		t.Fatal("run left its container behind")
+	}
+	if _, err := os.Stat(pidsCgroup(id)); !os.IsNotExist(err) {
+		t.Fatalf("run left its cgroup behind: %v", err)
+	}
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		return // systemd runs here: the driver is not refused
+	}
+	_, stderr, code := runTool(t, exec.Command(r.bin, "--root", r.root, "--systemd-cgroup", "create", "--bundle", bundle, id))
+	if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "systemd is not running") {
+		t.Fatalf("--systemd-cgroup without systemd: exit %d, stderr %q", code, stderr)
+	}
+	if _, _, code := r.run(t, "state", id); code != 1 {
+		t.Fatal("a refused create left a container")
+	}
 }

@@ -48,6 +48,7 @@ var commands = map[string]command{
 	"pause":    pauseCmd,
 	"resume":   resumeCmd,
 	"features": featuresCmd,
+	"update":   updateCmd,
 	"spec":     specCmd,
 }
 
@@ -117,7 +118,7 @@ USAGE:
    hako-runc [--root DIR] [--log FILE] [--log-format text|json] [--systemd-cgroup] [--debug] COMMAND [ARGS]
 
 COMMANDS:
-   create, start, run, state, kill, delete, list, exec, ps, pause, resume, features, spec
+   create, start, run, state, kill, delete, list, exec, ps, pause, resume, update, features, spec
 `
 
 // configLog sends logrus (runc's and libcontainer's logger) where --log and
