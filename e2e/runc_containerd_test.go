@@ -264,8 +264,49 @@ func TestRuncUnderContainerd(t *testing.T) {
 	c.must(t, "task", "rm", d)
 	c.must(t, "container", "rm", d)
 
-	// A TTY container: ctr's own terminal is a pty; the shim receives the
-	// container's pty master over hako-runc's --console-socket.
+	// A TTY container and a TTY exec: ctr's own terminal is a pty; the shim
+	// receives the container's pty master over hako-runc's --console-socket.
+	tty := id("tty")
+	if out, code := underPty(t, c.ctr(append(run("-d", "-t", "--cgroup", "/hako/"+tty, ref, tty), "sh", "-c", "sleep 1000")...)); code != 0 {
+		t.Fatalf("ctr run -d -t: exit %d: %s", code, out)
+	}
+	if out, code := underPty(t, c.ctr("task", "exec", "-t", "--exec-id", "e2", tty, "sh", "-c", "tty; exit 4")); code != 4 || !strings.Contains(out, "/dev/pts/") {
+		t.Fatalf("ctr task exec -t: exit %d, output %q; want 4 and a /dev/pts tty", code, out)
+	}
+	c.must(t, "task", "kill", "-s", "SIGKILL", tty)
+	waitFor(t, "the tty task to stop", func() bool { return !strings.Contains(c.must(t, "task", "ls"), "RUNNING") })
+	c.must(t, "task", "rm", tty)
+	c.must(t, "container", "rm", tty)
+	if out, code := underPty(t, c.ctr(append(run("--rm", "-t", "--cgroup", "/hako/"+id("tty2"), ref, id("tty2")), "sh", "-c", "tty; exit 5")...)); code != 5 || !strings.Contains(out, "/dev/pts/0") {
+		t.Fatalf("ctr run -t: exit %d, output %q; want 5 and /dev/pts/0", code, out)
+	}
+
+	// A create that fails: the shim reports hako-runc's error from its JSON log.
+	_, stderr, code := runTool(t, c.ctr(append(run("--rm", "--cgroup", "/hako/"+id("missing"), ref, id("missing")), "/nonexistent")...))
+	if code == 0 || !strings.Contains(stderr, "OCI runtime create failed") || !strings.Contains(stderr, "/nonexistent") {
+		t.Fatalf("ctr run /nonexistent: exit %d, stderr %q", code, stderr)
+	}
+
+	// Nothing left: no task, no shim, no cgroup, no runc state.
+	if out := c.must(t, "task", "ls"); strings.Count(out, "\n") > 1 {
+		t.Fatalf("tasks left: %s", out)
+	}
+	waitFor(t, "the shims to exit", func() bool { return len(c.shims()) == 0 })
+	for _, s := range []string{"echo", "exit", "detached", "tty", "tty2", "missing"} {
+		if _, err := os.Stat("/sys/fs/cgroup/pids/hako/" + id(s)); !os.IsNotExist(err) {
+			t.Errorf("cgroup of %s left behind: %v", id(s), err)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(c.runcRoot, c.ns))
+	if slices.ContainsFunc(entries, func(e os.DirEntry) bool { return !strings.HasPrefix(e.Name(), ".") }) {
+		t.Errorf("hako-runc state left: %v", entries) // .hako-seccomp, the program cache, stays
+	}
+}
+
+// underPty runs cmd with a pty as its terminal and returns what it wrote
+// there and its exit code.
+func underPty(t *testing.T, cmd *exec.Cmd) (string, int) {
+	t.Helper()
 	pty, slavePath, err := console.NewPty()
 	if err != nil {
 		t.Fatal(err)
@@ -275,38 +316,20 @@ func TestRuncUnderContainerd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tty := c.ctr(append(run("--rm", "-t", "--cgroup", "/hako/"+id("tty"), ref, id("tty")), "sh", "-c", "tty; exit 5")...)
-	tty.Stdin, tty.Stdout, tty.Stderr = slave, slave, slave
-	if err := tty.Start(); err != nil {
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	slave.Close()
-	var ttyOut bytes.Buffer
+	var out bytes.Buffer
 	copied := make(chan struct{})
-	go func() { io.Copy(&ttyOut, pty); close(copied) }()
-	timer := time.AfterFunc(time.Minute, func() { tty.Process.Kill() })
-	err = tty.Wait()
+	go func() { io.Copy(&out, pty); close(copied) }()
+	timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+	cmd.Wait()
 	timer.Stop()
 	select {
 	case <-copied:
 	case <-time.After(5 * time.Second):
 	}
-	if code := tty.ProcessState.ExitCode(); code != 5 || !strings.Contains(ttyOut.String(), "/dev/pts/0") {
-		t.Fatalf("ctr run -t: exit %d (%v), output %q; want 5 and /dev/pts/0", code, err, ttyOut.String())
-	}
-
-	// Nothing left: no task, no shim, no cgroup, no runc state.
-	if out := c.must(t, "task", "ls"); strings.Count(out, "\n") > 1 {
-		t.Fatalf("tasks left: %s", out)
-	}
-	waitFor(t, "the shims to exit", func() bool { return len(c.shims()) == 0 })
-	for _, s := range []string{"echo", "exit", "detached", "tty"} {
-		if _, err := os.Stat("/sys/fs/cgroup/pids/hako/" + id(s)); !os.IsNotExist(err) {
-			t.Errorf("cgroup of %s left behind: %v", id(s), err)
-		}
-	}
-	entries, _ := os.ReadDir(filepath.Join(c.runcRoot, c.ns))
-	if slices.ContainsFunc(entries, func(e os.DirEntry) bool { return !strings.HasPrefix(e.Name(), ".") }) {
-		t.Errorf("hako-runc state left: %v", entries) // .hako-seccomp, the program cache, stays
-	}
+	return out.String(), cmd.ProcessState.ExitCode()
 }
