@@ -337,6 +337,24 @@ func TestRuncRun(t *testing.T) {
 	if _, err := os.Stat(pidsCgroup(id)); !os.IsNotExist(err) {
 		t.Fatalf("run left its cgroup behind: %v", err)
 	}
+	// features and --version, as containerd and go-runc read them.
+	var feat struct {
+		OCIVersionMax string `json:"ociVersionMax"`
+		Linux         struct {
+			Namespaces []string `json:"namespaces"`
+			Seccomp    struct {
+				Enabled bool `json:"enabled"`
+			} `json:"seccomp"`
+		} `json:"linux"`
+	}
+	if err := json.Unmarshal([]byte(r.must(t, "features")), &feat); err != nil || feat.OCIVersionMax != specs.Version ||
+		!slices.Contains(feat.Linux.Namespaces, "pid") || !feat.Linux.Seccomp.Enabled {
+		t.Fatalf("features: %+v (%v)", feat, err)
+	}
+	if v := r.must(t, "--version"); !strings.HasPrefix(v, "runc version ") || !strings.Contains(v, "\nspec: ") {
+		t.Fatalf("--version printed %q", v)
+	}
+
 	if _, err := os.Stat("/run/systemd/system"); err == nil {
 		return // systemd runs here: the driver is not refused
 	}

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opencontainers/runc/libcontainer/capabilities"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/seccomp"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -74,8 +76,8 @@ func specCmd(g *globals, args []string) error {
 	return os.WriteFile("config.json", data, 0o666)
 }
 
-// featuresCmd prints the OCI runtime features document: what this build of
-// libcontainer understands.
+// featuresCmd prints the OCI runtime features document, as runc builds it
+// from what this libcontainer knows.
 func featuresCmd(g *globals, args []string) error {
 	fs := newFlagSet("features")
 	if err := fs.parse(args, false); err != nil {
@@ -88,39 +90,31 @@ func featuresCmd(g *globals, args []string) error {
 	f := features.Features{
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
-		Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
-		MountOptions:  mountOptions(),
+		Hooks:         configs.KnownHookNames(),
+		MountOptions:  specconv.KnownMountOptions(),
 		Linux: &features.Linux{
-			Namespaces: []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
-			Cgroup:     &features.Cgroup{V1: &yes, V2: &yes, Systemd: &yes, SystemdUser: &yes, Rdma: &yes},
-			Apparmor:   &features.Apparmor{Enabled: &yes},
-			Selinux:    &features.Selinux{Enabled: &yes},
-			Seccomp:    seccompFeatures(),
-			MountExtensions: &features.MountExtensions{
-				IDMap: &features.IDMap{Enabled: &yes},
+			Namespaces:   specconv.KnownNamespaces(),
+			Capabilities: capabilities.KnownCapabilities(),
+			Cgroup:       &features.Cgroup{V1: &yes, V2: &yes, Systemd: &yes, SystemdUser: &yes, Rdma: &yes},
+			Apparmor:     &features.Apparmor{Enabled: &yes},
+			Selinux:      &features.Selinux{Enabled: &yes},
+			IntelRdt:     &features.IntelRdt{Enabled: &yes},
+			MemoryPolicy: &features.MemoryPolicy{
+				Modes: specconv.KnownMemoryPolicyModes(),
+				Flags: specconv.KnownMemoryPolicyFlags(),
 			},
+			Seccomp:         seccompFeatures(),
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}},
 		},
 		Annotations: map[string]string{
-			"org.opencontainers.runc.version": Version,
-			"run.hako.runc-compat":            "true",
+			"org.opencontainers.runc.version":            Version,
+			"org.opencontainers.runc.checkpoint.enabled": "false",
+			"run.hako.runc-compat":                       "true",
 		},
 	}
-	data, err := json.MarshalIndent(f, "", "    ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Println(string(data))
-	return err
-}
-
-// mountOptions are the option words libcontainer's mount code knows.
-func mountOptions() []string {
-	return []string{"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
-		"iversion", "lazytime", "loud", "mand", "noatime", "nodev", "nodiratime", "noexec",
-		"noiversion", "nolazytime", "nomand", "norelatime", "nostrictatime", "nosuid", "nosymfollow",
-		"private", "rbind", "rdev", "relatime", "remount", "ro", "rprivate", "rshared", "rslave",
-		"runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "symfollow",
-		"sync", "tmpcopyup", "unbindable"}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "    ")
+	return enc.Encode(f)
 }
 
 func seccompFeatures() *features.Seccomp {
