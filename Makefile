@@ -56,10 +56,12 @@ fuzz:
 	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -run '^$$' -fuzz '^FuzzApplyLayer$$' -fuzztime $(FUZZTIME) ./rootfs
 	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -run '^$$' -fuzz '^FuzzParseReference$$' -fuzztime $(FUZZTIME) ./image
 
-# bench measures pulls, then container start latency, against the peers.
+# bench measures pulls, then container start latency, against the peers,
+# then ctr run through containerd's runc shim with hako-runc, runc and crun.
 bench: bench-deps build
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN)
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -run
+	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -containerd
 
 demo: build
 	./scripts/demo
