@@ -366,3 +366,38 @@ func TestRuncRun(t *testing.T) {
 		t.Fatal("a refused create left a container")
 	}
 }
+
+// TestRuncOnCgroupV2: hako-runc on a pure cgroup v2 host (made as
+// TestRunOnCgroupV2 makes one on a hybrid host): the cgroupfs path is taken
+// as given in the v2 hierarchy, and delete removes it.
+func TestRuncOnCgroupV2(t *testing.T) {
+	if data, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		t.Skipf("already a cgroup v2 host (controllers %q): the other hako-runc tests cover it", strings.TrimSpace(string(data)))
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/unified/cgroup.controllers"); err != nil {
+		t.Skip("no cgroup2 hierarchy on this host")
+	}
+	unified := "/sys/fs/cgroup/unified"
+	for _, dir := range []string{unified, unified + "/hako"} {
+		before := subtreeControl(dir)
+		t.Cleanup(func() { restoreSubtreeControl(t, dir, before) })
+	}
+	r := newRunc(t)
+	id := "hako-e2e-runcv2-" + strconv.Itoa(os.Getpid())
+	bundle := runcBundle(t, r, id, false, "sleep", "1000")
+	t.Cleanup(func() { r.run(t, "delete", "--force", id) })
+	const script = `set -e
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+H="$1 --root $2"; B=$3; ID=$4
+$H create --bundle $B $ID
+$H start $ID
+$H state $ID | grep -o '"pid": [0-9]*'
+echo procs $(cat /sys/fs/cgroup/hako/$ID/cgroup.procs)
+$H delete --force $ID
+test -e /sys/fs/cgroup/hako/$ID && echo cgroup left || echo cgroup gone`
+	out, errOut, code := runTool(t, exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh", r.bin, r.root, bundle, id))
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 || strings.TrimPrefix(lines[0], `"pid": `) != strings.TrimPrefix(lines[1], "procs ") || lines[2] != "cgroup gone" {
+		t.Fatalf("exit %d, stdout %q, want the init alone in /hako/%s and the cgroup gone after delete; stderr: %s", code, out, id, errOut)
+	}
+}
