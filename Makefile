@@ -12,7 +12,7 @@ else
 STATIC    := -buildmode=pie -ldflags "-X main.commit=$(COMMIT) -linkmode external -extldflags -static-pie"
 endif
 APT_DEPS  := libseccomp-dev pkg-config busybox-static
-TEST_DEPS := $(APT_DEPS) docker-registry runc podman apparmor containerd
+TEST_DEPS := $(APT_DEPS) docker-registry runc podman apparmor iproute2 nftables util-linux containerd
 BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun
 
 .PHONY: build install cross test bench demo deps test-deps bench-deps fuzz clean

@@ -76,6 +76,13 @@ func TestUsageErrors(t *testing.T) {
 		{"pull", "--platform"},
 		{"tag", "onlyone"},
 		{"rmi"},
+		// Typed flag values fail at parse time, before any work.
+		{"pull", "--platform", "linux/", "busybox"},
+		{"run", "--memory", "lots", "busybox", "true"},
+		{"run", "--memory-swap", "x", "busybox", "true"},
+		{"run", "--cpus", "many", "busybox", "true"},
+		{"run", "--pull", "sometimes", "busybox", "true"},
+		{"run", "--platform", "nope", "busybox", "true"},
 	} {
 		out, errOut, code := s.hako(t, args...)
 		what := "hako " + strings.Join(args, " ")
@@ -84,6 +91,9 @@ func TestUsageErrors(t *testing.T) {
 		}
 		if !strings.HasPrefix(errOut, "Error") || out != "" {
 			t.Errorf("%s: stdout %q stderr %q, want only an error on stderr", what, out, errOut)
+		}
+		if len(args) > 3 && strings.HasPrefix(args[1], "--") && !strings.Contains(errOut, "invalid argument") {
+			t.Errorf("%s: stderr %q, want pflag's invalid argument error", what, errOut)
 		}
 	}
 }

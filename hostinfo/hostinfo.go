@@ -101,7 +101,7 @@ func (in *Info) storage(root string) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(root, &st); err == nil {
 		in.RootFreeBytes = st.Bavail * uint64(st.Bsize)
-		in.RootFilesystem = fsName(st.Type)
+		in.RootFilesystem = fsName(uint32(st.Type)) // int32 on 32-bit arm
 	}
 	if err := rootfs.ProbeOverlay(root); err != nil {
 		in.OverlayError = err.Error()
@@ -164,14 +164,14 @@ func seccompFilters() bool {
 	return err == unix.EFAULT
 }
 
-var fsNames = map[int64]string{
+var fsNames = map[uint32]string{
 	unix.EXT4_SUPER_MAGIC: "ext4", unix.XFS_SUPER_MAGIC: "xfs", unix.BTRFS_SUPER_MAGIC: "btrfs",
 	unix.OVERLAYFS_SUPER_MAGIC: "overlay", unix.TMPFS_MAGIC: "tmpfs", unix.F2FS_SUPER_MAGIC: "f2fs",
 	unix.MSDOS_SUPER_MAGIC: "vfat", unix.NFS_SUPER_MAGIC: "nfs", unix.SQUASHFS_MAGIC: "squashfs",
 	0x2fc12fc1: "zfs",
 }
 
-func fsName(t int64) string {
+func fsName(t uint32) string {
 	if n, ok := fsNames[t]; ok {
 		return n
 	}

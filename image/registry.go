@@ -48,8 +48,21 @@ func LoadConfig(path string) (Config, error) {
 // credentials as Docker keeps them, the registry's extra CAs, and plain
 // HTTP or unverified TLS only for loopback and insecure registries.
 func (s *Store) remoteOptions(repo name.Repository) ([]remote.Option, error) {
+	tr, err := s.transport(repo.RegistryStr())
+	if err != nil {
+		return nil, err
+	}
+	return []remote.Option{
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithTransport(tr),
+		remote.WithUserAgent("hako/0.1"),
+	}, nil
+}
+
+// transport is the HTTP transport for a registry: its extra CAs, or no
+// TLS verification for a registry listed as insecure.
+func (s *Store) transport(host string) (*http.Transport, error) {
 	tr := remote.DefaultTransport.(*http.Transport).Clone()
-	host := repo.RegistryStr()
 	if contains(s.Insecure, host) {
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user listed this registry as insecure
 	} else if pool, err := registryCAs(host); err != nil {
@@ -57,11 +70,16 @@ func (s *Store) remoteOptions(repo name.Repository) ([]remote.Option, error) {
 	} else if pool != nil {
 		tr.TLSClientConfig = &tls.Config{RootCAs: pool}
 	}
-	return []remote.Option{
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithTransport(tr),
-		remote.WithUserAgent("hako/0.1"),
-	}, nil
+	return tr, nil
+}
+
+// registryNameOptions lets loopback and insecure registries be reached
+// over plain HTTP, as ParseReference does for references.
+func (s *Store) registryNameOptions(host string) []name.Option {
+	if isLoopback(host) || contains(s.Insecure, host) {
+		return []name.Option{name.Insecure}
+	}
+	return nil
 }
 
 // registryCAs returns the system roots plus the CAs in CertsDir/<host>, or

@@ -1,13 +1,10 @@
 package runtime
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/hako-run/hako/internal/atomicfile"
 )
@@ -27,29 +24,13 @@ func ImagesInUse(root string) (map[string]bool, error) {
 		return nil, err
 	}
 	defer unlock()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
-	}
 	used := map[string]bool{}
-	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue // temporary entries are containers being deleted
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name(), recordFile))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // left by a create cut short
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading container record: %w", err)
-		}
-		var r Record
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("reading record of container %s: %w", e.Name(), err)
-		}
+	err = scanRecords(dir, failOnBadRecords, func(_ string, r *struct {
+		ImageID string `json:"image_id"`
+	}) {
 		if r.ImageID != "" {
 			used[r.ImageID] = true
 		}
-	}
-	return used, nil
+	})
+	return used, err
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/hako-run/hako/network"
 )
 
 // defaultHosts are the lines Docker writes into every container's /etc/hosts.
@@ -28,6 +30,10 @@ func (c *Container) writeNetworkFiles(o *SpecOptions) error {
 	}
 	hosts := []byte(defaultHosts)
 	resolv := []byte("# no network: --network none\n")
+	if c.net != nil {
+		hosts = hostsFor(c.net.Address.String(), hostname)
+		resolv = network.HostResolvConf()
+	}
 	if o.HostNetwork {
 		if b, err := os.ReadFile("/etc/hosts"); err == nil {
 			hosts = b
@@ -53,4 +59,10 @@ func (c *Container) writeNetworkFiles(o *SpecOptions) error {
 		*f.dst = p
 	}
 	return nil
+}
+
+// hostsFor is a bridged container's /etc/hosts: Docker's lines and its own
+// name at its address.
+func hostsFor(addr, hostname string) []byte {
+	return fmt.Appendf([]byte(defaultHosts), "%s\t%s\n", addr, hostname)
 }

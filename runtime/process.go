@@ -121,6 +121,12 @@ func (c *Container) run() (int, error) {
 			return ExitCannotRun, err
 		}
 	}
+	pid, _ := p.Pid()
+	if err := c.started(pid); err != nil { // lifecycle.go
+		lc.Signal(unix.SIGKILL)
+		p.Wait()
+		return ExitCannotRun, err
+	}
 	c.debug("start: init re-exec, namespaces, cgroups, mounts, seccomp, exec of %q (%s)", c.Spec.Process.Args, since(t))
 	t = time.Now()
 	code, err := wait(p, sigs, tt)
@@ -309,6 +315,9 @@ func (c *Container) teardown(code int, runErr error) error {
 		errs = append(errs, c.destroyErr)
 	}
 	if err := c.cg.Cleanup(c.ID); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.closeNetwork(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {

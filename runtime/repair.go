@@ -17,6 +17,7 @@ import (
 
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/internal/atomicfile"
+	"github.com/hako-run/hako/network"
 )
 
 // Files that tie a container to its monitor, the hako process that runs it.
@@ -96,10 +97,17 @@ func procStartTime(pid int) (uint64, error) {
 // monitor. It is called with Root/containers locked, right after the
 // directory is made, so Repair never sees a live container unlocked.
 func (c *Container) lockContainer() error {
-	unlock, err := atomicfile.Lock(filepath.Join(c.dir, lockFile), true)
+	f, err := os.OpenFile(filepath.Join(c.dir, lockFile), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
+		return fmt.Errorf("opening container lock: %w", err)
+	}
+	if err := flock(f, unix.LOCK_EX); err != nil {
+		f.Close()
 		return err
 	}
+	// The file is kept: run -d hands this very lock to its monitor.
+	c.lockf = f
+	unlock := func() { f.Close() }
 	// Not fsynced: after a power cut no monitor is alive, and a torn or
 	// missing file reads as a dead monitor; the lock is what counts.
 	m, err := CurrentMonitor()
@@ -114,11 +122,26 @@ func (c *Container) lockContainer() error {
 	return nil
 }
 
+// flock locks f, retrying on EINTR.
+func flock(f *os.File, how int) error {
+	for {
+		err := unix.Flock(int(f.Fd()), how)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("locking %s: %w", f.Name(), err)
+		}
+		return nil
+	}
+}
+
 // release lets go of the container's lock: its monitor is done with it.
 func (c *Container) release() {
 	if c.unlock != nil {
 		c.unlock()
 		c.unlock = nil
+		c.lockf = nil
 	}
 }
 
@@ -142,6 +165,7 @@ func removeDir(dir string) error {
 // orphan is a container whose monitor is gone, locked by Repair.
 type orphan struct {
 	id, dir string
+	code    int     // the exit code to record; 0 means ExitKilled
 	rec     *Record // nil when the record was never written
 	unlock  func()
 }
@@ -185,16 +209,13 @@ func findOrphans(dir string) ([]*orphan, error) {
 		return nil, err
 	}
 	defer unlock()
-	entries, err := os.ReadDir(dir)
+	ids, err := containerIDs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
+		return nil, err
 	}
 	var orphans []*orphan
-	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		o, err := checkOrphan(filepath.Join(dir, e.Name()))
+	for _, id := range ids {
+		o, err := checkOrphan(filepath.Join(dir, id))
 		if err != nil {
 			for _, o := range orphans {
 				o.unlock()
@@ -217,8 +238,10 @@ func checkOrphan(cdir string) (*orphan, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	// The lock is free, yet be sure the monitor is really gone.
-	if m, err := ReadMonitor(cdir); err == nil && m.Alive() {
+	// The lock is free, yet be sure the monitor is really gone. A detached
+	// container whose monitor was killed still runs: it stays manageable
+	// (stop, rm -f), and is repaired only once its init is gone.
+	if m, err := ReadMonitor(cdir); err == nil && m.Alive() || detachedAlive(cdir) {
 		unlock()
 		return nil, nil
 	}
@@ -273,6 +296,9 @@ func (o *orphan) repair(runRoot string, cg *cgroups.Host) error {
 	if err := cg.Cleanup(o.id); err != nil {
 		return err
 	}
+	if err := network.Release(o.id); err != nil {
+		return err
+	}
 	if err := os.RemoveAll(filepath.Join(stateRoot, o.id)); err != nil {
 		return fmt.Errorf("removing libcontainer state: %w", err)
 	}
@@ -291,7 +317,11 @@ func (o *orphan) repair(runRoot string, cg *cgroups.Host) error {
 		// record is gone, nothing uses them).
 		return removeAnonymousVolumes(filepath.Dir(filepath.Dir(o.dir)), o.rec.Spec)
 	}
-	st := Status{State: "exited", ExitCode: ExitKilled, FinishedAt: time.Now().UTC()}
+	code := ExitKilled
+	if o.code != 0 {
+		code = o.code
+	}
+	st := Status{State: "exited", ExitCode: code, FinishedAt: time.Now().UTC()}
 	return writeJSON(filepath.Join(o.dir, statusFile), st)
 }
 

@@ -6,13 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/user"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/hako-run/hako/rootfs"
 )
 
 // ResolveUser resolves a Docker --user value (name|uid[:gid|group], or ""
@@ -74,8 +74,8 @@ func ResolveUser(rootfs, userSpec string) (specs.User, string, error) {
 // openInRoot opens a regular file inside rootfs for reading. A missing file
 // gives (nil, nil). Anything but a regular file (a FIFO would block, a device
 // could be anything) is an error.
-func openInRoot(rootfs, name string) (*os.File, error) {
-	h, err := pathrs.OpenInRoot(rootfs, name)
+func openInRoot(root, name string) (*os.File, error) {
+	h, err := rootfs.OpenInRoot(root, name, unix.O_PATH)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -90,7 +90,8 @@ func openInRoot(rootfs, name string) (*os.File, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, fmt.Errorf("%s in container rootfs is not a regular file", name)
 	}
-	f, err := pathrs.Reopen(h, unix.O_RDONLY|unix.O_CLOEXEC)
+	// Reopen the very file the handle holds, not the path again.
+	f, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", h.Fd()), os.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s in container rootfs: %w", name, err)
 	}
@@ -102,88 +103,40 @@ func openInRoot(rootfs, name string) (*os.File, error) {
 // uid:gid with mode 0755; existing ones are left alone (Docker creates them
 // as the container's root; pass 0, 0 for that). Symlinks in the image are
 // resolved inside rootfs, so a link can't make hako create host directories.
-func EnsureWorkdir(rootfs, dir string, uid, gid int) error {
+func EnsureWorkdir(root, dir string, uid, gid int) error {
 	if !filepath.IsAbs(dir) {
 		return fmt.Errorf("the working directory %q is invalid, it needs to be an absolute path", dir)
 	}
 	// Resolve symlinks in-root first so that one pointing at a missing
 	// directory leads to creating it inside rootfs, as Docker does.
-	full, err := securejoin.SecureJoin(rootfs, dir)
+	full, err := securejoin.SecureJoin(root, dir)
 	if err != nil {
 		return fmt.Errorf("resolving working directory %s: %w", dir, err)
 	}
-	rel, err := filepath.Rel(rootfs, full)
+	rel, err := filepath.Rel(root, full)
 	if err != nil {
 		return fmt.Errorf("resolving working directory %s: %w", dir, err)
 	}
 	dir = filepath.Join("/", rel)
-	missing, err := missingComponents(rootfs, dir)
-	if err != nil {
-		return err
+	created, err := rootfs.MkdirAllInRoot(root, dir, 0o755)
+	if errors.Is(err, unix.ENOTDIR) {
+		return fmt.Errorf("cannot mkdir: %s is not a directory", dir)
 	}
-	if len(missing) == 0 {
-		return nil
-	}
-
-	root, err := os.OpenFile(rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("opening rootfs %s: %w", rootfs, err)
-	}
-	defer root.Close()
-	h, err := pathrs.MkdirAllHandle(root, dir, 0o755)
 	if err != nil {
 		return fmt.Errorf("creating working directory %s: %w", dir, err)
 	}
-	h.Close()
-
-	for _, p := range missing {
-		if err := chownInRoot(rootfs, p, uid, gid); err != nil {
+	for _, p := range created {
+		if err := chownInRoot(root, p, uid, gid); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// missingComponents returns the prefixes of dir (shortest first) that don't
-// exist yet inside rootfs. An existing final component must be a directory.
-func missingComponents(rootfs, dir string) ([]string, error) {
-	parts := strings.Split(strings.TrimPrefix(dir, "/"), "/")
-	var missing []string
-	cur := "/"
-	for _, part := range parts {
-		if part == "" {
-			continue
-		}
-		cur = filepath.Join(cur, part)
-		if len(missing) > 0 {
-			missing = append(missing, cur)
-			continue
-		}
-		h, err := pathrs.OpenInRoot(rootfs, cur)
-		if errors.Is(err, os.ErrNotExist) {
-			missing = append(missing, cur)
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("looking up %s in container rootfs: %w", cur, err)
-		}
-		var st unix.Stat_t
-		err = unix.Fstat(int(h.Fd()), &st)
-		h.Close()
-		if err != nil {
-			return nil, fmt.Errorf("stat %s in container rootfs: %w", cur, err)
-		}
-		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return nil, fmt.Errorf("cannot mkdir: %s is not a directory", cur)
-		}
-	}
-	return missing, nil
-}
-
 // chownInRoot changes the owner of a path inside rootfs through an O_PATH
 // handle, so the change can't be redirected by a symlink.
-func chownInRoot(rootfs, p string, uid, gid int) error {
-	h, err := pathrs.OpenInRoot(rootfs, p)
+func chownInRoot(root, p string, uid, gid int) error {
+	h, err := rootfs.OpenInRoot(root, p, unix.O_PATH)
 	if err != nil {
 		return fmt.Errorf("opening %s in container rootfs: %w", p, err)
 	}

@@ -343,37 +343,19 @@ func lockContainersShared(root string) (func(), error) {
 // users maps each bind-mount source of the container records of Root to
 // the IDs of the containers that mount it.
 func (vs Volumes) users() (map[string][]string, error) {
-	dir := containersDir(vs.Root)
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("listing containers: %w", err)
-	}
 	used := map[string][]string{}
-	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name(), recordFile))
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // being created or removed
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading container record: %w", err)
-		}
-		var r Record
-		if err := json.Unmarshal(b, &r); err != nil || r.Spec == nil {
-			continue
-		}
+	err := scanRecords(containersDir(vs.Root), skipBadRecords, func(id string, r *struct {
+		Spec struct {
+			Mounts []specs.Mount `json:"mounts"`
+		} `json:"spec"`
+	}) {
 		for _, m := range r.Spec.Mounts {
 			if m.Type == "bind" {
-				used[m.Source] = append(used[m.Source], r.ID)
+				used[m.Source] = append(used[m.Source], id)
 			}
 		}
-	}
-	return used, nil
+	})
+	return used, err
 }
 
 // dirSize adds up the sizes of the regular files under dir, each hard

@@ -16,11 +16,11 @@ func newInspectCommand(g *globalOptions) *cobra.Command {
 	var o inspectOptions
 	cmd := &cobra.Command{
 		Use:   "inspect [OPTIONS] NAME|ID [NAME|ID...]",
-		Short: "Show low-level information on images",
+		Short: "Show low-level information on containers and images",
 		Args:  minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.typ != "" && o.typ != "image" {
-				return usageError("unknown --type %q: hako inspects images (containers come with 'hako run')", o.typ)
+			if o.typ != "" && o.typ != "image" && o.typ != "container" {
+				return usageError("unknown --type %q: use container or image", o.typ)
 			}
 			s, err := openStore(g)
 			if err != nil {
@@ -29,6 +29,15 @@ func newInspectCommand(g *globalOptions) *cobra.Command {
 			var found []any
 			var firstErr error
 			for _, a := range args {
+				// Containers first, as Docker (inspect_container.go).
+				if c, err := inspectContainer(g, o.typ, a); c != nil || err != nil {
+					if c != nil {
+						found = append(found, c)
+					} else if firstErr == nil {
+						firstErr = err
+					}
+					continue
+				}
 				img, err := s.Get(a)
 				if err != nil {
 					if firstErr == nil {
@@ -57,6 +66,6 @@ func newInspectCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&o.format, "format", "f", "", "format output with a Go template")
-	cmd.Flags().StringVar(&o.typ, "type", "", "only inspect objects of this type (image)")
+	cmd.Flags().StringVar(&o.typ, "type", "", "only inspect objects of this type (container or image)")
 	return cmd
 }

@@ -6,21 +6,23 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/opencontainers/runc/libcontainer"
-	_ "github.com/opencontainers/runc/libcontainer/nsenter"
-
+	"github.com/hako-run/hako/monitor"
 	"github.com/hako-run/hako/runccompat"
+	"github.com/hako-run/hako/runtime"
 )
 
 func init() {
 	// libcontainer re-executes this binary as "hako init" inside each new
 	// container; that must be handled before any flag parsing.
-	if len(os.Args) > 1 && os.Args[1] == "init" {
-		libcontainer.Init()
-	}
+	runtime.Init()
 }
 
 func main() {
+	// A detached container's monitor is a re-exec of hako: it never
+	// reaches the CLI.
+	if monitor.IsMonitor() {
+		os.Exit(monitor.Main())
+	}
 	if filepath.Base(os.Args[0]) == "hako-runc" { // runc's dialect, for containerd's shim
 		os.Exit(runccompat.Main(os.Args[1:]))
 	}

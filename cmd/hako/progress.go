@@ -41,7 +41,7 @@ func (pp *progressPrinter) event(e image.Event) {
 		// Plain output: one line per change of status, no byte counts.
 		if pp.shown[e.Layer] != e.Status {
 			pp.shown[e.Layer] = e.Status
-			if e.Status != image.StatusDownloading || e.Current == 0 {
+			if (e.Status != image.StatusDownloading && e.Status != image.StatusPushing) || e.Current == 0 {
 				fmt.Fprintf(pp.out, "%s: %s\n", e.Layer, e.Status)
 			}
 		}
@@ -63,11 +63,11 @@ func (pp *progressPrinter) event(e image.Event) {
 	}
 	pp.statuses.Store(e.Layer, e.Status)
 	switch e.Status {
-	case image.StatusDownloading:
+	case image.StatusDownloading, image.StatusPushing:
 		bar.SetCurrent(e.Current)
 	case image.StatusDownloaded, image.StatusExtracting:
 		bar.SetCurrent(e.Total)
-	case image.StatusComplete, image.StatusExists:
+	case image.StatusComplete, image.StatusExists, image.StatusPushed, image.StatusHasLayer:
 		bar.SetTotal(e.Total, true)
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 type pullOptions struct {
 	quiet    bool
-	platform string
+	platform platformValue
 }
 
 func newPullCommand(g *globalOptions) *cobra.Command {
@@ -24,7 +24,7 @@ func newPullCommand(g *globalOptions) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only the image reference")
-	f.StringVar(&o.platform, "platform", "", "pick this os/arch[/variant] of a multi-platform image")
+	f.Var(&o.platform, "platform", "pick this os/arch[/variant] of a multi-platform image")
 	return cmd
 }
 
@@ -34,14 +34,7 @@ func runPull(cmd *cobra.Command, g *globalOptions, o pullOptions, ref string) er
 	if err != nil {
 		return err
 	}
-	var opts image.PullOptions
-	if o.platform != "" {
-		p, err := image.ParsePlatform(o.platform)
-		if err != nil {
-			return err
-		}
-		opts.Platform = &p
-	}
+	opts := image.PullOptions{Platform: o.platform.p}
 	out := cmd.OutOrStdout()
 	var pp *progressPrinter
 	if !o.quiet {

@@ -81,7 +81,18 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newSaveCommand(g),
 		newRunCommand(g),
 		newVolumeCommand(g),
+		newLoginCommand(g),
+		newLogoutCommand(),
+		newPushCommand(g),
+		newCommitCommand(g),
+		newHistoryCommand(g),
+		newExportCommand(g),
+		newImportCommand(g),
+		newSearchCommand(g),
 	)
+	// Containers after run -d (lifecycle.go, ps.go, logs.go).
+	root.AddCommand(newPsCommand(g, "ps"), newPortCommand(g), newLogsCommand(g), newStopCommand(g), newKillCommand(g),
+		newRmCommand(g, "rm"), newWaitCommand(g), newStartCommand(g), newContainerCommand(g))
 	return root
 }
 

@@ -1,16 +1,16 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/hako-run/hako"
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/image"
+	"github.com/hako-run/hako/network"
 	"github.com/hako-run/hako/runtime"
 )
 
@@ -21,11 +21,18 @@ type runOptions struct {
 	mounts                                     []string // --mount
 	ulimits, capAdd, capDrop, securityOpts     []string
 	groupAdd, deviceCgroupRules                []string
-	memory, memorySwap, cpus, network, pull    string
-	platform                                   string
+	network                                    string
+	memory, memorySwap                         *bytesValue
+	cpus                                       cpusValue
+	pull                                       pullValue
+	platform                                   platformValue
 	cpuShares                                  uint64
 	pidsLimit                                  int64
 	entrypointSet                              bool // --entrypoint "" clears it
+	publish                                    []string
+	publishAll                                 bool
+	detach                                     bool
+	logOpts, labels                            []string
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
@@ -38,6 +45,9 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.entrypointSet = cmd.Flags().Changed("entrypoint")
+			if !cmd.Flags().Changed("network") && (len(o.publish) > 0 || o.publishAll) {
+				o.network = "bridge" // publishing needs the bridge (Docker's default)
+			}
 			return runRun(cmd, g, o, args[0], args[1:])
 		},
 	}
@@ -60,50 +70,44 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.StringArrayVar(&o.devices, "device", nil, "add a host device (HOST[:CONTAINER][:rwm])")
 	f.StringArrayVar(&o.deviceCgroupRules, "device-cgroup-rule", nil, "allow devices in the device cgroup ('c 13:* rwm')")
 	f.StringArrayVar(&o.groupAdd, "group-add", nil, "add a group (name in the image's /etc/group, or GID) to the process")
-	f.StringVarP(&o.memory, "memory", "m", "", "memory limit (e.g. 64m)")
-	f.StringVar(&o.memorySwap, "memory-swap", "", "memory plus swap limit; -1 for unlimited swap")
-	f.StringVar(&o.cpus, "cpus", "", "number of CPUs (e.g. 1.5)")
+	o.memory, o.memorySwap = memoryValue(), memorySwapValue()
+	f.VarP(o.memory, "memory", "m", "memory limit (e.g. 64m)")
+	f.Var(o.memorySwap, "memory-swap", "memory plus swap limit; -1 for unlimited swap")
+	f.Var(&o.cpus, "cpus", "number of CPUs (e.g. 1.5)")
 	f.Uint64VarP(&o.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
 	f.Int64Var(&o.pidsLimit, "pids-limit", 0, "maximum number of processes (-1 for unlimited)")
 	f.StringArrayVar(&o.ulimits, "ulimit", nil, "set a ulimit (NAME=SOFT[:HARD])")
-	f.StringVar(&o.network, "network", "none", "network mode: none or host")
+	f.StringVar(&o.network, "network", "none", "network mode: none, host or bridge (hako0)")
+	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a container's port to the host ([HOSTIP:][HOSTPORT:]CTRPORT[/tcp|/udp]); implies --network bridge")
+	f.BoolVarP(&o.publishAll, "publish-all", "P", false, "publish all exposed ports to random host ports; implies --network bridge")
 	f.BoolVar(&o.privileged, "privileged", false, "give the container all capabilities and devices")
 	f.StringArrayVar(&o.capAdd, "cap-add", nil, "add a Linux capability")
 	f.StringArrayVar(&o.capDrop, "cap-drop", nil, "drop a Linux capability")
 	f.StringArrayVar(&o.securityOpts, "security-opt", nil, "seccomp=unconfined|PROFILE.json, apparmor=PROFILE|unconfined, no-new-privileges")
 	f.BoolVar(&o.readOnly, "read-only", false, "mount the container's root filesystem read-only")
 	f.StringArrayVar(&o.tmpfs, "tmpfs", nil, "mount a tmpfs (PATH[:OPTIONS])")
-	f.StringVar(&o.platform, "platform", "", "pull this os/arch[/variant] if the image is missing")
-	f.StringVar(&o.pull, "pull", "missing", "pull the image: missing, always or never")
+	f.Var(&o.platform, "platform", "pull this os/arch[/variant] if the image is missing")
+	o.pull.p = image.PullMissing
+	f.Var(&o.pull, "pull", "pull the image: missing, always or never")
+	f.BoolVarP(&o.detach, "detach", "d", false, "run the container in the background and print its ID")
+	f.StringArrayVarP(&o.labels, "label", "l", nil, "set metadata on the container (KEY=VALUE)")
+	f.StringArrayVar(&o.logOpts, "log-opt", nil, "log driver option (json-file: max-size=10m, max-file=3)")
 	return cmd
 }
 
 // runRun creates and runs the container and returns its exit code as an
 // exitError with no message (hako's own failures exit 125).
 func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args []string) error {
-	// Hold the image against garbage collection (a concurrent rmi) from
-	// the lookup until the container's record names it.
-	store, err := openStore(g)
+	opts, err := runConfig(cmd, g, o, ref, args)
 	if err != nil {
 		return &exitError{code: 125, err: err}
 	}
-	release, err := store.Use()
+	c, err := hako.Create(cmd.Context(), opts)
 	if err != nil {
 		return &exitError{code: 125, err: err}
 	}
-	cfg, err := runConfig(cmd, g, o, ref, args)
-	if err != nil {
-		release()
-		return &exitError{code: 125, err: err}
-	}
-	// Clean up after runs that were killed (their monitor is gone).
-	if err := runtime.Repair(g.root, g.runroot, cfg.Cgroups); err != nil {
-		fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s\n", err)
-	}
-	c, err := runtime.Create(cfg)
-	release()
-	if err != nil {
-		return &exitError{code: 125, err: err}
+	if o.detach {
+		return runDetached(cmd, g, c)
 	}
 	code, err := c.Run()
 	if err != nil {
@@ -115,115 +119,74 @@ func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args
 	return &exitError{code: code}
 }
 
-// runConfig turns the flags into runtime.Config, pulling the image if needed.
-func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args []string) (runtime.Config, error) {
+// runConfig turns the flags into hako.Options: the container and how to
+// find its image.
+func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args []string) (hako.Options, error) {
 	so, err := specOptions(o, args)
 	if err != nil {
-		return runtime.Config{}, err
+		return hako.Options{}, err
 	}
 	mounts, err := mountRequests(o)
 	if err != nil {
-		return runtime.Config{}, err
+		return hako.Options{}, err
 	}
 	cg, err := cgroups.Detect()
 	if err != nil {
-		return runtime.Config{}, fmt.Errorf("detecting cgroups: %w", err)
+		return hako.Options{}, fmt.Errorf("detecting cgroups: %w", err)
 	}
-	limits, err := parseLimits(o)
+	limits := cgroups.Limits{
+		Memory: o.memory.n, MemorySwap: o.memorySwap.n, NanoCPUs: o.cpus.nano,
+		CPUShares: o.cpuShares, PidsLimit: o.pidsLimit,
+	}
+	ports, err := network.ParsePublish(o.publish)
 	if err != nil {
-		return runtime.Config{}, err
+		return hako.Options{}, err
 	}
 	res, warnings, err := cg.Resources(limits)
 	if err != nil {
-		return runtime.Config{}, err
+		return hako.Options{}, err
 	}
+	stderr := cmd.ErrOrStderr()
 	for _, w := range warnings {
-		fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s\n", w)
+		fmt.Fprintf(stderr, "WARNING: %s\n", w)
 	}
 	so.Resources = res
 
-	img, err := findImage(cmd, g, o, ref)
+	resolve := resolveOptions(cmd, o)
+	store, err := openStore(g)
 	if err != nil {
-		return runtime.Config{}, err
-	}
-	if img.Config != nil {
-		mounts = runtime.WithImageVolumes(mounts, img.Config.Config.Volumes, so.Tmpfs)
+		return hako.Options{}, err
 	}
 	cfg := runtime.Config{
 		Root: g.root, RunRoot: g.runroot, Name: o.name,
-		Image: ref, ImageID: img.ID.String(), LayerDirs: img.LayerDirs(),
 		Options: so, Mounts: mounts, Cgroups: cg, Remove: o.rm,
-		Stdio: runtime.Stdio{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()},
+		Stdio: runtime.Stdio{Stdout: cmd.OutOrStdout(), Stderr: stderr},
 	}
 	if g.debug {
 		cfg.Debugf = debugf
 	}
+	cfg.Bridge = bridgeOptions(o, ports, stderr)
+	if err := lifecycleConfig(&cfg, o); err != nil { // detach.go: -d, --log-opt, --label
+		return hako.Options{}, err
+	}
 	if o.interactive {
 		cfg.Stdio.Stdin = cmd.InOrStdin()
 	}
-	if c := img.Config; c != nil {
-		cfg.ImageConfig = ocispec.ImageConfig{
-			User: c.Config.User, Env: c.Config.Env, Entrypoint: c.Config.Entrypoint,
-			Cmd: c.Config.Cmd, WorkingDir: c.Config.WorkingDir,
-		}
-	}
-	return cfg, nil
+	return hako.Options{
+		Store: store, Image: ref, Resolve: resolve, Container: cfg,
+		Warn: func(msg string) { fmt.Fprintf(stderr, "WARNING: %s\n", msg) },
+	}, nil
 }
 
-// findImage gets the image from the store, pulling it as --pull says.
-func findImage(cmd *cobra.Command, g *globalOptions, o runOptions, ref string) (*image.Image, error) {
-	switch o.pull {
-	case "missing", "always", "never":
-	default:
-		return nil, fmt.Errorf("invalid pull option %q: must be missing, always or never", o.pull)
+// resolveOptions maps --pull and --platform; Docker's notice and warning
+// go to stderr.
+func resolveOptions(cmd *cobra.Command, o runOptions) image.ResolveOptions {
+	stderr := cmd.ErrOrStderr()
+	return image.ResolveOptions{
+		Pull: o.pull.p, Platform: o.platform.p,
+		Notice: func(msg string) { fmt.Fprintln(stderr, msg) },
+		Warn:   func(msg string) { fmt.Fprintf(stderr, "WARNING: %s\n", msg) },
 	}
-	var opts image.PullOptions
-	if o.platform != "" {
-		p, err := image.ParsePlatform(o.platform)
-		if err != nil {
-			return nil, err
-		}
-		opts.Platform = &p
-	}
-	s, err := openStore(g)
-	if err != nil {
-		return nil, err
-	}
-	if o.pull != "always" {
-		img, err := s.Get(ref)
-		if err != nil && (!errors.Is(err, image.ErrNotFound) || o.pull == "never") {
-			return nil, noSuchImage(err, ref)
-		}
-		if err == nil {
-			have := img.Platform()
-			switch {
-			case opts.Platform == nil:
-				// As Docker: run it (binfmt may run another arch), but say so.
-				if host := image.HostPlatform(); !image.RunsOn(have, host) {
-					fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: The requested image's platform (%s) does not match the detected host platform (%s) and no specific platform was requested\n",
-						image.PlatformString(have), image.PlatformString(host))
-				}
-				return img, nil
-			case image.RunsOn(have, *opts.Platform):
-				return img, nil
-			case o.pull == "never":
-				return nil, fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s",
-					ref, image.PlatformString(*opts.Platform), image.PlatformString(have))
-			}
-			// The stored image is another platform's: pull the one asked for.
-		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "Unable to find image '%s' locally\n", ref)
-	}
-	res, err := s.Pull(cmd.Context(), ref, opts)
-	if err != nil {
-		return nil, err
-	}
-	// A single-platform image is what it is, whatever --platform asked.
-	if have := res.Image.Platform(); opts.Platform != nil && !image.RunsOn(have, *opts.Platform) {
-		return nil, fmt.Errorf("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s",
-			ref, image.PlatformString(*opts.Platform), image.PlatformString(have))
-	}
-	return res.Image, nil
 }
 
 // specOptions maps the flags that shape the OCI spec.
@@ -249,8 +212,9 @@ func specOptions(o runOptions, args []string) (runtime.SpecOptions, error) {
 	case "none":
 	case "host":
 		so.HostNetwork = true
+	case "bridge": // Create joins the namespace it makes on hako0
 	default:
-		return so, fmt.Errorf("network %q is not supported: use none or host", o.network)
+		return so, fmt.Errorf("network %q is not supported: use none, host or bridge", o.network)
 	}
 	if so.Env, err = runtime.ParseEnv(o.envFiles, o.env); err != nil {
 		return so, err
@@ -310,28 +274,4 @@ func mountRequests(o runOptions) ([]runtime.MountRequest, error) {
 		reqs = append(reqs, r)
 	}
 	return reqs, nil
-}
-
-// parseLimits maps the resource flags onto cgroups.Limits.
-func parseLimits(o runOptions) (cgroups.Limits, error) {
-	var l cgroups.Limits
-	var err error
-	if o.memory != "" {
-		if l.Memory, err = cgroups.ParseMemory(o.memory); err != nil {
-			return l, fmt.Errorf("invalid --memory: %w", err)
-		}
-	}
-	if o.memorySwap != "" {
-		if l.MemorySwap, err = cgroups.ParseMemorySwap(o.memorySwap); err != nil {
-			return l, fmt.Errorf("invalid --memory-swap: %w", err)
-		}
-	}
-	if o.cpus != "" {
-		if l.NanoCPUs, err = cgroups.ParseCPUs(o.cpus); err != nil {
-			return l, fmt.Errorf("invalid --cpus: %w", err)
-		}
-	}
-	l.CPUShares = o.cpuShares
-	l.PidsLimit = o.pidsLimit
-	return l, nil
 }

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Registry is a running docker-registry serving from a directory.
@@ -35,9 +37,27 @@ http:
   secret: hako-test
 `
 
+// authConfig makes the registry ask for basic auth checked against an
+// htpasswd file (bcrypt lines only, as docker-registry accepts).
+const authConfig = `auth:
+  htpasswd:
+    realm: hako-test
+    path: %s
+`
+
 // Start starts docker-registry with its config, data and log under dir
 // (created if missing) and waits until it answers /v2/.
-func Start(dir string) (*Registry, error) {
+func Start(dir string) (*Registry, error) { return start(dir, "", "") }
+
+// StartAuth is Start for a registry that lets only user with password in.
+func StartAuth(dir, user, password string) (*Registry, error) {
+	if user == "" {
+		return nil, fmt.Errorf("StartAuth needs a user name")
+	}
+	return start(dir, user, password)
+}
+
+func start(dir, user, password string) (*Registry, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating registry dir: %w", err)
 	}
@@ -47,7 +67,19 @@ func Start(dir string) (*Registry, error) {
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	conf := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf(config, filepath.Join(dir, "data"), addr)), 0o600); err != nil {
+	text := fmt.Sprintf(config, filepath.Join(dir, "data"), addr)
+	if user != "" {
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+		if err != nil {
+			return nil, err
+		}
+		htpasswd := filepath.Join(dir, "htpasswd")
+		if err := os.WriteFile(htpasswd, []byte(user+":"+string(hash)+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("writing htpasswd: %w", err)
+		}
+		text += fmt.Sprintf(authConfig, htpasswd)
+	}
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		return nil, fmt.Errorf("writing registry config: %w", err)
 	}
 	logf, err := os.Create(filepath.Join(dir, "registry.log"))
@@ -83,7 +115,8 @@ func (r *Registry) waitReady(limit time.Duration) error {
 		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// With auth, 401 is the answer of a registry that is up.
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
 				return nil
 			}
 		}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hako-run/hako/monitor"
+	"github.com/hako-run/hako/runtime"
+)
+
+// lifecycleConfig adds the labels to cfg and, for run -d, checks its flags
+// and sets up the container's log.
+func lifecycleConfig(cfg *runtime.Config, o runOptions) error {
+	for _, l := range o.labels {
+		k, v, _ := strings.Cut(l, "=")
+		if k == "" {
+			return fmt.Errorf("invalid label %q: want KEY=VALUE", l)
+		}
+		if cfg.Labels == nil {
+			cfg.Labels = map[string]string{}
+		}
+		cfg.Labels[k] = v
+	}
+	if !o.detach {
+		if len(o.logOpts) > 0 {
+			return errors.New("--log-opt needs -d: a foreground container's output goes to the terminal")
+		}
+		return nil
+	}
+	if o.tty || o.interactive {
+		return errors.New("run -d with -i or -t is not supported yet (no attach): drop -i/-t, read the output with hako logs")
+	}
+	lc, err := runtime.ParseLogOpts(o.logOpts)
+	if err != nil {
+		return err
+	}
+	cfg.Log = lc
+	return nil
+}
+
+// runDetached hands the created container to a new monitor and prints its
+// ID once it runs; a failure to start exits 125, 126 or 127 as run does.
+func runDetached(cmd *cobra.Command, g *globalOptions, c *runtime.Container) error {
+	if err := handToMonitor(g, c, func() { c.Remove() }); err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), c.ID)
+	return nil
+}
+
+// handToMonitor starts the monitor of c and waits until c runs; undo
+// tears c down when no monitor could take it.
+func handToMonitor(g *globalOptions, c *runtime.Container, undo func()) error {
+	code, started, err := monitor.Start(c, g.root, g.runroot)
+	if !started {
+		undo()
+	}
+	if err != nil {
+		return &exitError{code: code, err: err}
+	}
+	return nil
+}

@@ -1,0 +1,22 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/hako-run/hako/network"
+	"github.com/hako-run/hako/runtime"
+)
+
+// bridgeOptions turns --network bridge, -p and -P into the runtime's
+// options (-P's ports come from the image, once it is resolved). Other
+// modes publish nothing, as in Docker, which says so.
+func bridgeOptions(o runOptions, ports []network.PortMapping, stderr io.Writer) *runtime.BridgeOptions {
+	if o.network != "bridge" {
+		if len(ports) > 0 || o.publishAll {
+			fmt.Fprintf(stderr, "WARNING: Published ports are discarded when using %s network mode\n", o.network)
+		}
+		return nil
+	}
+	return &runtime.BridgeOptions{Ports: ports, PublishAll: o.publishAll}
+}

@@ -1,0 +1,437 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-run/hako/cgroups"
+	"github.com/hako-run/hako/rootfs"
+)
+
+// The lifecycle of a detached container, from any hako process: the
+// monitor adopts a created container and runs it; stop, kill, rm and wait
+// find its init through init.json (pid + start time), so they work whether
+// or not its monitor is still alive. The container's lock is held by
+// whoever runs or tears it down: its monitor, or a command finishing a
+// container whose monitor died.
+
+// ErrRunning is returned by Reopen for a container that already runs.
+var ErrRunning = errors.New("container is running")
+
+// LockFile is the open file that holds the container's lock, to be handed
+// to the monitor (as an inherited descriptor, so the lock is never free in
+// between). Nil once released.
+func (c *Container) LockFile() *os.File { return c.lockf }
+
+// Disown lets go of this process's hold on the container after its lock
+// was handed to a monitor.
+func (c *Container) Disown() { c.release() }
+
+// Adopt takes over the container id, created by another hako process that
+// handed its lock over as lock: the monitor calls it. It records this
+// process as the container's monitor.
+func Adopt(root, runRoot, id string, lock *os.File, cg *cgroups.Host) (*Container, error) {
+	if cg == nil {
+		return nil, errors.New("adopting container: no cgroup host")
+	}
+	dir := filepath.Join(containersDir(root), id)
+	var rec Record
+	b, err := os.ReadFile(filepath.Join(dir, recordFile))
+	if err == nil {
+		err = json.Unmarshal(b, &rec)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading container record: %w", err)
+	}
+	c := &Container{Record: rec, dir: dir, runRoot: runRoot, cg: cg, remove: rec.Remove,
+		lockf: lock, unlock: func() { lock.Close() }}
+	m, err := CurrentMonitor()
+	if err == nil {
+		err = writeJSONUnsynced(filepath.Join(dir, monitorFile), m)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recording container monitor: %w", err)
+	}
+	return c, nil
+}
+
+// RunDetached runs the container as Run does, with its output relayed to
+// stdout and stderr (the monitor's log), and calls started once its
+// process runs (after init.json records it). Everything the container
+// wrote is relayed before its end is recorded.
+func (c *Container) RunDetached(stdout, stderr io.Writer, started func()) (int, error) {
+	outR, outW, err := survivingPipe()
+	if err != nil {
+		return ExitCannotRun, err
+	}
+	errR, errW, err := survivingPipe()
+	if err != nil {
+		outR.Close()
+		outW.Close()
+		return ExitCannotRun, err
+	}
+	var relays sync.WaitGroup
+	for _, p := range []struct {
+		dst io.Writer
+		src *os.File
+	}{{stdout, outR}, {stderr, errR}} {
+		relays.Add(1)
+		go func() {
+			defer relays.Done()
+			io.Copy(p.dst, p.src)
+			p.src.Close()
+		}()
+	}
+	// Once the container has its ends, only it may hold them: its exit
+	// is then the relays' end of file.
+	closeOurs := func() { outW.Close(); errW.Close() }
+	c.stdio = Stdio{Stdout: outW, Stderr: errW}
+	c.onStart = func() { closeOurs(); started() }
+	code, runErr := c.run()
+	closeOurs()
+	waitTimeout(&relays, 5*time.Second)
+	defer c.release() // after teardown, as in Run
+	if err := c.teardown(code, runErr); err != nil && runErr == nil {
+		return code, fmt.Errorf("cleaning up after the container: %w", err)
+	}
+	return code, runErr
+}
+
+// survivingPipe makes a pipe whose write end, the container's, is opened
+// read-write: holding a reader itself, the container never gets SIGPIPE
+// or EPIPE when its monitor (the real reader) is killed; it keeps running,
+// and its writes only block once the pipe (grown to 1 MiB where allowed)
+// is full, until it is stopped or removed.
+func survivingPipe() (r, w *os.File, err error) {
+	r, w0, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("making the container's output pipe: %w", err)
+	}
+	defer w0.Close()
+	fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", w0.Fd()), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		r.Close()
+		return nil, nil, fmt.Errorf("making the container's output pipe: %w", err)
+	}
+	unix.FcntlInt(r.Fd(), unix.F_SETPIPE_SZ, 1<<20) // best effort: a bigger buffer, more time
+	return r, os.NewFile(uintptr(fd), "container-output"), nil
+}
+
+// waitTimeout waits for wg, at most d.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
+
+// started records the container's running init in init.json, so ps, stop
+// and rm from any shell find it, then tells the monitor's caller.
+func (c *Container) started(pid int) error {
+	// A command as quick as true is a zombie already: nothing to find.
+	if st, err := procStartTime(pid); err == nil {
+		in := InitProcess{PID: pid, StartTime: st, StartedAt: time.Now().UTC()}
+		// Not fsynced: after a power cut the process is gone anyway.
+		if err := writeJSONUnsynced(filepath.Join(c.dir, initFile), in); err != nil {
+			return fmt.Errorf("recording container process: %w", err)
+		}
+	}
+	if c.onStart != nil {
+		c.onStart()
+	}
+	return nil
+}
+
+// Reopen makes an exited container ready to run again (hako start): it
+// takes its lock, mounts its rootfs again and clears its exit status. The
+// caller runs it through a monitor, or Removes it.
+func Reopen(root, runRoot, id string, cg *cgroups.Host) (_ *Container, err error) {
+	if cg == nil {
+		return nil, errors.New("starting container: no cgroup host")
+	}
+	dir := filepath.Join(containersDir(root), id)
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoSuchContainer, id)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if initAlive(dir) {
+			return nil, ErrRunning
+		}
+		return nil, fmt.Errorf("container %s is being started or removed by another hako", id)
+	}
+	c := &Container{dir: dir, runRoot: runRoot, cg: cg, lockf: f, unlock: func() { f.Close() }}
+	defer func() {
+		if err != nil {
+			c.release()
+		}
+	}()
+	if initAlive(dir) {
+		return nil, ErrRunning // its monitor died, it still runs
+	}
+	info, err := loadInfo(dir)
+	if err != nil {
+		return nil, err
+	}
+	c.Record, c.remove = info.Record, info.Remove
+	if _, err := loadStatus(dir); err != nil {
+		// No status and no monitor: a run cut short, for Repair.
+		return nil, fmt.Errorf("container %s did not end cleanly: run any hako run or hako ps to repair it, then start it again", id)
+	}
+	if len(c.LayerDirs) == 0 {
+		return nil, fmt.Errorf("container %s was made by an older hako that did not record its layers: it cannot be started again", id)
+	}
+	if c.Spec == nil || c.Spec.Process == nil || c.Spec.Process.Terminal {
+		return nil, fmt.Errorf("container %s was created with -t: starting it again needs attach, which hako does not have yet", id)
+	}
+	if c.Log == nil { // a foreground container: from now on it logs
+		if c.Log, err = ParseLogOpts(nil); err == nil {
+			err = c.writeRecord(filepath.Join(dir, recordFile), c.Record)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	lowers := slices.Clone(c.LayerDirs)
+	slices.Reverse(lowers)
+	merged := filepath.Join(dir, mergedDir)
+	if err := rootfs.Mount(lowers, filepath.Join(dir, upperDir), filepath.Join(dir, workDir), merged); err != nil {
+		return nil, err
+	}
+	err = c.reopenNetwork()
+	if err == nil && c.Network != nil { // its new address and ports
+		err = c.writeRecord(filepath.Join(dir, recordFile), c.Record)
+	}
+	var m Monitor
+	if err == nil {
+		m, err = CurrentMonitor()
+	}
+	if err == nil {
+		err = writeJSONUnsynced(filepath.Join(dir, monitorFile), m)
+	}
+	if err == nil {
+		os.Remove(filepath.Join(dir, initFile))
+		err = os.Remove(filepath.Join(dir, statusFile))
+	}
+	if err != nil {
+		c.closeNetwork()
+		rootfs.Unmount(merged)
+		return nil, fmt.Errorf("starting container %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// signalInit sends sig to the container's init through a pidfd, after
+// checking the pid still names it (start time), so a recycled pid is never
+// signalled.
+func signalInit(in InitProcess, sig unix.Signal) error {
+	fd, err := unix.PidfdOpen(in.PID, 0)
+	if err != nil {
+		return ErrNotRunning
+	}
+	defer unix.Close(fd)
+	if !in.Alive() {
+		return ErrNotRunning
+	}
+	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return ErrNotRunning
+		}
+		return fmt.Errorf("sending %s: %w", unix.SignalName(sig), err)
+	}
+	return nil
+}
+
+// ErrNotRunning is returned by Kill for a container that does not run.
+var ErrNotRunning = errors.New("container is not running")
+
+// Kill sends sig to the container's init.
+func Kill(info *Info, sig unix.Signal) error {
+	in, err := readInit(info.Dir)
+	if err != nil {
+		return ErrNotRunning
+	}
+	if _, err := loadStatus(info.Dir); err == nil {
+		return ErrNotRunning // a stale init.json of an earlier run
+	}
+	return signalInit(in, sig)
+}
+
+// Stop sends sig to the container, then SIGKILL if it still runs after
+// timeout, and returns once it has been torn down and its exit recorded
+// (by its monitor, or here when the monitor is gone). A container that
+// does not run is left as it is.
+func Stop(runRoot string, cg *cgroups.Host, info *Info, sig unix.Signal, timeout time.Duration) error {
+	in, err := readInit(info.Dir)
+	if _, serr := loadStatus(info.Dir); err != nil || serr == nil {
+		return nil
+	}
+	if err := signalInit(in, sig); errors.Is(err, ErrNotRunning) {
+		return finish(runRoot, cg, info, ExitKilled)
+	} else if err != nil {
+		return err
+	}
+	if !waitGone(in, timeout) {
+		sig = unix.SIGKILL
+		if err := signalInit(in, sig); err != nil && !errors.Is(err, ErrNotRunning) {
+			return err
+		}
+		if !waitGone(in, 10*time.Second) {
+			return fmt.Errorf("container %s did not die from SIGKILL", info.ID)
+		}
+	}
+	// Without a monitor the real exit code is lost: record the signal's.
+	return finish(runRoot, cg, info, 128+int(sig))
+}
+
+// waitGone waits up to d for the init to end.
+func waitGone(in InitProcess, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for in.Alive() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
+
+// finish waits until the container, whose init has ended, is torn down:
+// by its monitor, or, when the monitor is gone, here (as Repair does,
+// recording code). A --rm container is gone afterwards.
+func finish(runRoot string, cg *cgroups.Host, info *Info, code int) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		unlock, ok, err := tryLock(filepath.Join(info.Dir, lockFile))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if _, err := os.Stat(info.Dir); errors.Is(err, fs.ErrNotExist) {
+				return nil // removed (--rm)
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("container %s: its monitor did not finish within 30s", info.ID)
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if _, err := loadStatus(info.Dir); err == nil {
+			unlock()
+			return nil // its monitor recorded the end
+		}
+		if initAlive(info.Dir) {
+			unlock()
+			return fmt.Errorf("container %s still runs", info.ID)
+		}
+		rec := info.Record
+		o := &orphan{id: info.ID, dir: info.Dir, rec: &rec, unlock: unlock, code: code}
+		err = o.repair(runRoot, cg)
+		unlock()
+		return err
+	}
+}
+
+// Remove deletes a container (hako rm). A running container is refused
+// unless force, which kills it first; volumes also removes its anonymous
+// volumes (rm -v).
+func Remove(root, runRoot string, cg *cgroups.Host, info *Info, force, volumes bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if in, err := readInit(info.Dir); err == nil && in.Alive() {
+			if _, serr := loadStatus(info.Dir); serr != nil {
+				if !force {
+					return fmt.Errorf("cannot remove container %q: container is running: stop the container before removing or force remove", "/"+info.Name)
+				}
+				if err := Stop(runRoot, cg, info, unix.SIGKILL, 0); err != nil {
+					return err
+				}
+			}
+		}
+		unlock, ok, err := tryLock(filepath.Join(info.Dir, lockFile))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			if _, err := os.Stat(info.Dir); errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("%w: %s", ErrNoSuchContainer, info.ID)
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("cannot remove container %q: it is busy (being started or stopped)", "/"+info.Name)
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		err = removeLocked(root, runRoot, cg, info, volumes)
+		unlock()
+		return err
+	}
+}
+
+// removeLocked tears down what is left of a stopped container and deletes
+// it; the caller holds its lock.
+func removeLocked(root, runRoot string, cg *cgroups.Host, info *Info, volumes bool) error {
+	if _, err := loadStatus(info.Dir); err != nil {
+		if initAlive(info.Dir) {
+			return fmt.Errorf("cannot remove container %q: it started again meanwhile", "/"+info.Name)
+		}
+		// Never ran, or its monitor died: clean up as Repair would.
+		rec := info.Record
+		rec.Remove = false
+		o := &orphan{id: info.ID, dir: info.Dir, rec: &rec}
+		if err := o.repair(runRoot, cg); err != nil {
+			return err
+		}
+	}
+	if err := unmountMerged(filepath.Join(info.Dir, mergedDir)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err // never delete through a live mount
+	}
+	if err := removeDir(info.Dir); err != nil {
+		return err
+	}
+	if volumes {
+		return removeAnonymousVolumes(root, info.Spec)
+	}
+	return nil
+}
+
+// Wait blocks until the container ends and returns its exit code.
+func Wait(runRoot string, cg *cgroups.Host, info *Info) (int, error) {
+	for {
+		st, err := loadStatus(info.Dir)
+		if err == nil {
+			return st.ExitCode, nil
+		}
+		if _, err := os.Stat(info.Dir); errors.Is(err, fs.ErrNotExist) {
+			return 0, fmt.Errorf("%w: %s", ErrNoSuchContainer, info.ID)
+		}
+		if s := readState(info.Dir); !s.Running && !s.MonitorAlive {
+			// Ended with no monitor to see it, or cut short before it ran.
+			if err := finish(runRoot, cg, info, ExitKilled); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Abort tears down a reopened container that could not be handed to a
+// monitor, keeping its record as exited (Remove would delete it).
+func (c *Container) Abort() error {
+	defer c.release()
+	return c.teardown(ExitCannotRun, errors.New("not run"))
+}

@@ -1,0 +1,156 @@
+package runtime
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hako-run/hako/network"
+)
+
+// BridgeOptions puts a container on the hako0 bridge (--network bridge).
+type BridgeOptions struct {
+	Ports []network.PortMapping // -p; host port 0 means a free one
+	// PublishAll (-P) also publishes every port the image EXPOSEs, each
+	// on a free host port.
+	PublishAll bool
+}
+
+// NetworkRecord is what a container's record keeps of its bridge network:
+// enough to show it (ps, port, inspect) after its creator is gone, and to
+// set it up again when the container is started again.
+type NetworkRecord struct {
+	Mode      string                `json:"mode"`                // "bridge"
+	Requested []network.PortMapping `json:"requested,omitempty"` // -p and -P as given (host port 0: any)
+	Ports     []network.PortMapping `json:"ports,omitempty"`     // as published by the current or last run
+	Address   string                `json:"address,omitempty"`
+	Gateway   string                `json:"gateway,omitempty"`
+	PrefixLen int                   `json:"prefix_len,omitempty"`
+}
+
+// setupNetwork gives the container its network namespace on hako0 and
+// points the spec at it. The namespace exists before libcontainer creates
+// the container, which only joins it: no hook between create and start.
+func (c *Container) setupNetwork(b *BridgeOptions, img ocispec.ImageConfig, o *SpecOptions) error {
+	if b == nil {
+		return nil
+	}
+	t := time.Now()
+	ports := b.Ports
+	if b.PublishAll {
+		exposed, err := network.ExposedPorts(img.ExposedPorts)
+		if err != nil {
+			return err
+		}
+		ports = append(slices.Clone(ports), exposed...)
+	}
+	ep, err := network.Setup(network.Request{ID: c.ID, Owner: c.dir, Ports: ports})
+	if err != nil {
+		return err
+	}
+	c.net = ep
+	c.Network = &NetworkRecord{Mode: "bridge", Requested: ports}
+	c.Network.published(ep)
+	o.NetNSPath = ep.NetNS
+	c.debug("network: %s on %s via %s, netns %s, ports %v (%s)", ep.Address, network.BridgeName, ep.HostLink, ep.NetNS, ep.Ports, since(t))
+	return nil
+}
+
+func (r *NetworkRecord) published(ep *network.Endpoint) {
+	r.Ports, r.Address, r.Gateway = ep.Ports, ep.Address.String(), ep.Gateway.String()
+	r.PrefixLen = ep.BridgeNet.Bits()
+}
+
+// closeNetwork tears the container's network down, if it has one: its own
+// endpoint, or, in a monitor that adopted the container, the one its
+// record names. The reserved host ports are let go last.
+func (c *Container) closeNetwork() error {
+	t := time.Now()
+	var err error
+	switch {
+	case c.net != nil:
+		err = c.net.Close()
+		c.net = nil
+	case c.Network != nil:
+		err = network.Release(c.ID)
+	default:
+		return nil
+	}
+	for _, f := range c.heldPorts {
+		f.Close()
+	}
+	c.heldPorts = nil
+	if err != nil {
+		return fmt.Errorf("removing the container's network: %w", err)
+	}
+	c.debug("network removed (%s)", since(t))
+	return nil
+}
+
+// Ports are the container's published ports with their host ports chosen.
+func (r *Record) Ports() []network.PortMapping {
+	if r.Network == nil {
+		return nil
+	}
+	return r.Network.Ports
+}
+
+// PortFiles are duplicates of the sockets reserving the container's host
+// ports, to be handed to its monitor with the lock (nil without a network).
+func (c *Container) PortFiles() ([]*os.File, error) {
+	if c.net == nil {
+		return nil, nil
+	}
+	return c.net.Files()
+}
+
+// HoldPorts keeps the handed-over port reservations until teardown.
+func (c *Container) HoldPorts(files []*os.File) { c.heldPorts = files }
+
+// reopenNetwork sets a bridged container's network up again for hako
+// start: a new address and the same -p requests (a free host port again
+// where none was given), at the netns path its spec already names.
+func (c *Container) reopenNetwork() error {
+	if c.Network == nil {
+		return nil
+	}
+	ep, err := network.Setup(network.Request{ID: c.ID, Owner: c.dir, Ports: c.Network.Requested})
+	if err != nil {
+		return err
+	}
+	if !specJoins(c, ep.NetNS) {
+		ep.Close()
+		return errors.New("the container's network namespace moved since it was created: remove it and run it again")
+	}
+	c.net = ep
+	c.Network.published(ep)
+	hostsPath := filepath.Join(c.dir, "hosts")
+	old, _ := os.ReadFile(hostsPath)
+	hosts := hostsFor(c.net.Address.String(), c.Spec.Hostname)
+	if !bytes.Equal(old, hosts) {
+		if err := os.WriteFile(hostsPath, hosts, 0o644); err != nil {
+			c.closeNetwork()
+			return fmt.Errorf("writing hosts: %w", err)
+		}
+	}
+	return nil
+}
+
+// specJoins reports whether the container's spec joins the netns at path.
+func specJoins(c *Container, path string) bool {
+	if c.Spec == nil || c.Spec.Linux == nil {
+		return false
+	}
+	for _, ns := range c.Spec.Linux.Namespaces {
+		if ns.Type == "network" {
+			return ns.Path == path
+		}
+	}
+	return false
+}
