@@ -15,7 +15,7 @@ APT_DEPS  := libseccomp-dev pkg-config busybox-static
 TEST_DEPS := $(APT_DEPS) docker-registry runc podman apparmor iproute2 nftables util-linux containerd
 BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun
 
-.PHONY: build install cross test bench demo deps test-deps bench-deps fuzz clean
+.PHONY: build install cross test oci-validation bench demo deps test-deps bench-deps fuzz clean
 
 build: deps
 	CGO_ENABLED=1 $(GO) build -trimpath $(STATIC) -tags "$(TAGS)" -o $(BIN) ./cmd/hako
@@ -50,6 +50,11 @@ test: test-deps build
 	# hako's own code in the patched libcontainer (third_party/runc)
 	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -count=1 github.com/opencontainers/runc/libcontainer
 	$(MAKE) fuzz
+
+# oci-validation runs the OCI runtime validation suite (runtime-tools'
+# validation/ programs, built from the Go module) against hako-runc and runc.
+oci-validation: test-deps build
+	./scripts/oci-validation $(BIN)
 
 FUZZTIME ?= 10s
 fuzz:
