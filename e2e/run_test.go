@@ -209,6 +209,13 @@ func TestRunFailsCleanly(t *testing.T) {
 	}
 	_, _, code = s.run(t, "--device-cgroup-rule", "x 1:2 r", busybox.ref, "true")
 	wantCode(t, "bad --device-cgroup-rule", code, 125)
+	_, errOut, code = s.run(t, "--network", "host", "--dns", "1.1.1.1", busybox.ref, "true")
+	wantCode(t, "--dns with --network host", code, 125)
+	if !strings.Contains(errOut, "conflicting options: dns and the network mode") {
+		t.Errorf("--dns with host network: %q", errOut)
+	}
+	_, _, code = s.run(t, "--add-host", "nocolon", busybox.ref, "true")
+	wantCode(t, "bad --add-host", code, 125)
 	_, _, code = s.run(t)
 	wantCode(t, "no image", code, 125)
 	if ids := s.containerIDs(t); len(ids) != 0 {
@@ -354,6 +361,8 @@ func TestRunFlags(t *testing.T) {
 		{"/proc/sys read-only", []string{busybox.ref, "sh", "-c", "echo x 2>/dev/null > /proc/sys/kernel/domainname || echo ro"}, "ro"},
 		{"/sys read-only", []string{busybox.ref, "sh", "-c", `awk '$5 == "/sys" { split($6, o, ","); print o[1] }' /proc/self/mountinfo`}, "ro"},
 		{"no DNS without a network", []string{busybox.ref, "sh", "-c", "grep -c nameserver /etc/resolv.conf; true"}, "0"},
+		{"dns", []string{"--dns", "9.9.9.9", "--dns-search", "example.org", "--dns-option", "ndots:2", busybox.ref, "grep", "-v", "^#", "/etc/resolv.conf"}, "nameserver 9.9.9.9\nsearch example.org\noptions ndots:2"},
+		{"add-host", []string{"--add-host", "db:10.1.2.3", "--add-host", "gw=host-gateway", busybox.ref, "sh", "-c", "tail -2 /etc/hosts"}, "10.1.2.3\tdb\n10.89.0.1\tgw"},
 		{"own resolv.conf", []string{"-v", resolv + ":/etc/resolv.conf:ro", busybox.ref, "cat", "/etc/resolv.conf"}, "nameserver 192.0.2.53"},
 	}
 	for _, c := range cases {
@@ -496,6 +505,12 @@ func TestRunTTYCtrlC(t *testing.T) {
 // the test end early, hako is told to exit (and so cleans up) or killed.
 func startTTY(t *testing.T, s *store, size console.WinSize) (console.Console, *exec.Cmd, *syncBuffer) {
 	t.Helper()
+	return startTTYCmd(t, s, size, "run", "--rm", "-it", "--network", "none", busybox.ref, "sh")
+}
+
+// startTTYCmd runs hako with args on a new pty of the given size.
+func startTTYCmd(t *testing.T, s *store, size console.WinSize, args ...string) (console.Console, *exec.Cmd, *syncBuffer) {
+	t.Helper()
 	pty, slavePath, err := console.NewPty()
 	if err != nil {
 		t.Fatal(err)
@@ -509,7 +524,7 @@ func startTTY(t *testing.T, s *store, size console.WinSize) (console.Console, *e
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { slave.Close() })
-	cmd := s.cmd("run", "--rm", "-it", "--network", "none", busybox.ref, "sh")
+	cmd := s.cmd(args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

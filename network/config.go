@@ -63,3 +63,13 @@ func LoadConfig(path string) (Config, error) {
 
 // gateway is the bridge's own address: the subnet's first.
 func (c Config) gateway() netip.Addr { return c.Subnet.Addr().Next() }
+
+// HostGateway is the host's address on hako0, what --add-host NAME:host-gateway
+// names (Docker uses its bridge's address the same way).
+func HostGateway() (netip.Addr, error) {
+	cfg, err := LoadConfig(ConfigPath())
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return cfg.gateway(), nil
+}

@@ -140,3 +140,21 @@ func TestNextFree(t *testing.T) {
 		t.Errorf("full subnet gave %s", got)
 	}
 }
+
+func TestWithDNS(t *testing.T) {
+	host := []byte("# from the host\nnameserver 192.0.2.1\nsearch lan\noptions edns0\n")
+	cases := []struct {
+		servers, search, options []string
+		want                     string
+	}{
+		{nil, nil, nil, string(host)},
+		{[]string{"9.9.9.9", "1.1.1.1"}, nil, nil, "# from the host\nsearch lan\noptions edns0\nnameserver 9.9.9.9\nnameserver 1.1.1.1\n"},
+		{nil, []string{"a.org", "b.org"}, nil, "# from the host\nnameserver 192.0.2.1\noptions edns0\nsearch a.org b.org\n"},
+		{nil, []string{"."}, []string{"ndots:2"}, "# from the host\nnameserver 192.0.2.1\noptions ndots:2\n"},
+	}
+	for _, c := range cases {
+		if got := string(WithDNS(host, c.servers, c.search, c.options)); got != c.want {
+			t.Errorf("WithDNS(%v, %v, %v) = %q, want %q", c.servers, c.search, c.options, got, c.want)
+		}
+	}
+}

@@ -62,3 +62,36 @@ func hasNameserver(conf []byte, addr string) bool {
 	}
 	return false
 }
+
+// WithDNS applies --dns, --dns-search and --dns-option to a container's
+// resolv.conf as Docker does: each one given replaces that part of conf
+// (nameservers, the search line, the options line); a search domain of
+// "." means no search line.
+func WithDNS(conf []byte, servers, search, options []string) []byte {
+	if len(servers) == 0 && len(search) == 0 && len(options) == 0 {
+		return conf
+	}
+	var out bytes.Buffer
+	for _, line := range strings.SplitAfter(string(conf), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && (f[0] == "nameserver" && len(servers) > 0 ||
+			(f[0] == "search" || f[0] == "domain") && len(search) > 0 ||
+			f[0] == "options" && len(options) > 0) {
+			continue
+		}
+		out.WriteString(line)
+	}
+	if b := out.Bytes(); len(b) > 0 && b[len(b)-1] != '\n' {
+		out.WriteByte('\n')
+	}
+	for _, s := range servers {
+		out.WriteString("nameserver " + s + "\n")
+	}
+	if len(search) > 0 && !(len(search) == 1 && search[0] == ".") {
+		out.WriteString("search " + strings.Join(search, " ") + "\n")
+	}
+	if len(options) > 0 {
+		out.WriteString("options " + strings.Join(options, " ") + "\n")
+	}
+	return out.Bytes()
+}

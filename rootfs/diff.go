@@ -79,7 +79,7 @@ func writeDiffEntry(tw *tar.Writer, p, rel string, links map[[2]uint64]string) e
 	if err := unix.Lstat(p, &st); err != nil {
 		return &os.PathError{Op: "lstat", Path: p, Err: err}
 	}
-	mtime := time.Unix(st.Mtim.Sec, 0)
+	mtime := time.Unix(int64(st.Mtim.Sec), 0) // int32 on 32-bit arm
 	typ := st.Mode & unix.S_IFMT
 	// Whiteouts first: overlay may share one inode among them, which
 	// must not turn into hardlinks.

@@ -79,6 +79,7 @@ type Config struct {
 	Mounts      []MountRequest      // -v and --mount, made into Options.Mounts once the rootfs is mounted
 	AppArmor    *apparmor.Host      // nil: this machine's (tests fake one)
 	Bridge      *BridgeOptions      // --network bridge (network.go); nil: none or host, as Options says
+	JoinNetwork *JoinedNetwork      // --network container:NAME (netjoin.go)
 	Log         *LogConfig          // -d: where the monitor writes the output (logs.go)
 	Labels      map[string]string   // --label
 
@@ -207,7 +208,17 @@ func Create(cfg Config) (_ *Container, err error) {
 		}
 	}()
 	t = time.Now()
-	if err := c.writeNetworkFiles(&o); err != nil {
+	if j := cfg.JoinNetwork; j != nil {
+		c.Network = &NetworkRecord{Mode: ContainerNetworkPrefix + j.ID}
+		o.NetNSPath, o.HostNetwork = j.NetNS, false
+		if o.Hostname == "" {
+			o.Hostname = j.Hostname
+		}
+		err = c.copyJoinedFiles(cfg.Root, j.ID, &o)
+	} else {
+		err = c.writeNetworkFiles(&o)
+	}
+	if err != nil {
 		return nil, err
 	}
 	c.debug("network files: hostname, hosts, resolv.conf (%s)", since(t))

@@ -42,6 +42,12 @@ func (c *Container) writeNetworkFiles(o *SpecOptions) error {
 			resolv = b
 		}
 	}
+	extra, err := extraHostLines(o.ExtraHosts)
+	if err != nil {
+		return err
+	}
+	hosts = insertHosts(hosts, extra, c.net != nil)
+	resolv = network.WithDNS(resolv, o.DNS, o.DNSSearch, o.DNSOptions)
 	files := []struct {
 		name string
 		data []byte
@@ -65,4 +71,21 @@ func (c *Container) writeNetworkFiles(o *SpecOptions) error {
 // name at its address.
 func hostsFor(addr, hostname string) []byte {
 	return fmt.Appendf([]byte(defaultHosts), "%s\t%s\n", addr, hostname)
+}
+
+// insertHosts puts the --add-host lines after Docker's default block and
+// before the container's own line (the last one, when it has an address).
+func insertHosts(hosts, extra []byte, ownLast bool) []byte {
+	if len(extra) == 0 {
+		return hosts
+	}
+	if b := hosts; len(b) > 0 && b[len(b)-1] != '\n' {
+		hosts = append(hosts, '\n')
+	}
+	if !ownLast {
+		return append(hosts, extra...)
+	}
+	i := bytes.LastIndexByte(hosts[:len(hosts)-1], '\n') + 1
+	out := append(bytes.Clone(hosts[:i]), extra...)
+	return append(out, hosts[i:]...)
 }

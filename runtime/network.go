@@ -77,7 +77,7 @@ func (c *Container) closeNetwork() error {
 	case c.net != nil:
 		err = c.net.Close()
 		c.net = nil
-	case c.Network != nil:
+	case c.Network != nil && c.Network.Mode == "bridge":
 		err = network.Release(c.ID)
 	default:
 		return nil
@@ -95,7 +95,7 @@ func (c *Container) closeNetwork() error {
 
 // Ports are the container's published ports with their host ports chosen.
 func (r *Record) Ports() []network.PortMapping {
-	if r.Network == nil {
+	if r.Network == nil || r.Network.Mode != "bridge" {
 		return nil
 	}
 	return r.Network.Ports
@@ -117,7 +117,10 @@ func (c *Container) HoldPorts(files []*os.File) { c.heldPorts = files }
 // start: a new address and the same -p requests (a free host port again
 // where none was given), at the netns path its spec already names.
 func (c *Container) reopenNetwork() error {
-	if c.Network == nil {
+	if other := c.joinedContainer(); other != "" {
+		return c.rejoinNetwork(other)
+	}
+	if c.Network == nil || c.Network.Mode != "bridge" {
 		return nil
 	}
 	ep, err := network.Setup(network.Request{ID: c.ID, Owner: c.dir, Ports: c.Network.Requested})
@@ -130,9 +133,15 @@ func (c *Container) reopenNetwork() error {
 	}
 	c.net = ep
 	c.Network.published(ep)
+	// The hosts file ends with the container's own line: only that one
+	// changes (--add-host lines stay).
 	hostsPath := filepath.Join(c.dir, "hosts")
 	old, _ := os.ReadFile(hostsPath)
 	hosts := hostsFor(c.net.Address.String(), c.Spec.Hostname)
+	if len(old) > 1 && old[len(old)-1] == '\n' {
+		i := bytes.LastIndexByte(old[:len(old)-1], '\n') + 1
+		hosts = append(bytes.Clone(old[:i]), hosts[len(defaultHosts):]...)
+	}
 	if !bytes.Equal(old, hosts) {
 		if err := os.WriteFile(hostsPath, hosts, 0o644); err != nil {
 			c.closeNetwork()
@@ -153,4 +162,20 @@ func specJoins(c *Container, path string) bool {
 		}
 	}
 	return false
+}
+
+// rejoinNetwork points a container that joins another's network (hako
+// start) at that container's namespace as it is now.
+func (c *Container) rejoinNetwork(other string) error {
+	root := filepath.Dir(filepath.Dir(c.dir)) // ROOT/containers/<id>
+	j, err := NetworkOf(root, other)
+	if err != nil {
+		return err
+	}
+	for i, ns := range c.Spec.Linux.Namespaces {
+		if ns.Type == "network" {
+			c.Spec.Linux.Namespaces[i].Path = j.NetNS
+		}
+	}
+	return nil
 }

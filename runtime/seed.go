@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
+
+	"github.com/hako-run/hako/rootfs"
 )
 
 // seedVolume copies the directory target of the container's rootfs (with
@@ -23,15 +25,23 @@ import (
 // then moved in: a running container that shares the volume can't swap
 // a directory being filled for a symlink to the host, and a copy cut short
 // leaves the volume empty, to be filled next time.
-func seedVolume(rootfs, target, data string) error {
-	src, err := securejoin.SecureJoin(rootfs, target)
+func seedVolume(rootDir, target, data string) error {
+	h, err := rootfs.OpenInRoot(rootDir, target, unix.O_PATH)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR) {
+		return nil // nothing in the image to seed the volume with
+	}
 	if err != nil {
 		return fmt.Errorf("resolving %s in the rootfs: %w", target, err)
 	}
+	defer h.Close()
 	var st unix.Stat_t
-	if err := unix.Lstat(src, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+	if err := unix.Fstat(int(h.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return nil
 	}
+	// The directory opened in-root, by a path through its handle (the
+	// trailing "." makes the magic link resolve, even for Lgetxattr); the
+	// copy below never follows a symlink.
+	src := fmt.Sprintf("/proc/self/fd/%d/.", h.Fd())
 	if empty, err := isEmptyDir(data); err != nil || !empty {
 		return err
 	}

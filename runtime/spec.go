@@ -83,6 +83,11 @@ type SpecOptions struct {
 	// GroupAdd (--group-add) are group names (looked up in the image's
 	// /etc/group) or numbers added to the process's groups.
 	GroupAdd []string
+	// DNS, DNSSearch and DNSOptions (--dns, --dns-search, --dns-option)
+	// replace those parts of the container's resolv.conf; ExtraHosts
+	// (--add-host) are added to its /etc/hosts (dns.go).
+	DNS, DNSSearch, DNSOptions []string
+	ExtraHosts                 []ExtraHost
 }
 
 // dockerDefaultCaps is Docker's default capability set (CapEff 00000000a80425fb).

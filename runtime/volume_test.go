@@ -366,3 +366,39 @@ func TestWithImageVolumes(t *testing.T) {
 		t.Errorf("image volumes added: %q, want /a /a/sub (b is the user's bind, c a tmpfs; relative and / skipped)", targets)
 	}
 }
+
+// TestSeedVolumeSymlinkStaysInRoot: an image whose volume path is a
+// symlink to an absolute host path seeds from inside the rootfs, never
+// from the host directory the link names.
+func TestSeedVolumeSymlinkStaysInRoot(t *testing.T) {
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "secret"), []byte("host"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root, data := t.TempDir(), t.TempDir()
+	if err := os.Symlink(host, filepath.Join(root, "data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := seedVolume(root, "/data", data); err != nil {
+		t.Fatalf("seedVolume: %v", err)
+	}
+	if ents, _ := os.ReadDir(data); len(ents) != 0 {
+		t.Fatalf("the volume was seeded from the host directory the link names: %v", ents)
+	}
+	// The same link's target inside the rootfs is what seeds it.
+	if err := os.MkdirAll(filepath.Join(root, host), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, host, "inside"), []byte("image"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := seedVolume(root, "/data", data); err != nil {
+		t.Fatalf("seedVolume: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(data, "inside")); err != nil || string(b) != "image" {
+		t.Errorf("seeded from inside the rootfs: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "secret")); err == nil {
+		t.Error("the host's file was copied into the volume")
+	}
+}

@@ -91,7 +91,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newSearchCommand(g),
 	)
 	// Containers after run -d (lifecycle.go, ps.go, logs.go).
-	root.AddCommand(newPsCommand(g, "ps"), newPortCommand(g), newLogsCommand(g), newStopCommand(g), newKillCommand(g),
+	root.AddCommand(newPsCommand(g, "ps"), newPortCommand(g), newExecCommand(g), newLogsCommand(g), newStopCommand(g), newKillCommand(g),
 		newRmCommand(g, "rm"), newWaitCommand(g), newStartCommand(g), newContainerCommand(g))
 	return root
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -31,6 +32,7 @@ type runOptions struct {
 	entrypointSet                              bool // --entrypoint "" clears it
 	publish                                    []string
 	publishAll                                 bool
+	dns, dnsSearch, dnsOptions, addHosts       []string
 	detach                                     bool
 	logOpts, labels                            []string
 }
@@ -77,7 +79,11 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.Uint64VarP(&o.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
 	f.Int64Var(&o.pidsLimit, "pids-limit", 0, "maximum number of processes (-1 for unlimited)")
 	f.StringArrayVar(&o.ulimits, "ulimit", nil, "set a ulimit (NAME=SOFT[:HARD])")
-	f.StringVar(&o.network, "network", "none", "network mode: none, host or bridge (hako0)")
+	f.StringVar(&o.network, "network", "none", "network mode: none, host, bridge (hako0) or container:NAME")
+	f.StringArrayVar(&o.dns, "dns", nil, "set a DNS server")
+	f.StringArrayVar(&o.dnsSearch, "dns-search", nil, "set a DNS search domain ('.' for none)")
+	f.StringArrayVar(&o.dnsOptions, "dns-option", nil, "set a DNS option (ndots:2)")
+	f.StringArrayVar(&o.addHosts, "add-host", nil, "add a line to /etc/hosts (NAME:IP, IP may be host-gateway)")
 	f.StringArrayVarP(&o.publish, "publish", "p", nil, "publish a container's port to the host ([HOSTIP:][HOSTPORT:]CTRPORT[/tcp|/udp]); implies --network bridge")
 	f.BoolVarP(&o.publishAll, "publish-all", "P", false, "publish all exposed ports to random host ports; implies --network bridge")
 	f.BoolVar(&o.privileged, "privileged", false, "give the container all capabilities and devices")
@@ -166,6 +172,11 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 		cfg.Debugf = debugf
 	}
 	cfg.Bridge = bridgeOptions(o, ports, stderr)
+	if ref, ok := strings.CutPrefix(o.network, runtime.ContainerNetworkPrefix); ok {
+		if cfg.JoinNetwork, err = runtime.NetworkOf(g.root, ref); err != nil {
+			return hako.Options{}, err
+		}
+	}
 	if err := lifecycleConfig(&cfg, o); err != nil { // detach.go: -d, --log-opt, --label
 		return hako.Options{}, err
 	}
@@ -208,13 +219,39 @@ func specOptions(o runOptions, args []string) (runtime.SpecOptions, error) {
 		so.Entrypoint = &ep
 	}
 	var err error
-	switch o.network {
-	case "none":
-	case "host":
+	switch {
+	case o.network == "none":
+	case o.network == "host":
 		so.HostNetwork = true
-	case "bridge": // Create joins the namespace it makes on hako0
+	case o.network == "bridge": // Create joins the namespace it makes on hako0
+	case strings.HasPrefix(o.network, runtime.ContainerNetworkPrefix):
+		// runConfig finds the container; Docker's conflicts first.
+		switch {
+		case o.hostname != "":
+			return so, errors.New("conflicting options: hostname and the network mode")
+		case len(o.dns)+len(o.dnsSearch)+len(o.dnsOptions) > 0:
+			return so, errors.New("conflicting options: dns and the network mode")
+		case len(o.addHosts) > 0:
+			return so, errors.New("conflicting options: custom host-to-IP mapping and the network mode")
+		case len(o.publish) > 0 || o.publishAll:
+			return so, errors.New("conflicting options: port publishing and the container type network mode")
+		}
 	default:
-		return so, fmt.Errorf("network %q is not supported: use none, host or bridge", o.network)
+		return so, fmt.Errorf("network %q is not supported: use none, host, bridge or container:NAME", o.network)
+	}
+	if so.HostNetwork && len(o.dns)+len(o.dnsSearch)+len(o.dnsOptions) > 0 {
+		return so, errors.New("conflicting options: dns and the network mode")
+	}
+	if err := runtime.ParseDNS(o.dns); err != nil {
+		return so, err
+	}
+	so.DNS, so.DNSSearch, so.DNSOptions = o.dns, o.dnsSearch, o.dnsOptions
+	for _, h := range o.addHosts {
+		eh, err := runtime.ParseAddHost(h)
+		if err != nil {
+			return so, err
+		}
+		so.ExtraHosts = append(so.ExtraHosts, eh)
 	}
 	if so.Env, err = runtime.ParseEnv(o.envFiles, o.env); err != nil {
 		return so, err
