@@ -17,13 +17,24 @@ else
 STATIC    := -buildmode=exe -ldflags "-X main.commit=$(COMMIT) -linkmode external -extldflags -static"
 endif
 APT_DEPS  := libseccomp-dev pkg-config busybox-static
-TEST_DEPS := $(APT_DEPS) docker-registry runc podman apparmor iproute2 nftables util-linux
+# Debian's containerd (ctr, the runc shim) for the hako-runc tests, unless a
+# containerd is installed already: Docker's containerd.io conflicts with it.
+CONTAINERD_DEP := $(if $(shell command -v containerd 2>/dev/null),,containerd)
+TEST_DEPS := $(APT_DEPS) docker-registry runc podman apparmor iproute2 nftables util-linux $(CONTAINERD_DEP)
 BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun
 
-.PHONY: build cross test bench demo deps test-deps bench-deps fuzz clean
+.PHONY: build install cross test oci-validation bench demo deps test-deps bench-deps fuzz clean
 
 build: deps
 	CGO_ENABLED=1 $(GO) build -trimpath $(STATIC) -tags "$(TAGS)" -o $(BIN) ./cmd/hako
+
+# install puts hako in $(PREFIX)/bin with hako-runc beside it: the same
+# binary, which speaks runc's command line under that name (containerd's
+# runc shim, BinaryName). Keep it outside the state roots (/run/hako*).
+PREFIX ?= /usr/local
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hako
+	ln -sf hako $(DESTDIR)$(PREFIX)/bin/hako-runc
 
 # cross builds static binaries for Raspberry Pis from an amd64 Debian host:
 # bin/hako-linux-arm64 (64-bit Pi OS) and bin/hako-linux-armv7 (32-bit).
@@ -48,15 +59,22 @@ test: test-deps build
 	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -count=1 github.com/opencontainers/runc/libcontainer
 	$(MAKE) fuzz
 
+# oci-validation runs the OCI runtime validation suite (runtime-tools'
+# validation/ programs, built from the Go module) against hako-runc and runc.
+oci-validation: test-deps build
+	./scripts/oci-validation $(BIN)
+
 FUZZTIME ?= 10s
 fuzz:
 	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -run '^$$' -fuzz '^FuzzApplyLayer$$' -fuzztime $(FUZZTIME) ./rootfs
 	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -run '^$$' -fuzz '^FuzzParseReference$$' -fuzztime $(FUZZTIME) ./image
 
-# bench measures pulls, then container start latency, against the peers.
+# bench measures pulls, then container start latency, against the peers,
+# then ctr run through containerd's runc shim with hako-runc, runc and crun.
 bench: bench-deps build
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN)
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -run
+	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -containerd
 
 demo: build
 	./scripts/demo

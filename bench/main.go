@@ -19,13 +19,14 @@ import (
 
 // options are the command-line flags.
 type options struct {
-	hako      string
-	rounds    int
-	only      map[string]bool
-	cacheDir  string
-	keepCache bool
-	runMode   bool
-	runRounds int
+	hako           string
+	rounds         int
+	only           map[string]bool
+	cacheDir       string
+	keepCache      bool
+	runMode        bool
+	containerdMode bool
+	runRounds      int
 }
 
 func main() {
@@ -56,6 +57,7 @@ func parseFlags() (*options, error) {
 	flag.BoolVar(&o.keepCache, "keep-cache", true, "keep generated layers for the next run (false removes them at exit)")
 	flag.BoolVar(&o.runMode, "run", false, "measure container start latency instead of pulls")
 	flag.IntVar(&o.runRounds, "run-rounds", 30, "start-latency rounds per tool with -run")
+	flag.BoolVar(&o.containerdMode, "containerd", false, "measure ctr run through containerd's runc shim with hako-runc, runc and crun")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", flag.Args())
@@ -108,6 +110,9 @@ func run(ctx context.Context, o *options) (err error) {
 	defer reg.stop()
 
 	env := &benchEnv{ctx: ctx, opts: o, tmp: tmp, reg: reg, loadAtStart: loadAvg()}
+	if o.containerdMode {
+		return runContainerdBench(env)
+	}
 	if o.runMode {
 		return runStartBench(env)
 	}
@@ -122,6 +127,8 @@ type benchEnv struct {
 	reg  *registry
 	// loadAtStart is /proc/loadavg before any work, for the report.
 	loadAtStart string
+	// memNotes are the containerd mode's idle memory figures.
+	memNotes []string
 }
 
 // hostGuard remembers which of the peers' well-known host paths did not exist
@@ -134,7 +141,7 @@ type hostGuard struct {
 	cgroups []string
 }
 
-var peerHostPaths = []string{"/var/lib/containers", "/run/containers", "/run/libpod", "/var/tmp/containers"}
+var peerHostPaths = []string{"/var/lib/containers", "/run/containers", "/run/libpod", "/var/tmp/containers", "/run/containerd"}
 
 func newHostGuard() *hostGuard {
 	g := &hostGuard{}

@@ -4,8 +4,10 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 
 	"github.com/hako-run/hako/monitor"
+	"github.com/hako-run/hako/runccompat"
 	"github.com/hako-run/hako/runtime"
 )
 
@@ -20,6 +22,9 @@ func main() {
 	// reaches the CLI.
 	if monitor.IsMonitor() {
 		os.Exit(monitor.Main())
+	}
+	if filepath.Base(os.Args[0]) == "hako-runc" { // runc's dialect, for containerd's shim
+		os.Exit(runccompat.Main(os.Args[1:]))
 	}
 	os.Exit(execute(os.Args[1:]))
 }
