@@ -7,10 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-
-	"github.com/hako-run/hako/internal/testimage"
 )
 
 // TestBundle: hako bundle writes the OCI bundle of the container run would
@@ -19,24 +15,8 @@ import (
 // no container is left behind.
 func TestBundle(t *testing.T) {
 	s := runStore(t)
-	img, err := testimage.WithLayer(busybox.img, map[string]testimage.File{
-		"data/":       {Mode: os.ModeDir | 0o755},
-		"data/seeded": {Mode: 0o644, Content: []byte("from-image")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := cf.Config.DeepCopy()
-	cfg.Volumes = map[string]struct{}{"/data": {}}
-	if img, err = mutate.Config(img, *cfg); err != nil {
-		t.Fatal(err)
-	}
 	ref := registry + "/bundle-vol:latest"
-	push(t, ref, img)
+	pushVolumeImage(t, ref)
 	share := t.TempDir()
 	if err := os.WriteFile(filepath.Join(share, "f"), []byte("shared"), 0o644); err != nil {
 		t.Fatal(err)

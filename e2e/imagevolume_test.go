@@ -13,24 +13,8 @@ import (
 // volume seeded with the image's content there, kept with the container
 // and removed with --rm; a user mount on the same path wins.
 func TestRunImageVolume(t *testing.T) {
-	img, err := testimage.WithLayer(busybox.img, map[string]testimage.File{
-		"data/":       {Mode: os.ModeDir | 0o755},
-		"data/seeded": {Mode: 0o644, Content: []byte("from-image")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := cf.Config.DeepCopy()
-	cfg.Volumes = map[string]struct{}{"/data": {}}
-	if img, err = mutate.Config(img, *cfg); err != nil {
-		t.Fatal(err)
-	}
 	ref := registry + "/with-volume:latest"
-	push(t, ref, img)
+	pushVolumeImage(t, ref)
 	s := runStore(t)
 	s.mustHako(t, "pull", "-q", ref)
 
@@ -52,4 +36,27 @@ func TestRunImageVolume(t *testing.T) {
 	if v := strings.Fields(s.mustHako(t, "volume", "ls", "-q")); len(v) != 2 {
 		t.Errorf("volumes: %q, want the kept anonymous one and named, no third", v)
 	}
+}
+
+// pushVolumeImage pushes busybox with /data/seeded ("from-image") and
+// VOLUME /data to ref.
+func pushVolumeImage(t *testing.T, ref string) {
+	t.Helper()
+	img, err := testimage.WithLayer(busybox.img, map[string]testimage.File{
+		"data/":       {Mode: os.ModeDir | 0o755},
+		"data/seeded": {Mode: 0o644, Content: []byte("from-image")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := cf.Config.DeepCopy()
+	cfg.Volumes = map[string]struct{}{"/data": {}}
+	if img, err = mutate.Config(img, *cfg); err != nil {
+		t.Fatal(err)
+	}
+	push(t, ref, img)
 }

@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	"github.com/opencontainers/cgroups/systemd"
 	"github.com/opencontainers/runc/libcontainer"
@@ -217,14 +216,7 @@ func exitCode(ps *os.ProcessState) int {
 	if ps == nil {
 		return 255
 	}
-	ws, ok := ps.Sys().(syscall.WaitStatus)
-	if !ok {
-		return ps.ExitCode()
-	}
-	if ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ws.ExitStatus()
+	return runtime.ExitCode(ps)
 }
 
 // seccompCacheDir keeps hako's compiled seccomp programs beside the

@@ -162,14 +162,14 @@ func wait(p *libcontainer.Process, sigs chan os.Signal, t *tty) (int, error) {
 			if ps == nil {
 				return ExitCannotRun, fmt.Errorf("waiting for container process: %w", werr)
 			}
-			return exitCode(ps), nil
+			return ExitCode(ps), nil
 		}
 	}
 }
 
-// exitCode is the shell's view of a wait status: the exit status, or
+// ExitCode is the shell's view of a wait status: the exit status, or
 // 128+N for a process killed by signal N.
-func exitCode(ps *os.ProcessState) int {
+func ExitCode(ps *os.ProcessState) int {
 	ws, ok := ps.Sys().(syscall.WaitStatus)
 	if !ok {
 		return ps.ExitCode()
