@@ -23,7 +23,7 @@ CONTAINERD_DEP := $(if $(shell command -v containerd 2>/dev/null),,containerd)
 TEST_DEPS := $(APT_DEPS) docker-registry runc podman apparmor iproute2 nftables util-linux $(CONTAINERD_DEP)
 BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun
 
-.PHONY: build install cross test oci-validation bench demo deps test-deps bench-deps fuzz clean
+.PHONY: build install cross test oci-validation bench demo docs deps test-deps bench-deps fuzz clean
 
 build: deps
 	CGO_ENABLED=1 $(GO) build -trimpath $(STATIC) -tags "$(TAGS)" -o $(BIN) ./cmd/hako
@@ -78,6 +78,10 @@ bench: bench-deps build
 
 demo: build
 	./scripts/demo
+
+# docs regenerates docs/how-it-works.md from a real run (root).
+docs: build
+	./scripts/how-it-works
 
 clean:
 	rm -rf bin
