@@ -33,6 +33,7 @@ type runOptions struct {
 	publishAll                                 bool
 	detach                                     bool
 	logOpts, labels                            []string
+	restart                                    string
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
@@ -92,6 +93,7 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&o.detach, "detach", "d", false, "run the container in the background and print its ID")
 	f.StringArrayVarP(&o.labels, "label", "l", nil, "set metadata on the container (KEY=VALUE)")
 	f.StringArrayVar(&o.logOpts, "log-opt", nil, "log driver option (json-file: max-size=10m, max-file=3)")
+	f.StringVar(&o.restart, "restart", "no", "restart policy (no, on-failure[:max-retries], always, unless-stopped); needs -d")
 	return cmd
 }
 
