@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -131,6 +135,7 @@ func TestRestartAlwaysKilledFromOutside(t *testing.T) {
 	if ins.RestartCount != 1 || ins.Hako.MonitorPid != first.Hako.MonitorPid {
 		t.Errorf("RestartCount %d (want 1), monitor %d (want the same %d)", ins.RestartCount, ins.Hako.MonitorPid, first.Hako.MonitorPid)
 	}
+	waitFor(5*time.Second, func() bool { return len(s.logTimes(t, id, "up")) == 2 }) // the relay may lag
 	if n := len(s.logTimes(t, id, "up")); n != 2 {
 		t.Errorf("%d runs in the log, want 2", n)
 	}
@@ -209,4 +214,178 @@ func TestRestartFlagErrors(t *testing.T) {
 	if ids := s.containerIDs(t); len(ids) != 0 {
 		t.Errorf("containers left: %v", ids)
 	}
+}
+
+// reboot simulates a power cut and boot as TestAfterReboot does: every
+// monitor and init of the store killed by PID, the runroot emptied.
+func (s *store) reboot(t *testing.T) {
+	t.Helper()
+	var pids []int
+	for _, id := range s.containerIDs(t) {
+		ins := s.inspectRestart(t, id)
+		pids = append(pids, ins.Hako.MonitorPid, ins.State.Pid)
+	}
+	pids = append(pids, s.monitors()...)
+	for _, pid := range pids {
+		if pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	for _, pid := range pids {
+		waitFor(5*time.Second, func() bool { return pid <= 0 || !processRunning(pid) })
+	}
+	ents, _ := os.ReadDir(s.runroot)
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(s.runroot, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBootStartsRestartable: after a simulated reboot, hako start
+// --all-restartable starts always (even one stopped by hand),
+// unless-stopped (unless stopped by hand) and on-failure (the reboot killed
+// it) containers, each through a new monitor, keeping RestartCount; it
+// leaves the rest down, reports a container it cannot start on stderr
+// with exit 1, and does nothing the second time.
+func TestBootStartsRestartable(t *testing.T) {
+	s := detachStore(t)
+	sleep := []string{busybox.ref, "sh", "-c", "echo boot; exec sleep 1000"}
+	ids := map[string]string{}
+	for _, c := range []struct{ name, policy string }{
+		{"alw", "always"}, {"unl", "unless-stopped"}, {"onf", "on-failure"}, {"none", "no"},
+		{"alwstopped", "always"}, {"unlstopped", "unless-stopped"}, {"broken", "always"},
+	} {
+		ids[c.name] = s.runD(t, append([]string{"--name", c.name, "--restart", c.policy}, sleep...)...)
+	}
+	ids["onfok"] = s.runD(t, "--name", "onfok", "--restart", "on-failure", busybox.ref, "true")
+	// alw restarts once before the reboot: its count must survive it.
+	first := s.inspectRestart(t, "alw")
+	syscall.Kill(first.State.Pid, syscall.SIGKILL)
+	if !waitFor(10*time.Second, func() bool {
+		ins := s.inspectRestart(t, "alw")
+		return ins.State.Status == "running" && ins.State.Pid != 0 && ins.State.Pid != first.State.Pid && ins.RestartCount == 1
+	}) {
+		t.Fatalf("alw not restarted before the reboot: %+v", s.inspectRestart(t, "alw"))
+	}
+	s.mustHako(t, "stop", "-t", "0", "alwstopped", "unlstopped")
+	waitFor(5*time.Second, func() bool { return s.inspectRestart(t, "onfok").Hako.MonitorPid == 0 })
+
+	s.reboot(t)
+	// broken cannot be mounted again: its work dir is gone.
+	if err := os.RemoveAll(filepath.Join(s.root, "containers", ids["broken"], "work")); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := s.hako(t, "start", "--all-restartable")
+	started := strings.Fields(out)
+	slices.Sort(started)
+	if want := []string{"alw", "alwstopped", "onf", "unl"}; !slices.Equal(started, want) || code != 1 {
+		t.Errorf("boot command: exit %d, started %v; want 1 and %v\nstderr: %s", code, started, want, errOut)
+	}
+	if lines := strings.Split(strings.TrimSpace(errOut), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "broken") {
+		t.Errorf("stderr %q: want one line naming broken", errOut)
+	}
+	for name := range ids {
+		ins := s.inspectRestart(t, name)
+		want := slices.Contains(started, name)
+		if ins.State.Running != want || want && (ins.Hako.MonitorPid == 0 || !processRunning(ins.State.Pid)) {
+			t.Errorf("%s after boot: %+v, monitor %d; want running %v", name, ins.State, ins.Hako.MonitorPid, want)
+		}
+	}
+	if n := s.inspectRestart(t, "alw").RestartCount; n != 1 {
+		t.Errorf("alw's RestartCount after boot: %d, want 1 (kept)", n)
+	}
+	// The restarted ones run under their policy again: kill -9 brings alw back.
+	pid := s.inspectRestart(t, "alw").State.Pid
+	syscall.Kill(pid, syscall.SIGKILL)
+	if !waitFor(10*time.Second, func() bool {
+		ins := s.inspectRestart(t, "alw")
+		return ins.State.Status == "running" && ins.State.Pid != 0 && ins.State.Pid != pid && ins.RestartCount == 2
+	}) {
+		t.Errorf("alw not restarted after boot: %+v", s.inspectRestart(t, "alw"))
+	}
+	s.mustHako(t, "rm", "-f", "broken")
+	if out, errOut, code := s.hako(t, "start", "--all-restartable"); code != 0 || out != "" {
+		t.Errorf("second boot command: exit %d, %q, %s", code, out, errOut)
+	}
+	if _, errOut, code := s.hako(t, "start", "--all-restartable", "alw"); code != 125 {
+		t.Errorf("--all-restartable with a container: exit %d, %s", code, errOut)
+	}
+	for _, id := range ids {
+		s.hako(t, "rm", "-f", id)
+		s.checkNothingLeftOf(t, id)
+	}
+}
+
+// TestGenerateSystemd: the unit names the absolute binary, the --root and
+// --runroot in effect, start and stop -t; systemd-analyze verify accepts
+// it; its ExecStop and ExecStart lines, run as they are, stop and start
+// the container.
+func TestGenerateSystemd(t *testing.T) {
+	s := detachStore(t)
+	id := s.runD(t, "--name", "web", "--restart", "always", busybox.ref, "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done")
+	unit := s.mustHako(t, "generate", "systemd", "--name", "-t", "5", "web")
+	fields := map[string]string{}
+	section := ""
+	for _, l := range strings.Split(unit, "\n") {
+		switch {
+		case l == "" || strings.HasPrefix(l, "#"):
+		case strings.HasPrefix(l, "["):
+			section = l
+		default:
+			k, v, ok := strings.Cut(l, "=")
+			if !ok {
+				t.Fatalf("unit line %q", l)
+			}
+			fields[section+k] = v
+		}
+	}
+	bin, err := filepath.Abs(hakoBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := bin + " --root " + s.root + " --runroot " + s.runroot + " "
+	for k, want := range map[string]string{
+		"[Service]Type":      "forking",
+		"[Service]ExecStart": prefix + "start web",
+		"[Service]ExecStop":  prefix + "stop -t 5 web",
+		"[Install]WantedBy":  "multi-user.target",
+	} {
+		if fields[k] != want {
+			t.Errorf("%s=%q, want %q\n%s", k, fields[k], want, unit)
+		}
+	}
+	if byID := s.mustHako(t, "generate", "systemd", "web"); !strings.Contains(byID, "start "+id+"\n") {
+		t.Errorf("without --name the unit should name the ID:\n%s", byID)
+	}
+	if _, err := exec.LookPath("systemd-analyze"); err == nil {
+		p := filepath.Join(t.TempDir(), "container-web.service")
+		if err := os.WriteFile(p, []byte(unit), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("systemd-analyze", "verify", p).CombinedOutput(); err != nil {
+			t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+		}
+	} else {
+		t.Log("no systemd-analyze: only the fields are checked")
+	}
+	runLine := func(line string) {
+		t.Helper()
+		args := strings.Fields(line)
+		cmd := exec.Command(args[0], args[1:]...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", line, err, out)
+		}
+	}
+	runLine(fields["[Service]ExecStop"])
+	if ins := s.inspectRestart(t, "web"); ins.State.Running || ins.State.ExitCode != 0 || ins.Hako.MonitorPid != 0 {
+		t.Errorf("after ExecStop: %+v, monitor %d", ins.State, ins.Hako.MonitorPid)
+	}
+	runLine(fields["[Service]ExecStart"])
+	if ins := s.inspectRestart(t, "web"); !ins.State.Running || ins.Hako.MonitorPid == 0 {
+		t.Errorf("after ExecStart: %+v, monitor %d", ins.State, ins.Hako.MonitorPid)
+	}
+	runLine(fields["[Service]ExecStop"])
+	s.mustHako(t, "rm", id)
+	s.checkNothingLeftOf(t, id)
 }
