@@ -162,19 +162,28 @@ func TestRestartAlwaysKilledFromOutside(t *testing.T) {
 func TestRestartingStatus(t *testing.T) {
 	s := detachStore(t)
 	id := s.runD(t, "--name", "flaky", "--restart", "always", busybox.ref, "sh", "-c", "exit 1")
-	var line string
-	if !waitFor(20*time.Second, func() bool {
-		line = s.psLine(t, "flaky")
-		return strings.Contains(line, "Restarting (1) ") && strings.Contains(line, " ago")
+	// From the fifth restart on, the back-off (1.6 s) leaves time to look.
+	var ins restartInspect
+	if !waitFor(30*time.Second, func() bool {
+		ins = s.inspectRestart(t, id)
+		return ins.State.Restarting && ins.RestartCount >= 5
 	}) {
-		t.Fatalf("ps never showed Restarting: %q", line)
+		t.Fatalf("never restarting with a long back-off: %+v", ins)
 	}
-	ins := s.inspectRestart(t, id)
-	if ins.RestartCount < 1 {
-		t.Errorf("RestartCount %d", ins.RestartCount)
+	if ins.State.Status != "restarting" || !ins.State.Running || ins.State.ExitCode != 1 {
+		t.Errorf("inspect while restarting: %+v", ins.State)
 	}
-	if _, errOut, code := s.hako(t, "rm", "flaky"); code == 0 || !strings.Contains(errOut, "restarting") {
+	if line := s.psLine(t, "flaky"); !strings.Contains(line, "Restarting (1) ") || !strings.Contains(line, " ago") {
+		t.Errorf("ps while restarting: %q", line)
+	}
+	if _, errOut, code := s.hako(t, "rm", "flaky"); code == 0 || !strings.Contains(errOut, "container is restarting") {
 		t.Errorf("rm of a restarting container: exit %d, %s", code, errOut)
+	}
+	if _, errOut, code := s.hako(t, "exec", "flaky", "true"); code != 1 || !strings.Contains(errOut, "is restarting") {
+		t.Errorf("exec in a restarting container: exit %d, %s", code, errOut)
+	}
+	if out, errOut, code := s.hako(t, "start", "flaky"); code != 0 || out != "flaky\n" {
+		t.Errorf("start of a restarting container: exit %d, %q, %s", code, out, errOut)
 	}
 	s.mustHako(t, "stop", "flaky")
 	if !waitFor(5*time.Second, func() bool { return s.inspectRestart(t, id).Hako.MonitorPid == 0 }) {

@@ -193,8 +193,8 @@ func reopen(root, runRoot, id string, cg *cgroups.Host, resetCount bool) (_ *Con
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
-		if initAlive(dir) {
-			return nil, ErrRunning
+		if initAlive(dir) || readState(dir).Restarting {
+			return nil, ErrRunning // running, or its monitor restarts it
 		}
 		return nil, fmt.Errorf("container %s is being started or removed by another hako", id)
 	}
