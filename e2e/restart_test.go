@@ -398,3 +398,42 @@ func TestGenerateSystemd(t *testing.T) {
 	s.mustHako(t, "rm", id)
 	s.checkNothingLeftOf(t, id)
 }
+
+// TestRestartBridged: a bridged container with a published port, killed
+// from outside, comes back on the bridge (its network released at the
+// teardown and set up again by the monitor) and serves the same port.
+func TestRestartBridged(t *testing.T) {
+	s := runStore(t)
+	n := newTestNet(t)
+	s.mustHako(t, "pull", "-q", netImage(t))
+	out, errOut, code := n.hako(t, s, "run", "-d", "--name", "web", "--restart", "always", "-p", "8081:7000", netImage(t), "/srv", "7000")
+	if code != 0 {
+		t.Fatalf("run -d -p --restart always: exit %d: %s", code, errOut)
+	}
+	id := strings.TrimSpace(out)
+	t.Cleanup(func() { n.hako(t, s, "rm", "-f", id) })
+	addr := hostAddr + ":8081"
+	waitServing(t, n.peer, addr)
+	first := s.inspectRestart(t, id)
+	if err := syscall.Kill(first.State.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(10*time.Second, func() bool {
+		ins := s.inspectRestart(t, id)
+		return ins.State.Status == "running" && ins.State.Pid != 0 && ins.State.Pid != first.State.Pid && ins.RestartCount == 1
+	}) {
+		t.Fatalf("not restarted: %+v", s.inspectRestart(t, id))
+	}
+	waitServing(t, n.peer, addr)
+	if got := talk(t, n.peer, addr); got != peerAddr {
+		t.Errorf("after the restart, server saw %s, want the peer's %s", got, peerAddr)
+	}
+	if entries := n.entries(t); len(entries) != 1 || entries[id].Address == "" {
+		t.Errorf("network state entries after the restart: %+v", entries)
+	}
+	if _, errOut, code := n.hako(t, s, "rm", "-f", "web"); code != 0 {
+		t.Fatalf("rm -f: exit %d: %s", code, errOut)
+	}
+	n.checkClean(t)
+	s.checkNothingLeftOf(t, id)
+}
