@@ -66,7 +66,7 @@ func Adopt(root, runRoot, id string, lock *os.File, cg *cgroups.Host) (*Containe
 }
 
 // RunDetached runs the container as Run does, with its output relayed to
-// stdout and stderr (the monitor's log), and calls started once its
+// stdout and stderr (the monitor's log), and calls started each time its
 // process runs (after init.json records it). Everything the container
 // wrote is relayed before its end is recorded. Then it restarts the
 // container as its restart policy says (restart.go), logging to the same
@@ -75,7 +75,7 @@ func (c *Container) RunDetached(stdout, stderr io.Writer, started func()) (code 
 	defer c.release() // after the last teardown, as in Run
 	c.restartLoop(func(first bool) (int, error) {
 		if !first {
-			return c.runDetachedOnce(stdout, stderr, func() {})
+			return c.runDetachedOnce(stdout, stderr, started)
 		}
 		code, err = c.runDetachedOnce(stdout, stderr, started)
 		return code, err
