@@ -437,3 +437,38 @@ func TestRestartBridged(t *testing.T) {
 	n.checkClean(t)
 	s.checkNothingLeftOf(t, id)
 }
+
+// TestRestartMonitorKilledInBackoff: a monitor killed while it waits to
+// restart leaves a plain exited container (nobody restarts it), which the
+// boot command brings back, its count kept.
+func TestRestartMonitorKilledInBackoff(t *testing.T) {
+	s := detachStore(t)
+	id := s.runD(t, "--name", "crashy", "--restart", "always", busybox.ref, "sh", "-c", "echo try; exit 1")
+	var ins restartInspect
+	if !waitFor(30*time.Second, func() bool {
+		ins = s.inspectRestart(t, id)
+		return ins.State.Restarting && ins.RestartCount >= 4 // an 800 ms back-off
+	}) {
+		t.Fatalf("never restarting with a long back-off: %+v", ins)
+	}
+	mon := ins.Hako.MonitorPid
+	syscall.Kill(mon, syscall.SIGKILL)
+	waitFor(5*time.Second, func() bool { return !processRunning(mon) })
+	count := ins.RestartCount
+	time.Sleep(time.Second) // the back-off would be over
+	ins = s.inspectRestart(t, id)
+	if ins.State.Status != "exited" || ins.State.Restarting || ins.State.ExitCode != 1 || ins.Hako.MonitorPid != 0 || ins.RestartCount != count {
+		t.Errorf("after its monitor was killed: %+v, monitor %d, RestartCount %d (was %d)", ins.State, ins.Hako.MonitorPid, ins.RestartCount, count)
+	}
+	if l := s.psLine(t, "crashy", "-a"); !strings.Contains(l, "Exited (1)") {
+		t.Errorf("ps -a: %q", l)
+	}
+	if out := s.mustHako(t, "start", "--all-restartable"); out != "crashy\n" {
+		t.Errorf("boot command: %q", out)
+	}
+	if !waitFor(10*time.Second, func() bool { return s.inspectRestart(t, id).RestartCount > count }) {
+		t.Errorf("not restarting again after the boot command: %+v", s.inspectRestart(t, id))
+	}
+	s.mustHako(t, "rm", "-f", id)
+	s.checkNothingLeftOf(t, id)
+}

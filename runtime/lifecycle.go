@@ -239,6 +239,11 @@ func reopen(root, runRoot, id string, cg *cgroups.Host, resetCount bool) (_ *Con
 		if err := os.Remove(filepath.Join(dir, restartFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("starting container %s: %w", id, err)
 		}
+	} else if r := readRestart(dir); r.Restarting { // its monitor died waiting
+		r.Restarting = false
+		if err := writeJSON(filepath.Join(dir, restartFile), r); err != nil {
+			return nil, fmt.Errorf("starting container %s: %w", id, err)
+		}
 	}
 	if err := c.prepareRun(); err != nil {
 		return nil, fmt.Errorf("starting container %s: %w", id, err)

@@ -41,7 +41,7 @@ func startRestartable(stdout, stderr io.Writer, g *globalOptions, cg *cgroups.Ho
 			err = handToMonitor(g, c, func() { c.Abort() })
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "Error: starting container %s: %v\n", ref, err)
+			fmt.Fprintf(stderr, "Error: %s: %v\n", ref, err)
 			failed = true
 			continue
 		}
