@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -470,5 +472,54 @@ func TestRestartMonitorKilledInBackoff(t *testing.T) {
 		t.Errorf("not restarting again after the boot command: %+v", s.inspectRestart(t, id))
 	}
 	s.mustHako(t, "rm", "-f", id)
+	s.checkNothingLeftOf(t, id)
+}
+
+// TestRestartConcurrentStopRm: ten concurrent stops of an always container
+// end it once (no restart after), then ten concurrent rm -f of it (running
+// again after start) remove it once; a stop racing the restart of a
+// container killed from outside also wins.
+func TestRestartConcurrentStopRm(t *testing.T) {
+	s := detachStore(t)
+	id := s.runD(t, "--name", "many", "--restart", "always", busybox.ref, "sleep", "1000")
+	// Killed from outside and stopped at once: the stop may meet it
+	// restarting or starting again; either way it ends stopped.
+	pid := s.inspectRestart(t, id).State.Pid
+	syscall.Kill(pid, syscall.SIGKILL)
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if out, errOut, code := s.hako(t, "stop", "-t", "0", "many"); code != 0 || out != "many\n" {
+				t.Errorf("concurrent stop: exit %d, %q, %s", code, out, errOut)
+			}
+		}()
+	}
+	wg.Wait()
+	time.Sleep(500 * time.Millisecond) // a restart's back-off would be over
+	if ins := s.inspectRestart(t, id); ins.State.Status != "exited" || ins.Hako.MonitorPid != 0 {
+		t.Errorf("after concurrent stops: %+v, monitor %d", ins.State, ins.Hako.MonitorPid)
+	}
+	s.mustHako(t, "start", "many")
+	var removed atomic.Int32
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, errOut, code := s.hako(t, "rm", "-f", "many")
+			switch {
+			case code == 0 && out == "many\n":
+				removed.Add(1)
+			case code == 1 && strings.Contains(errOut, "No such container"):
+			default:
+				t.Errorf("concurrent rm -f: exit %d, %q, %s", code, out, errOut)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := removed.Load(); n != 1 {
+		t.Errorf("%d rm -f succeeded, want exactly 1", n)
+	}
 	s.checkNothingLeftOf(t, id)
 }

@@ -344,6 +344,19 @@ func Stop(runRoot string, cg *cgroups.Host, info *Info, sig unix.Signal, timeout
 			return err
 		}
 	}
+	for {
+		// The monitor may have restarted it before it saw the mark: then
+		// the new run is stopped too (it sees the mark after that one).
+		if err := stopOnce(runRoot, cg, info, sig, timeout); !errors.Is(err, errRestarted) {
+			return err
+		}
+	}
+}
+
+// errRestarted: while a stop waited for the monitor, it ran the container again.
+var errRestarted = errors.New("container restarted")
+
+func stopOnce(runRoot string, cg *cgroups.Host, info *Info, sig unix.Signal, timeout time.Duration) error {
 	var in InitProcess
 	for deadline := time.Now().Add(time.Minute); ; {
 		var err error
@@ -361,7 +374,7 @@ func Stop(runRoot string, cg *cgroups.Host, info *Info, sig unix.Signal, timeout
 		time.Sleep(10 * time.Millisecond)
 	}
 	if err := signalInit(in, sig); errors.Is(err, ErrNotRunning) {
-		return finish(runRoot, cg, info, ExitKilled)
+		return finishAfter(runRoot, cg, info, ExitKilled, &in)
 	} else if err != nil {
 		return err
 	}
@@ -375,7 +388,7 @@ func Stop(runRoot string, cg *cgroups.Host, info *Info, sig unix.Signal, timeout
 		}
 	}
 	// Without a monitor the real exit code is lost: record the signal's.
-	return finish(runRoot, cg, info, 128+int(sig))
+	return finishAfter(runRoot, cg, info, 128+int(sig), &in)
 }
 
 // waitGone waits up to d for the init to end.
@@ -394,6 +407,13 @@ func waitGone(in InitProcess, d time.Duration) bool {
 // by its monitor, or, when the monitor is gone, here (as Repair does,
 // recording code). A --rm container is gone afterwards.
 func finish(runRoot string, cg *cgroups.Host, info *Info, code int) error {
+	return finishAfter(runRoot, cg, info, code, nil)
+}
+
+// finishAfter is finish for a stop that saw the init ended end: with a
+// restart policy, errRestarted when the monitor meanwhile ran the
+// container again (restart.go).
+func finishAfter(runRoot string, cg *cgroups.Host, info *Info, code int, ended *InitProcess) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		unlock, ok, err := tryLock(filepath.Join(info.Dir, lockFile))
@@ -403,6 +423,11 @@ func finish(runRoot string, cg *cgroups.Host, info *Info, code int) error {
 		if !ok {
 			if _, err := os.Stat(info.Dir); errors.Is(err, fs.ErrNotExist) {
 				return nil // removed (--rm)
+			}
+			if ended != nil && !info.Restart.IsNone() {
+				if cur, err := readInit(info.Dir); err == nil && cur != *ended && cur.Alive() {
+					return errRestarted
+				}
 			}
 			if time.Now().After(deadline) {
 				return fmt.Errorf("container %s: its monitor did not finish within 30s", info.ID)

@@ -136,6 +136,9 @@ type stoppedMark struct {
 // signalled, so its monitor does not restart it.
 func MarkStopped(info *Info) error {
 	if err := writeJSON(filepath.Join(info.Dir, stoppedFile), stoppedMark{At: time.Now().UTC()}); err != nil {
+		if _, serr := os.Stat(info.Dir); errors.Is(serr, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %s", ErrNoSuchContainer, info.ID) // removed meanwhile
+		}
 		return fmt.Errorf("marking container %s stopped: %w", info.ID, err)
 	}
 	return nil
