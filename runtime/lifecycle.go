@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hako-run/hako/apparmor"
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/rootfs"
 )
@@ -242,6 +243,12 @@ func reopen(root, runRoot, id string, cg *cgroups.Host, resetCount bool) (_ *Con
 	} else if r := readRestart(dir); r.Restarting { // its monitor died waiting
 		r.Restarting = false
 		if err := writeJSON(filepath.Join(dir, restartFile), r); err != nil {
+			return nil, fmt.Errorf("starting container %s: %w", id, err)
+		}
+	}
+	if c.AppArmorProfile == apparmor.DefaultProfile {
+		// After a reboot the kernel has lost it: load it as run does.
+		if err := apparmor.NewHost(runRoot).EnsureDefault(); err != nil {
 			return nil, fmt.Errorf("starting container %s: %w", id, err)
 		}
 	}
