@@ -403,7 +403,8 @@ func TestGenerateSystemd(t *testing.T) {
 
 // TestRestartBridged: a bridged container with a published port, killed
 // from outside, comes back on the bridge (its network released at the
-// teardown and set up again by the monitor) and serves the same port.
+// teardown and set up again by the monitor) and serves the same port; so
+// it does after a simulated reboot and the boot command.
 func TestRestartBridged(t *testing.T) {
 	s := runStore(t)
 	n := newTestNet(t)
@@ -432,6 +433,17 @@ func TestRestartBridged(t *testing.T) {
 	}
 	if entries := n.entries(t); len(entries) != 1 || entries[id].Address == "" {
 		t.Errorf("network state entries after the restart: %+v", entries)
+	}
+	// A power cut: monitor and init killed, the runroot gone; the boot
+	// command's repair releases the old network and its start sets it up
+	// again.
+	s.reboot(t)
+	if out, errOut, code := n.hako(t, s, "start", "--all-restartable"); code != 0 || out != "web\n" {
+		t.Fatalf("boot command: exit %d, %q, %s", code, out, errOut)
+	}
+	waitServing(t, n.peer, addr)
+	if got := talk(t, n.peer, addr); got != peerAddr {
+		t.Errorf("after the boot command, server saw %s, want the peer's %s", got, peerAddr)
 	}
 	if _, errOut, code := n.hako(t, s, "rm", "-f", "web"); code != 0 {
 		t.Fatalf("rm -f: exit %d: %s", code, errOut)
