@@ -270,6 +270,15 @@ func TestBootStartsRestartable(t *testing.T) {
 		ids[c.name] = s.runD(t, append([]string{"--name", c.name, "--restart", c.policy}, sleep...)...)
 	}
 	ids["onfok"] = s.runD(t, "--name", "onfok", "--restart", "on-failure", busybox.ref, "true")
+	// on-failure:1 used up its restart before the reboot; at boot it gets
+	// a new budget, as Docker's daemon gives it, and its count goes on.
+	onf1 := s.runD(t, "--name", "onf1", "--restart", "on-failure:1", busybox.ref, "sh", "-c", "echo try; exit 1")
+	if !waitFor(10*time.Second, func() bool {
+		ins := s.inspectRestart(t, onf1)
+		return ins.RestartCount == 1 && ins.Hako.MonitorPid == 0 && ins.State.Status == "exited"
+	}) {
+		t.Fatalf("onf1 before the reboot: %+v", s.inspectRestart(t, onf1))
+	}
 	// alw restarts once before the reboot: its count must survive it.
 	first := s.inspectRestart(t, "alw")
 	syscall.Kill(first.State.Pid, syscall.SIGKILL)
@@ -290,7 +299,7 @@ func TestBootStartsRestartable(t *testing.T) {
 	out, errOut, code := s.hako(t, "start", "--all-restartable")
 	started := strings.Fields(out)
 	slices.Sort(started)
-	if want := []string{"alw", "alwstopped", "onf", "unl"}; !slices.Equal(started, want) || code != 1 {
+	if want := []string{"alw", "alwstopped", "onf", "onf1", "unl"}; !slices.Equal(started, want) || code != 1 {
 		t.Errorf("boot command: exit %d, started %v; want 1 and %v\nstderr: %s", code, started, want, errOut)
 	}
 	if lines := strings.Split(strings.TrimSpace(errOut), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "broken") {
@@ -306,6 +315,12 @@ func TestBootStartsRestartable(t *testing.T) {
 	if n := s.inspectRestart(t, "alw").RestartCount; n != 1 {
 		t.Errorf("alw's RestartCount after boot: %d, want 1 (kept)", n)
 	}
+	if !waitFor(10*time.Second, func() bool {
+		ins := s.inspectRestart(t, onf1)
+		return ins.RestartCount == 2 && ins.Hako.MonitorPid == 0 && len(s.logTimes(t, onf1, "try")) == 4
+	}) {
+		t.Errorf("onf1 after boot: %+v, %d runs; want RestartCount 2 and 4 runs", s.inspectRestart(t, onf1), len(s.logTimes(t, onf1, "try")))
+	}
 	// The restarted ones run under their policy again: kill -9 brings alw back.
 	pid := s.inspectRestart(t, "alw").State.Pid
 	syscall.Kill(pid, syscall.SIGKILL)
@@ -315,7 +330,9 @@ func TestBootStartsRestartable(t *testing.T) {
 	}) {
 		t.Errorf("alw not restarted after boot: %+v", s.inspectRestart(t, "alw"))
 	}
-	s.mustHako(t, "rm", "-f", "broken")
+	// onf1 failed again, so a boot command would start it again: gone.
+	s.mustHako(t, "rm", "-f", "broken", onf1)
+	s.checkNothingLeftOf(t, onf1)
 	if out, errOut, code := s.hako(t, "start", "--all-restartable"); code != 0 || out != "" {
 		t.Errorf("second boot command: exit %d, %q, %s", code, out, errOut)
 	}

@@ -185,7 +185,8 @@ func (i *Info) ShouldStartAtBoot() bool {
 // logf tells the container's log why a restart failed. The caller holds
 // the lock throughout.
 func (c *Container) restartLoop(runOnce func(first bool) (int, error), logf func(format string, args ...any)) {
-	count := readRestart(c.dir).Count
+	count := readRestart(c.dir).Count // shown; kept across the boot command
+	made := 0                         // on-failure's budget: restarts by this monitor, as Docker's restart manager counts
 	var backoff time.Duration
 	for first := true; ; first = false {
 		start := time.Now()
@@ -197,10 +198,11 @@ func (c *Container) restartLoop(runOnce func(first bool) (int, error), logf func
 		// Stopped by hand (stop, kill): no restart whatever the policy, as
 		// Docker's stop and kill cancel its restart manager.
 		info := &Info{Record: c.Record, Dir: c.dir}
-		if info.ManuallyStopped() || !c.Restart.ShouldRestart(code, false, count) {
+		if info.ManuallyStopped() || !c.Restart.ShouldRestart(code, false, made) {
 			break
 		}
 		count++
+		made++
 		if err := writeJSON(filepath.Join(c.dir, restartFile), RestartState{Count: count, Restarting: true}); err != nil {
 			logf("hako: recording the restart: %v", err)
 			break
