@@ -2,7 +2,7 @@
 // (hako run -d, hako start): a re-exec of the hako binary in its own
 // session that runs the container with its output going to the
 // container's log, waits for it, records its exit and, with --rm, removes
-// it. Its imports stay small (runtime and cgroups; no image, registry or
+// it, or restarts it as its --restart policy says (runtime/restart.go). Its imports stay small (runtime and cgroups; no image, registry or
 // CLI code): one monitor runs per running container.
 package monitor
 
@@ -162,9 +162,11 @@ func Main() int {
 	}
 	reported := false
 	code, err := c.RunDetached(lw.Stream("stdout"), lw.Stream("stderr"), func() {
-		io.WriteString(report, "0\n")
-		report.Close()
-		reported = true
+		if !reported { // the first run; later ones are restarts
+			io.WriteString(report, "0\n")
+			report.Close()
+			reported = true
+		}
 		// What start-up allocated (the spec, libcontainer's config, JSON)
 		// is garbage now: give it back, as this process lives on.
 		debug.FreeOSMemory()

@@ -53,6 +53,8 @@ type Record struct {
 	Labels     map[string]string `json:"labels,omitempty"`
 	// Network is the bridge network of --network bridge (network.go).
 	Network *NetworkRecord `json:"network,omitempty"`
+	// Restart is --restart, applied by the monitor (restart.go).
+	Restart *RestartPolicy `json:"restart,omitempty"`
 }
 
 // Status is how a container ended, ROOT/containers/<id>/status.json.
@@ -82,6 +84,7 @@ type Config struct {
 	JoinNetwork *JoinedNetwork      // --network container:NAME (netjoin.go)
 	Log         *LogConfig          // -d: where the monitor writes the output (logs.go)
 	Labels      map[string]string   // --label
+	Restart     *RestartPolicy      // --restart (restart.go); nil: no
 
 	// Debugf, when set, is told each isolation step and how long it took
 	// (hako --debug).
@@ -153,7 +156,7 @@ func Create(cfg Config) (_ *Container, err error) {
 	cfg.Options.AppArmorProfile = profile
 	c := &Container{
 		Record: Record{ID: id, Name: cfg.Name, Image: cfg.Image, ImageID: cfg.ImageID, Created: time.Now().UTC(), Remove: cfg.Remove,
-			AppArmorProfile: profile, LayerDirs: cfg.LayerDirs, StopSignal: cfg.ImageConfig.StopSignal, Log: cfg.Log, Labels: cfg.Labels},
+			AppArmorProfile: profile, LayerDirs: cfg.LayerDirs, StopSignal: cfg.ImageConfig.StopSignal, Log: cfg.Log, Labels: cfg.Labels, Restart: cfg.Restart},
 		dir:     filepath.Join(containersDir(cfg.Root), id),
 		runRoot: cfg.RunRoot,
 		cg:      cfg.Cgroups,

@@ -60,10 +60,11 @@ type InspectState struct {
 
 // InspectHostConfig is the part of Docker's HostConfig hako has.
 type InspectHostConfig struct {
-	LogConfig      LogConfig `json:"LogConfig"`
-	AutoRemove     bool      `json:"AutoRemove"`
-	NetworkMode    string    `json:"NetworkMode"`
-	ReadonlyRootfs bool      `json:"ReadonlyRootfs"`
+	LogConfig      LogConfig     `json:"LogConfig"`
+	RestartPolicy  RestartPolicy `json:"RestartPolicy"`
+	AutoRemove     bool          `json:"AutoRemove"`
+	NetworkMode    string        `json:"NetworkMode"`
+	ReadonlyRootfs bool          `json:"ReadonlyRootfs"`
 }
 
 // InspectConfig is the part of Docker's Config hako has.
@@ -94,7 +95,7 @@ func (i *Info) Inspect() ContainerInspect {
 	ci := ContainerInspect{
 		ID: i.ID, Created: i.Created, Image: i.ImageID, Name: "/" + i.Name, LogPath: i.LogPath(),
 		State: InspectState{
-			Status: s.Status, Running: s.Running, Pid: s.Pid, ExitCode: s.ExitCode,
+			Status: s.Status, Running: s.Running, Restarting: s.Restarting, Pid: s.Pid, ExitCode: s.ExitCode,
 			StartedAt: s.StartedAt, FinishedAt: s.FinishedAt, MonitorPid: s.MonitorPID,
 		},
 		HostConfig: InspectHostConfig{AutoRemove: i.Remove, NetworkMode: "none", LogConfig: LogConfig{Type: "none"}},
@@ -107,6 +108,11 @@ func (i *Info) Inspect() ContainerInspect {
 	if i.Log != nil {
 		ci.HostConfig.LogConfig = *i.Log
 	}
+	ci.HostConfig.RestartPolicy = RestartPolicy{Name: "no"}
+	if i.Restart != nil {
+		ci.HostConfig.RestartPolicy = *i.Restart
+	}
+	ci.RestartCount = i.RestartCount()
 	if sp := i.Spec; sp != nil {
 		if p := sp.Process; p != nil {
 			if len(p.Args) > 0 {

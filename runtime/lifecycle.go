@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hako-run/hako/apparmor"
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/rootfs"
 )
@@ -66,10 +67,26 @@ func Adopt(root, runRoot, id string, lock *os.File, cg *cgroups.Host) (*Containe
 }
 
 // RunDetached runs the container as Run does, with its output relayed to
-// stdout and stderr (the monitor's log), and calls started once its
+// stdout and stderr (the monitor's log), and calls started each time its
 // process runs (after init.json records it). Everything the container
-// wrote is relayed before its end is recorded.
-func (c *Container) RunDetached(stdout, stderr io.Writer, started func()) (int, error) {
+// wrote is relayed before its end is recorded. Then it restarts the
+// container as its restart policy says (restart.go), logging to the same
+// streams. It returns the first run's exit code and error.
+func (c *Container) RunDetached(stdout, stderr io.Writer, started func()) (code int, err error) {
+	defer c.release() // after the last teardown, as in Run
+	c.restartLoop(func(first bool) (int, error) {
+		if !first {
+			return c.runDetachedOnce(stdout, stderr, started)
+		}
+		code, err = c.runDetachedOnce(stdout, stderr, started)
+		return code, err
+	}, func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) })
+	return code, err
+}
+
+// runDetachedOnce runs the container once and tears it down, keeping the
+// lock.
+func (c *Container) runDetachedOnce(stdout, stderr io.Writer, started func()) (int, error) {
 	outR, outW, err := survivingPipe()
 	if err != nil {
 		return ExitCannotRun, err
@@ -100,7 +117,6 @@ func (c *Container) RunDetached(stdout, stderr io.Writer, started func()) (int, 
 	code, runErr := c.run()
 	closeOurs()
 	waitTimeout(&relays, 5*time.Second)
-	defer c.release() // after teardown, as in Run
 	if err := c.teardown(code, runErr); err != nil && runErr == nil {
 		return code, fmt.Errorf("cleaning up after the container: %w", err)
 	}
@@ -155,9 +171,19 @@ func (c *Container) started(pid int) error {
 }
 
 // Reopen makes an exited container ready to run again (hako start): it
-// takes its lock, mounts its rootfs again and clears its exit status. The
-// caller runs it through a monitor, or Removes it.
-func Reopen(root, runRoot, id string, cg *cgroups.Host) (_ *Container, err error) {
+// takes its lock, mounts its rootfs again and clears its exit status, its
+// stop mark and its restart count. The caller runs it through a monitor,
+// or Aborts it.
+func Reopen(root, runRoot, id string, cg *cgroups.Host) (*Container, error) {
+	return reopen(root, runRoot, id, cg, true)
+}
+
+// ReopenAtBoot is Reopen for the boot command: the restart count is kept.
+func ReopenAtBoot(root, runRoot, id string, cg *cgroups.Host) (*Container, error) {
+	return reopen(root, runRoot, id, cg, false)
+}
+
+func reopen(root, runRoot, id string, cg *cgroups.Host, resetCount bool) (_ *Container, err error) {
 	if cg == nil {
 		return nil, errors.New("starting container: no cgroup host")
 	}
@@ -168,8 +194,8 @@ func Reopen(root, runRoot, id string, cg *cgroups.Host) (_ *Container, err error
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
-		if initAlive(dir) {
-			return nil, ErrRunning
+		if initAlive(dir) || readState(dir).Restarting {
+			return nil, ErrRunning // running, or its monitor restarts it
 		}
 		return nil, fmt.Errorf("container %s is being started or removed by another hako", id)
 	}
@@ -205,13 +231,46 @@ func Reopen(root, runRoot, id string, cg *cgroups.Host) (_ *Container, err error
 			return nil, err
 		}
 	}
+	// Started by hand (or at boot): no longer stopped by hand; a hand
+	// start counts restarts from 0 again, as Docker does.
+	if err := clearStopped(dir); err != nil {
+		return nil, fmt.Errorf("starting container %s: %w", id, err)
+	}
+	if resetCount {
+		if err := os.Remove(filepath.Join(dir, restartFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("starting container %s: %w", id, err)
+		}
+	} else if r := readRestart(dir); r.Restarting { // its monitor died waiting
+		r.Restarting = false
+		if err := writeJSON(filepath.Join(dir, restartFile), r); err != nil {
+			return nil, fmt.Errorf("starting container %s: %w", id, err)
+		}
+	}
+	if c.AppArmorProfile == apparmor.DefaultProfile {
+		// After a reboot the kernel has lost it: load it as run does.
+		if err := apparmor.NewHost(runRoot).EnsureDefault(); err != nil {
+			return nil, fmt.Errorf("starting container %s: %w", id, err)
+		}
+	}
+	if err := c.prepareRun(); err != nil {
+		return nil, fmt.Errorf("starting container %s: %w", id, err)
+	}
+	return c, nil
+}
+
+// prepareRun makes the torn-down container ready to run again: its rootfs
+// mounted, its network set up again, this process recorded as its
+// monitor, its last exit cleared. The caller holds the lock: hako start
+// (Reopen), or the monitor restarting it. On failure nothing is left set up.
+func (c *Container) prepareRun() error {
+	dir := c.dir
 	lowers := slices.Clone(c.LayerDirs)
 	slices.Reverse(lowers)
 	merged := filepath.Join(dir, mergedDir)
 	if err := rootfs.Mount(lowers, filepath.Join(dir, upperDir), filepath.Join(dir, workDir), merged); err != nil {
-		return nil, err
+		return err
 	}
-	err = c.reopenNetwork()
+	err := c.reopenNetwork()
 	if err == nil && c.Network != nil { // its new address and ports
 		err = c.writeRecord(filepath.Join(dir, recordFile), c.Record)
 	}
@@ -229,9 +288,9 @@ func Reopen(root, runRoot, id string, cg *cgroups.Host) (_ *Container, err error
 	if err != nil {
 		c.closeNetwork()
 		rootfs.Unmount(merged)
-		return nil, fmt.Errorf("starting container %s: %w", id, err)
+		return err
 	}
-	return c, nil
+	return nil
 }
 
 // signalInit sends sig to the container's init through a pidfd, after
@@ -258,8 +317,17 @@ func signalInit(in InitProcess, sig unix.Signal) error {
 // ErrNotRunning is returned by Kill for a container that does not run.
 var ErrNotRunning = errors.New("container is not running")
 
-// Kill sends sig to the container's init.
+// Kill sends sig to the container's init. As Docker's kill, it ends the
+// container's restart loop first (a restarting one is not signalled).
 func Kill(info *Info, sig unix.Signal) error {
+	if s := readState(info.Dir); s.Running && !info.Restart.IsNone() {
+		if err := MarkStopped(info); err != nil {
+			return err
+		}
+		if s.Restarting {
+			return nil
+		}
+	}
 	in, err := readInit(info.Dir)
 	if err != nil {
 		return ErrNotRunning
@@ -273,14 +341,47 @@ func Kill(info *Info, sig unix.Signal) error {
 // Stop sends sig to the container, then SIGKILL if it still runs after
 // timeout, and returns once it has been torn down and its exit recorded
 // (by its monitor, or here when the monitor is gone). A container that
-// does not run is left as it is.
+// does not run is left as it is. A container with a restart policy is
+// marked stopped first, so its monitor restarts it no more; one that is
+// restarting or being started is waited for until its monitor let go or
+// its new init runs (then stopped).
 func Stop(runRoot string, cg *cgroups.Host, info *Info, sig unix.Signal, timeout time.Duration) error {
-	in, err := readInit(info.Dir)
-	if _, serr := loadStatus(info.Dir); err != nil || serr == nil {
-		return nil
+	if s := readState(info.Dir); !info.Restart.IsNone() && (s.Running || s.MonitorAlive) {
+		if err := MarkStopped(info); err != nil {
+			return err
+		}
+	}
+	for {
+		// The monitor may have restarted it before it saw the mark: then
+		// the new run is stopped too (it sees the mark after that one).
+		if err := stopOnce(runRoot, cg, info, sig, timeout); !errors.Is(err, errRestarted) {
+			return err
+		}
+	}
+}
+
+// errRestarted: while a stop waited for the monitor, it ran the container again.
+var errRestarted = errors.New("container restarted")
+
+func stopOnce(runRoot string, cg *cgroups.Host, info *Info, sig unix.Signal, timeout time.Duration) error {
+	var in InitProcess
+	for deadline := time.Now().Add(time.Minute); ; {
+		var err error
+		in, err = readInit(info.Dir)
+		_, serr := loadStatus(info.Dir)
+		if err == nil && serr != nil {
+			break // an init to stop, or to record the end of
+		}
+		if info.Restart.IsNone() || !monitorAlive(info.Dir) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("container %s: its monitor neither ended nor started it within a minute", info.ID)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if err := signalInit(in, sig); errors.Is(err, ErrNotRunning) {
-		return finish(runRoot, cg, info, ExitKilled)
+		return finishAfter(runRoot, cg, info, ExitKilled, &in)
 	} else if err != nil {
 		return err
 	}
@@ -294,7 +395,7 @@ func Stop(runRoot string, cg *cgroups.Host, info *Info, sig unix.Signal, timeout
 		}
 	}
 	// Without a monitor the real exit code is lost: record the signal's.
-	return finish(runRoot, cg, info, 128+int(sig))
+	return finishAfter(runRoot, cg, info, 128+int(sig), &in)
 }
 
 // waitGone waits up to d for the init to end.
@@ -313,6 +414,13 @@ func waitGone(in InitProcess, d time.Duration) bool {
 // by its monitor, or, when the monitor is gone, here (as Repair does,
 // recording code). A --rm container is gone afterwards.
 func finish(runRoot string, cg *cgroups.Host, info *Info, code int) error {
+	return finishAfter(runRoot, cg, info, code, nil)
+}
+
+// finishAfter is finish for a stop that saw the init ended end: with a
+// restart policy, errRestarted when the monitor meanwhile ran the
+// container again (restart.go).
+func finishAfter(runRoot string, cg *cgroups.Host, info *Info, code int, ended *InitProcess) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		unlock, ok, err := tryLock(filepath.Join(info.Dir, lockFile))
@@ -322,6 +430,11 @@ func finish(runRoot string, cg *cgroups.Host, info *Info, code int) error {
 		if !ok {
 			if _, err := os.Stat(info.Dir); errors.Is(err, fs.ErrNotExist) {
 				return nil // removed (--rm)
+			}
+			if ended != nil && !info.Restart.IsNone() {
+				if cur, err := readInit(info.Dir); err == nil && cur != *ended && cur.Alive() {
+					return errRestarted
+				}
 			}
 			if time.Now().After(deadline) {
 				return fmt.Errorf("container %s: its monitor did not finish within 30s", info.ID)
@@ -351,10 +464,15 @@ func finish(runRoot string, cg *cgroups.Host, info *Info, code int) error {
 func Remove(root, runRoot string, cg *cgroups.Host, info *Info, force, volumes bool) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		if in, err := readInit(info.Dir); err == nil && in.Alive() {
-			if _, serr := loadStatus(info.Dir); serr != nil {
+		restarting := readState(info.Dir).Restarting
+		if in, err := readInit(info.Dir); restarting || err == nil && in.Alive() {
+			if _, serr := loadStatus(info.Dir); serr != nil || restarting {
 				if !force {
-					return fmt.Errorf("cannot remove container %q: container is running: stop the container before removing or force remove", "/"+info.Name)
+					state := "running"
+					if restarting {
+						state = "restarting"
+					}
+					return fmt.Errorf("cannot remove container %q: container is %s: stop the container before removing or force remove", "/"+info.Name, state)
 				}
 				if err := Stop(runRoot, cg, info, unix.SIGKILL, 0); err != nil {
 					return err
@@ -434,4 +552,10 @@ func Wait(runRoot string, cg *cgroups.Host, info *Info) (int, error) {
 func (c *Container) Abort() error {
 	defer c.release()
 	return c.teardown(ExitCannotRun, errors.New("not run"))
+}
+
+// monitorAlive reports whether the container in dir has a live monitor.
+func monitorAlive(dir string) bool {
+	m, err := ReadMonitor(dir)
+	return err == nil && m.Alive()
 }

@@ -69,6 +69,9 @@ type State struct {
 	FinishedAt   time.Time
 	MonitorPID   int  // 0 when no monitor is alive
 	MonitorAlive bool // false for a running container whose monitor was killed
+	// Restarting: it ended and its monitor waits to restart it (Running
+	// too, as Docker shows it; ExitCode and FinishedAt are the last run's).
+	Restarting bool
 }
 
 func readState(dir string) State {
@@ -82,6 +85,9 @@ func readState(dir string) State {
 	}
 	if st, err := loadStatus(dir); err == nil {
 		s.Status, s.ExitCode, s.FinishedAt = "exited", st.ExitCode, st.FinishedAt
+		if s.MonitorAlive && readRestart(dir).Restarting {
+			s.Status, s.Running, s.Restarting = "restarting", true, true
+		}
 		return s
 	}
 	// An init that just ended still counts as running until its monitor

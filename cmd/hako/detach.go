@@ -24,6 +24,9 @@ func lifecycleConfig(cfg *runtime.Config, o runOptions) error {
 		}
 		cfg.Labels[k] = v
 	}
+	if err := restartConfig(cfg, o); err != nil {
+		return err
+	}
 	if !o.detach {
 		if len(o.logOpts) > 0 {
 			return errors.New("--log-opt needs -d: a foreground container's output goes to the terminal")
@@ -61,5 +64,27 @@ func handToMonitor(g *globalOptions, c *runtime.Container, undo func()) error {
 	if err != nil {
 		return &exitError{code: code, err: err}
 	}
+	return nil
+}
+
+// restartConfig checks --restart as Docker does and records it. Only a
+// detached container has a monitor to restart it: a foreground run is
+// tied to its terminal, so hako refuses a policy there rather than
+// record one it would not apply.
+func restartConfig(cfg *runtime.Config, o runOptions) error {
+	p, err := runtime.ParseRestartPolicy(o.restart)
+	if err != nil {
+		return err
+	}
+	if p.IsNone() {
+		return nil
+	}
+	if o.rm {
+		return errors.New("conflicting options: cannot specify both --restart and --rm")
+	}
+	if !o.detach {
+		return fmt.Errorf("--restart %s needs -d: only a detached container has a monitor to restart it", o.restart)
+	}
+	cfg.Restart = &p
 	return nil
 }

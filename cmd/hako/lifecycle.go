@@ -200,11 +200,19 @@ func newWaitCommand(g *globalOptions) *cobra.Command {
 }
 
 func newStartCommand(g *globalOptions) *cobra.Command {
-	var attach bool
+	var attach, restartable bool
 	cmd := &cobra.Command{
 		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Start one or more stopped containers",
-		Args:  minArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if restartable { // boot.go: no container named
+				if len(args) > 0 || attach {
+					return usageError("--all-restartable takes no container and no -a")
+				}
+				return nil
+			}
+			return minArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if attach && len(args) > 1 {
 				return usageError("you cannot start and attach multiple containers at once")
@@ -214,6 +222,9 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			repairContainers(g, cmd.ErrOrStderr())
+			if restartable {
+				return startRestartable(cmd.OutOrStdout(), cmd.ErrOrStderr(), g, cg)
+			}
 			if attach {
 				return startAttached(cmd, g, cg, args[0])
 			}
@@ -227,6 +238,7 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "attach STDOUT/STDERR and forward the exit code")
+	cmd.Flags().BoolVar(&restartable, "all-restartable", false, "start every stopped container whose restart policy brings it back after a reboot (run it at boot)")
 	return cmd
 }
 

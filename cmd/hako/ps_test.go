@@ -17,6 +17,7 @@ func TestStatusLine(t *testing.T) {
 		{runtime.State{Status: "exited", ExitCode: 0, FinishedAt: now.Add(-5 * time.Second)}, "Exited (0) 5 seconds ago"},
 		{runtime.State{Status: "exited", ExitCode: 137, FinishedAt: now.Add(-2 * time.Hour)}, "Exited (137) 2 hours ago"},
 		{runtime.State{Status: "created"}, "Created"},
+		{runtime.State{Status: "restarting", Running: true, Restarting: true, ExitCode: 1, FinishedAt: now.Add(-2 * time.Second)}, "Restarting (1) 2 seconds ago"},
 	} {
 		if got := statusLine(tc.s, now); got != tc.want {
 			t.Errorf("statusLine(%+v) = %q, want %q", tc.s, got, tc.want)

@@ -35,6 +35,7 @@ type runOptions struct {
 	dns, dnsSearch, dnsOptions, addHosts       []string
 	detach                                     bool
 	logOpts, labels                            []string
+	restart                                    string
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
@@ -106,6 +107,7 @@ func newRunLikeCommand(g *globalOptions, action func(*cobra.Command, runOptions,
 	f.BoolVarP(&o.detach, "detach", "d", false, "run the container in the background and print its ID")
 	f.StringArrayVarP(&o.labels, "label", "l", nil, "set metadata on the container (KEY=VALUE)")
 	f.StringArrayVar(&o.logOpts, "log-opt", nil, "log driver option (json-file: max-size=10m, max-file=3)")
+	f.StringVar(&o.restart, "restart", "no", "restart policy (no, on-failure[:max-retries], always, unless-stopped); needs -d")
 	return cmd
 }
 
