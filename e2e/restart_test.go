@@ -44,7 +44,7 @@ func (s *store) inspectRestart(t *testing.T, ref string) restartInspect {
 }
 
 // waitFor polls cond every 20 ms for up to d.
-func waitFor(d time.Duration, cond func() bool) bool {
+func eventually(d time.Duration, cond func() bool) bool {
 	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if cond() {
 			return true
@@ -78,7 +78,7 @@ func TestRestartOnFailure(t *testing.T) {
 	s := detachStore(t)
 	id := s.runD(t, "--name", "fail2", "--restart", "on-failure:2", busybox.ref, "sh", "-c", "echo run; exit 3")
 	var ins restartInspect
-	if !waitFor(20*time.Second, func() bool {
+	if !eventually(20*time.Second, func() bool {
 		ins = s.inspectRestart(t, id)
 		return ins.State.Status == "exited" && ins.Hako.MonitorPid == 0
 	}) {
@@ -109,7 +109,7 @@ func TestRestartOnFailure(t *testing.T) {
 	}
 	// A hand start counts from 0 again, as Docker does.
 	s.mustHako(t, "start", "fail2")
-	waitFor(20*time.Second, func() bool { return len(s.logTimes(t, id, "run")) == 6 && s.inspectRestart(t, id).Hako.MonitorPid == 0 })
+	eventually(20*time.Second, func() bool { return len(s.logTimes(t, id, "run")) == 6 && s.inspectRestart(t, id).Hako.MonitorPid == 0 })
 	if ins := s.inspectRestart(t, id); ins.RestartCount != 2 || len(s.logTimes(t, id, "run")) != 6 {
 		t.Errorf("after start: RestartCount %d, %d runs; want 2 and 6", ins.RestartCount, len(s.logTimes(t, id, "run")))
 	}
@@ -128,7 +128,7 @@ func TestRestartAlwaysKilledFromOutside(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ins restartInspect
-	if !waitFor(10*time.Second, func() bool {
+	if !eventually(10*time.Second, func() bool {
 		ins = s.inspectRestart(t, id)
 		return ins.State.Status == "running" && ins.State.Pid != 0 && ins.State.Pid != first.State.Pid && processRunning(ins.State.Pid)
 	}) {
@@ -137,7 +137,7 @@ func TestRestartAlwaysKilledFromOutside(t *testing.T) {
 	if ins.RestartCount != 1 || ins.Hako.MonitorPid != first.Hako.MonitorPid {
 		t.Errorf("RestartCount %d (want 1), monitor %d (want the same %d)", ins.RestartCount, ins.Hako.MonitorPid, first.Hako.MonitorPid)
 	}
-	waitFor(5*time.Second, func() bool { return len(s.logTimes(t, id, "up")) == 2 }) // the relay may lag
+	eventually(5*time.Second, func() bool { return len(s.logTimes(t, id, "up")) == 2 }) // the relay may lag
 	if n := len(s.logTimes(t, id, "up")); n != 2 {
 		t.Errorf("%d runs in the log, want 2", n)
 	}
@@ -166,7 +166,7 @@ func TestRestartingStatus(t *testing.T) {
 	id := s.runD(t, "--name", "flaky", "--restart", "always", busybox.ref, "sh", "-c", "exit 1")
 	// From the fifth restart on, the back-off (1.6 s) leaves time to look.
 	var ins restartInspect
-	if !waitFor(30*time.Second, func() bool {
+	if !eventually(30*time.Second, func() bool {
 		ins = s.inspectRestart(t, id)
 		return ins.State.Restarting && ins.RestartCount >= 5
 	}) {
@@ -188,7 +188,7 @@ func TestRestartingStatus(t *testing.T) {
 		t.Errorf("start of a restarting container: exit %d, %q, %s", code, out, errOut)
 	}
 	s.mustHako(t, "stop", "flaky")
-	if !waitFor(5*time.Second, func() bool { return s.inspectRestart(t, id).Hako.MonitorPid == 0 }) {
+	if !eventually(5*time.Second, func() bool { return s.inspectRestart(t, id).Hako.MonitorPid == 0 }) {
 		t.Fatal("monitor still alive after stop")
 	}
 	n := s.inspectRestart(t, id).RestartCount
@@ -243,7 +243,7 @@ func (s *store) reboot(t *testing.T) {
 		}
 	}
 	for _, pid := range pids {
-		waitFor(5*time.Second, func() bool { return pid <= 0 || !processRunning(pid) })
+		eventually(5*time.Second, func() bool { return pid <= 0 || !processRunning(pid) })
 	}
 	ents, _ := os.ReadDir(s.runroot)
 	for _, e := range ents {
@@ -273,7 +273,7 @@ func TestBootStartsRestartable(t *testing.T) {
 	// on-failure:1 used up its restart before the reboot; at boot it gets
 	// a new budget, as Docker's daemon gives it, and its count goes on.
 	onf1 := s.runD(t, "--name", "onf1", "--restart", "on-failure:1", busybox.ref, "sh", "-c", "echo try; exit 1")
-	if !waitFor(10*time.Second, func() bool {
+	if !eventually(10*time.Second, func() bool {
 		ins := s.inspectRestart(t, onf1)
 		return ins.RestartCount == 1 && ins.Hako.MonitorPid == 0 && ins.State.Status == "exited"
 	}) {
@@ -282,14 +282,14 @@ func TestBootStartsRestartable(t *testing.T) {
 	// alw restarts once before the reboot: its count must survive it.
 	first := s.inspectRestart(t, "alw")
 	syscall.Kill(first.State.Pid, syscall.SIGKILL)
-	if !waitFor(10*time.Second, func() bool {
+	if !eventually(10*time.Second, func() bool {
 		ins := s.inspectRestart(t, "alw")
 		return ins.State.Status == "running" && ins.State.Pid != 0 && ins.State.Pid != first.State.Pid && ins.RestartCount == 1
 	}) {
 		t.Fatalf("alw not restarted before the reboot: %+v", s.inspectRestart(t, "alw"))
 	}
 	s.mustHako(t, "stop", "-t", "0", "alwstopped", "unlstopped")
-	waitFor(5*time.Second, func() bool { return s.inspectRestart(t, "onfok").Hako.MonitorPid == 0 })
+	eventually(5*time.Second, func() bool { return s.inspectRestart(t, "onfok").Hako.MonitorPid == 0 })
 
 	s.reboot(t)
 	// broken cannot be mounted again: its work dir is gone.
@@ -315,7 +315,7 @@ func TestBootStartsRestartable(t *testing.T) {
 	if n := s.inspectRestart(t, "alw").RestartCount; n != 1 {
 		t.Errorf("alw's RestartCount after boot: %d, want 1 (kept)", n)
 	}
-	if !waitFor(10*time.Second, func() bool {
+	if !eventually(10*time.Second, func() bool {
 		ins := s.inspectRestart(t, onf1)
 		return ins.RestartCount == 2 && ins.Hako.MonitorPid == 0 && len(s.logTimes(t, onf1, "try")) == 4
 	}) {
@@ -324,7 +324,7 @@ func TestBootStartsRestartable(t *testing.T) {
 	// The restarted ones run under their policy again: kill -9 brings alw back.
 	pid := s.inspectRestart(t, "alw").State.Pid
 	syscall.Kill(pid, syscall.SIGKILL)
-	if !waitFor(10*time.Second, func() bool {
+	if !eventually(10*time.Second, func() bool {
 		ins := s.inspectRestart(t, "alw")
 		return ins.State.Status == "running" && ins.State.Pid != 0 && ins.State.Pid != pid && ins.RestartCount == 2
 	}) {
@@ -438,7 +438,7 @@ func TestRestartBridged(t *testing.T) {
 	if err := syscall.Kill(first.State.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if !waitFor(10*time.Second, func() bool {
+	if !eventually(10*time.Second, func() bool {
 		ins := s.inspectRestart(t, id)
 		return ins.State.Status == "running" && ins.State.Pid != 0 && ins.State.Pid != first.State.Pid && ins.RestartCount == 1
 	}) {
@@ -476,7 +476,7 @@ func TestRestartMonitorKilledInBackoff(t *testing.T) {
 	s := detachStore(t)
 	id := s.runD(t, "--name", "crashy", "--restart", "always", busybox.ref, "sh", "-c", "echo try; exit 1")
 	var ins restartInspect
-	if !waitFor(30*time.Second, func() bool {
+	if !eventually(30*time.Second, func() bool {
 		ins = s.inspectRestart(t, id)
 		return ins.State.Restarting && ins.RestartCount >= 4 // an 800 ms back-off
 	}) {
@@ -484,7 +484,7 @@ func TestRestartMonitorKilledInBackoff(t *testing.T) {
 	}
 	mon := ins.Hako.MonitorPid
 	syscall.Kill(mon, syscall.SIGKILL)
-	waitFor(5*time.Second, func() bool { return !processRunning(mon) })
+	eventually(5*time.Second, func() bool { return !processRunning(mon) })
 	count := ins.RestartCount
 	time.Sleep(time.Second) // the back-off would be over
 	ins = s.inspectRestart(t, id)
@@ -497,7 +497,7 @@ func TestRestartMonitorKilledInBackoff(t *testing.T) {
 	if out := s.mustHako(t, "start", "--all-restartable"); out != "crashy\n" {
 		t.Errorf("boot command: %q", out)
 	}
-	if !waitFor(10*time.Second, func() bool { return s.inspectRestart(t, id).RestartCount > count }) {
+	if !eventually(10*time.Second, func() bool { return s.inspectRestart(t, id).RestartCount > count }) {
 		t.Errorf("not restarting again after the boot command: %+v", s.inspectRestart(t, id))
 	}
 	s.mustHako(t, "rm", "-f", id)
