@@ -140,6 +140,30 @@ func TestNetworkUser(t *testing.T) {
 		t.Errorf("neta's containers: %v", members)
 	}
 
+	if got := hako("inspect", "--format", "{{.HostConfig.NetworkMode}} {{.NetworkSettings.Networks.neta.IPAddress}} {{.NetworkSettings.Networks.neta.NetworkID}}", "a1"); got != "neta "+addrOf["a1"]+" "+idA+"\n" {
+		t.Errorf("inspect a1: %q, want neta, its address %s and neta's ID", got, addrOf["a1"])
+	}
+	// Stopped and started again, a2 has a new address, which a1 sees, and
+	// a2's new hosts file lists the others again.
+	hako("stop", "-t", "0", "a2")
+	if out := hako("exec", "a1", "cat", "/etc/hosts"); strings.Contains(out, "\ta2 ") {
+		t.Errorf("a1's /etc/hosts with a2 stopped:\n%s", out)
+	}
+	hako("start", "a2")
+	a2Addr := strings.TrimSpace(hako("inspect", "--format", "{{.NetworkSettings.Networks.neta.IPAddress}}", "a2"))
+	if a2Addr == addrOf["a2"] || !strings.HasPrefix(a2Addr, "10.90.2.") {
+		t.Errorf("a2's address after start: %q (before %s)", a2Addr, addrOf["a2"])
+	}
+	if out := hako("exec", "a1", "cat", "/etc/hosts"); !strings.Contains(out, a2Addr+"\ta2 second\n") {
+		t.Errorf("a1's /etc/hosts after a2 started again at %s:\n%s", a2Addr, out)
+	}
+	if out := hako("exec", "a2", "cat", "/etc/hosts"); !strings.Contains(out, "\ta1 ") || !strings.Contains(out, "\ta3 ") || !strings.Contains(out, a2Addr+"\tsecond\n") {
+		t.Errorf("a2's /etc/hosts after start:\n%s", out)
+	}
+	if out, errOut, code := n.hako(t, s, "exec", "a1", "ping", "-c1", "-W5", "a2"); code != 0 {
+		t.Errorf("a1 ping a2 after its restart: exit %d, %s %s", code, out, errOut)
+	}
+
 	// A container on netb cannot reach neta's, by name or address.
 	hako("run", "-d", "--name", "b1", "--network", "netb", busybox.ref, "sleep", "300")
 	if out := hako("exec", "b1", "cat", "/etc/hosts"); strings.Contains(out, "\ta1 ") {

@@ -2,6 +2,7 @@ package network
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -38,6 +39,13 @@ func DefsDir() string {
 
 // Predefined are the networks every host has, as Docker lists them.
 var Predefined = []string{"bridge", "host", "none"}
+
+// PredefinedID is a stable ID for a predefined network (Docker makes one
+// at daemon start; hako has no daemon).
+func PredefinedID(name string) string {
+	sum := sha256.Sum256([]byte("hako network " + name))
+	return hex.EncodeToString(sum[:])
+}
 
 // Def is a user network: its own bridge and subnet.
 type Def struct {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -79,13 +77,6 @@ type networkView struct {
 	userID                   string // a user network's ID; "" for bridge
 }
 
-// predefinedID is a stable ID for a predefined network (Docker makes one
-// at daemon start; hako has no daemon).
-func predefinedID(name string) string {
-	sum := sha256.Sum256([]byte("hako network " + name))
-	return hex.EncodeToString(sum[:])
-}
-
 func loadNetworks() ([]networkView, error) {
 	cfg, err := network.LoadConfig(network.ConfigPath())
 	if err != nil {
@@ -94,7 +85,7 @@ func loadNetworks() ([]networkView, error) {
 	gw, _ := network.HostGateway()
 	var views []networkView
 	for _, n := range network.Predefined {
-		v := networkView{name: n, id: predefinedID(n), driver: n}
+		v := networkView{name: n, id: network.PredefinedID(n), driver: n}
 		if n == "bridge" {
 			v.bridge, v.subnet, v.gateway = network.BridgeName, cfg.Subnet, gw
 		} else if n == "none" {
