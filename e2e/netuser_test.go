@@ -106,13 +106,13 @@ func TestNetworkUser(t *testing.T) {
 	hako("run", "-d", "--name", "a1", "--network", "neta", busybox.ref, "sleep", "300")
 	hako("run", "-d", "--name", "a2", "-h", "second", "--network", "neta", busybox.ref, "sleep", "300")
 	hosts := hako("exec", "a1", "cat", "/etc/hosts")
-	if !strings.Contains(hosts, "\ta2 second\n") || strings.Contains(hosts, "\ta1 ") {
-		t.Errorf("a1's /etc/hosts:\n%s\nwant a2 (with its hostname) and not itself twice", hosts)
+	if !strings.Contains(hosts, "\ta2 second\n") || !strings.Contains(hosts, "\ta1\n") || strings.Contains(hosts, "\ta1 ") {
+		t.Errorf("a1's /etc/hosts:\n%s\nwant a2 (with its hostname) and its own name", hosts)
 	}
 	if out := hako("exec", "a2", "cat", "/etc/hosts"); !strings.Contains(out, "\ta1 ") {
 		t.Errorf("a2's /etc/hosts:\n%s\nwant a1", out)
 	}
-	for _, c := range [][2]string{{"a1", "a2"}, {"a2", "a1"}, {"a1", "second"}} {
+	for _, c := range [][2]string{{"a1", "a2"}, {"a2", "a1"}, {"a1", "second"}, {"a1", "a1"}} {
 		if out, errOut, code := n.hako(t, s, "exec", c[0], "ping", "-c1", "-W5", c[1]); code != 0 {
 			t.Errorf("%s ping %s: exit %d, %s %s", c[0], c[1], code, out, errOut)
 		}

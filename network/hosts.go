@@ -34,7 +34,8 @@ func SyncHosts(netID string) error {
 }
 
 // syncHosts rewrites, under the state lock, each member's hosts file (the
-// file "hosts" in its owner directory) where its block changed. In place,
+// file "hosts" in its owner directory) where its block changed: every
+// other member's name and hostname, and its own name. In place,
 // not renamed: running containers have the file bind-mounted, and would
 // keep seeing the old inode. A member whose file is missing (being
 // created or removed) is skipped.
@@ -55,11 +56,15 @@ func syncHosts(st *state, netID string) {
 		var block bytes.Buffer
 		block.WriteString(hostsMarker)
 		for _, o := range members {
-			if o == self {
-				continue
-			}
 			names := []string{}
-			for _, n := range []string{o.Name, o.Hostname} {
+			candidates := []string{o.Name, o.Hostname}
+			if o == self { // its own line has its hostname; its name too resolves, as in Docker
+				candidates = []string{o.Name}
+			}
+			for _, n := range candidates {
+				if o == self && n == o.Hostname {
+					continue
+				}
 				if n != "" && !slices.Contains(names, n) {
 					names = append(names, n)
 				}

@@ -25,10 +25,11 @@ func TestSyncHosts(t *testing.T) {
 	before, _ := os.Stat(h1)
 	syncHosts(st, "n")
 	want1 := "127.0.0.1\tlocalhost\n10.90.0.2\tweb\n" + hostsMarker + "10.90.0.3\tdb dbhost\n"
+	// (web's name is its hostname: no second line for it.)
 	if b, _ := os.ReadFile(h1); string(b) != want1 {
 		t.Errorf("member 1:\n%s\nwant\n%s", b, want1)
 	}
-	if b, _ := os.ReadFile(h2); string(b) != "127.0.0.1\tlocalhost\n10.90.0.3\tdbhost\n"+hostsMarker+"10.90.0.2\tweb\n" {
+	if b, _ := os.ReadFile(h2); string(b) != "127.0.0.1\tlocalhost\n10.90.0.3\tdbhost\n"+hostsMarker+"10.90.0.2\tweb\n10.90.0.3\tdb\n" {
 		t.Errorf("member 2:\n%s", b)
 	}
 	if b, _ := os.ReadFile(h3); string(b) != "127.0.0.1\tlocalhost\n10.90.1.2\tx\n" {
