@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -240,4 +241,43 @@ func TestNetworkUser(t *testing.T) {
 	if out := hako("network", "ls", "-q"); len(strings.Fields(out)) != 3 {
 		t.Errorf("ls after: %q", out)
 	}
+}
+
+// TestNetworkUserRepair: a hako run on a user network killed with SIGKILL
+// leaves its entry, and its name in the other members' hosts files; the
+// next hako command's repair releases it, and the others forget it.
+func TestNetworkUserRepair(t *testing.T) {
+	s := runStore(t)
+	n := newTestNet(t)
+	becomeSubreaper(t)
+	if _, errOut, code := n.hako(t, s, "network", "create", "netr"); code != 0 {
+		t.Fatalf("network create: exit %d: %s", code, errOut)
+	}
+	t.Cleanup(func() {
+		n.hako(t, s, "rm", "-f", "r1")
+		n.hako(t, s, "network", "rm", "netr")
+	})
+	if _, errOut, code := n.hako(t, s, "run", "-d", "--name", "r1", "--network", "netr", busybox.ref, "sleep", "300"); code != 0 {
+		t.Fatalf("run r1: exit %d: %s", code, errOut)
+	}
+	cmd, e := n.startServer(t, s, "--network", "netr", "--name", "victim")
+	if out, _, _ := n.hako(t, s, "exec", "r1", "cat", "/etc/hosts"); !strings.Contains(out, e.Address+"\tvictim ") {
+		t.Fatalf("r1's hosts does not name the server at %s:\n%s", e.Address, out)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if _, errOut, code := n.hako(t, s, "run", "--rm", "--network", "netr", busybox.ref, "true"); code != 0 {
+		t.Fatalf("run after the kill: exit %d: %s", code, errOut)
+	}
+	if out, _, _ := n.hako(t, s, "exec", "r1", "cat", "/etc/hosts"); strings.Contains(out, "victim") {
+		t.Errorf("r1's hosts still names the killed server:\n%s", out)
+	}
+	if _, ok := n.entries(t)[e.ID]; ok {
+		t.Errorf("the killed server's entry is left")
+	}
+	n.hako(t, s, "rm", "-f", "r1")
+	if _, errOut, code := n.hako(t, s, "network", "rm", "netr"); code != 0 {
+		t.Errorf("network rm: exit %d: %s", code, errOut)
+	}
+	n.checkClean(t)
 }
