@@ -27,7 +27,7 @@ func SyncHosts(netID string) error {
 	if netID == "" {
 		return nil // the default bridge has no name resolution, as Docker's
 	}
-	return withState(Dir(), func(st *state) error {
+	return lockedState(Dir(), false, func(st *state) error {
 		syncHosts(st, netID)
 		return nil
 	})

@@ -279,6 +279,12 @@ func prune(st *state) {
 // withState runs f on state.json under the state lock and writes it back
 // (atomically) when f succeeds.
 func withState(dir string, f func(*state) error) error {
+	return lockedState(dir, true, f)
+}
+
+// lockedState is withState, writing state.json back only if write is set
+// (for f that reads it only: no fsync).
+func lockedState(dir string, write bool, f func(*state) error) error {
 	if err := os.MkdirAll(filepath.Join(dir, "netns"), 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
@@ -302,6 +308,9 @@ func withState(dir string, f func(*state) error) error {
 		}
 	}
 	ferr := f(st)
+	if !write {
+		return ferr
+	}
 	b, err = json.MarshalIndent(st, "", "\t")
 	if err == nil {
 		err = atomicfile.Write(path, append(b, '\n'), 0o600)
