@@ -66,6 +66,9 @@ func TestNetworkUser(t *testing.T) {
 	if f := hako("network", "ls", "--format", "{{.Name}}:{{.Driver}}"); f != "bridge:bridge\nhost:host\nneta:bridge\nnetb:bridge\nnone:null\n" {
 		t.Errorf("ls --format: %q", f)
 	}
+	if f := hako("network", "ls", "--filter", "type=custom", "--filter", "name=net", "--format", "{{.Name}}"); f != "neta\nnetb\n" {
+		t.Errorf("ls --filter type=custom --filter name=net: %q", f)
+	}
 
 	// inspect: subnets allocated past the route, or as given.
 	inspect := func(ref string) (ni struct {

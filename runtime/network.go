@@ -55,9 +55,9 @@ func (c *Container) setupNetwork(b *BridgeOptions, img ocispec.ImageConfig, o *S
 		}
 		ports = append(slices.Clone(ports), exposed...)
 	}
-	req := network.Request{ID: c.ID, Owner: c.dir, Ports: ports}
+	req := network.Request{ID: c.ID, Owner: c.dir, Ports: ports, Name: c.Name}
 	if b.Network != nil {
-		req.Network, req.Name = b.Network.ID, c.Name
+		req.Network = b.Network.ID
 		h, err := containerHostname(*o)
 		if err != nil {
 			return err

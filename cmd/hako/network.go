@@ -113,6 +113,7 @@ type networkRow struct {
 func newNetworkLsCommand() *cobra.Command {
 	var quiet, noTrunc bool
 	var format string
+	var filters []string
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
@@ -123,9 +124,16 @@ func newNetworkLsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			keep, err := networkFilter(filters)
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			var rows []networkRow
 			for _, v := range views {
+				if !keep(v) {
+					continue
+				}
 				id := v.id
 				if !noTrunc {
 					id = id[:12]
@@ -157,7 +165,49 @@ func newNetworkLsCommand() *cobra.Command {
 	f.BoolVarP(&quiet, "quiet", "q", false, "only display network IDs")
 	f.BoolVar(&noTrunc, "no-trunc", false, "do not truncate the output")
 	f.StringVar(&format, "format", "", "format output with a Go template, or 'json'")
+	f.StringArrayVarP(&filters, "filter", "f", nil, "filter output (name=NAME, id=ID, driver=DRIVER, type=custom|builtin)")
 	return cmd
+}
+
+// networkFilter parses `network ls --filter` values: filters on different
+// keys must all match, values of one key any (Docker's rule).
+func networkFilter(filters []string) (func(networkView) bool, error) {
+	byKey := map[string][]string{}
+	for _, f := range filters {
+		k, val, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, usageError("bad format of filter (expected name=value)")
+		}
+		switch k {
+		case "name", "id", "driver", "type":
+		default:
+			return nil, usageError("invalid filter '%s'", k)
+		}
+		if k == "type" && val != "custom" && val != "builtin" {
+			return nil, usageError("invalid filter: 'type'='%s'", val)
+		}
+		byKey[k] = append(byKey[k], val)
+	}
+	match := func(k string, v networkView, val string) bool {
+		switch k {
+		case "name":
+			return strings.Contains(v.name, val)
+		case "id":
+			return strings.HasPrefix(v.id, val)
+		case "driver":
+			return v.driver == val
+		default: // type
+			return (v.userID != "") == (val == "custom")
+		}
+	}
+	return func(v networkView) bool {
+		for k, vals := range byKey {
+			if !slices.ContainsFunc(vals, func(val string) bool { return match(k, v, val) }) {
+				return false
+			}
+		}
+		return true
+	}, nil
 }
 
 // Docker's network inspect shape.
