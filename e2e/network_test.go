@@ -181,6 +181,9 @@ func newTestNet(t *testing.T) *testNet {
 	return n
 }
 
+// defsDir holds the test's user network definitions (hako network create).
+func (n *testNet) defsDir() string { return filepath.Join(n.stateDir, "networks") }
+
 func mustCmd(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(name, args...).CombinedOutput()
@@ -193,7 +196,7 @@ func mustCmd(t *testing.T, name string, args ...string) string {
 // hakoCmd is hako on store s inside the test's host namespace.
 func (n *testNet) hakoCmd(s *store, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command("nsenter", append([]string{"--net=" + n.ns, hakoBin, "--root", s.root, "--runroot", s.runroot}, args...)...)
-	cmd.Env = append(append(os.Environ(), "HAKO_NETWORK_DIR="+n.stateDir), env...)
+	cmd.Env = append(append(os.Environ(), "HAKO_NETWORK_DIR="+n.stateDir, "HAKO_NETWORK_DEFS="+n.defsDir()), env...)
 	return cmd
 }
 

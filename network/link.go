@@ -14,35 +14,46 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ensureBridge creates hako0 with the subnet's first address, unless it
+// bridgeSpec is a bridge hako owns: hako0 or a user network's.
+type bridgeSpec struct {
+	Name    string
+	Subnet  netip.Prefix
+	Gateway netip.Addr
+}
+
+// bridge is hako0 as configured.
+func (c Config) bridge() bridgeSpec {
+	return bridgeSpec{Name: BridgeName, Subnet: c.Subnet, Gateway: c.gateway()}
+}
+
+// ensureBridge creates the bridge with its gateway address, unless it
 // exists, after checking that no other route of the host covers the
-// subnet. It sets the forwarding sysctls every time (cheap, and someone
-// may have reset them).
-func ensureBridge(cfg Config) error {
-	gw := cfg.gateway()
-	br, err := netlink.LinkByName(BridgeName)
+// subnet (hint says what to do then). It sets the forwarding sysctls
+// every time (cheap, and someone may have reset them).
+func ensureBridge(bs bridgeSpec, hint string) error {
+	br, err := netlink.LinkByName(bs.Name)
 	var nf netlink.LinkNotFoundError
 	switch {
 	case errors.As(err, &nf):
-		if err := checkClash(cfg.Subnet); err != nil {
+		if err := checkClash(bs.Subnet, hint); err != nil {
 			return err
 		}
 		la := netlink.NewLinkAttrs()
-		la.Name = BridgeName
+		la.Name = bs.Name
 		if err := netlink.LinkAdd(&netlink.Bridge{LinkAttrs: la}); err != nil && !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("creating bridge %s: %w", BridgeName, err)
+			return fmt.Errorf("creating bridge %s: %w", bs.Name, err)
 		}
-		if br, err = netlink.LinkByName(BridgeName); err != nil {
-			return fmt.Errorf("creating bridge %s: %w", BridgeName, err)
+		if br, err = netlink.LinkByName(bs.Name); err != nil {
+			return fmt.Errorf("creating bridge %s: %w", bs.Name, err)
 		}
 	case err != nil:
-		return fmt.Errorf("looking up bridge %s: %w", BridgeName, err)
+		return fmt.Errorf("looking up bridge %s: %w", bs.Name, err)
 	}
 	addrs, err := netlink.AddrList(br, netlink.FAMILY_V4)
 	if err != nil {
-		return fmt.Errorf("listing addresses of %s: %w", BridgeName, err)
+		return fmt.Errorf("listing addresses of %s: %w", bs.Name, err)
 	}
-	want := netip.PrefixFrom(gw, cfg.Subnet.Bits())
+	want := netip.PrefixFrom(bs.Gateway, bs.Subnet.Bits())
 	found := false
 	for _, a := range addrs {
 		p, _ := netip.AddrFromSlice(a.IP.To4())
@@ -50,20 +61,20 @@ func ensureBridge(cfg Config) error {
 		if netip.PrefixFrom(p, ones) == want {
 			found = true
 		} else {
-			return fmt.Errorf("bridge %s has address %s/%d, not %s as configured: remove it (ip link del %s) once no container uses it", BridgeName, p, ones, want, BridgeName)
+			return fmt.Errorf("bridge %s has address %s/%d, not %s as configured: remove it (ip link del %s) once no container uses it", bs.Name, p, ones, want, bs.Name)
 		}
 	}
 	if !found {
 		if err := netlink.AddrAdd(br, &netlink.Addr{IPNet: ipnet(want)}); err != nil && !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("adding %s to %s: %w", want, BridgeName, err)
+			return fmt.Errorf("adding %s to %s: %w", want, bs.Name, err)
 		}
 	}
 	if err := netlink.LinkSetUp(br); err != nil {
-		return fmt.Errorf("bringing up %s: %w", BridgeName, err)
+		return fmt.Errorf("bringing up %s: %w", bs.Name, err)
 	}
 	// Forwarding for the containers' traffic; route_localnet lets the
-	// host's own connections to 127.0.0.1:PORT be DNATed out of hako0.
-	for _, s := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv4/conf/" + BridgeName + "/route_localnet"} {
+	// host's own connections to 127.0.0.1:PORT be DNATed out of the bridge.
+	for _, s := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv4/conf/" + bs.Name + "/route_localnet"} {
 		if err := setSysctl(s, "1"); err != nil {
 			return err
 		}
@@ -71,27 +82,17 @@ func ensureBridge(cfg Config) error {
 	return nil
 }
 
-// checkClash fails when a route of the host (not hako0's) overlaps subnet.
-func checkClash(subnet netip.Prefix) error {
-	routes, err := netlink.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Table: unix.RT_TABLE_MAIN}, netlink.RT_FILTER_TABLE)
+// checkClash fails when a route of the host (not one of hako's bridges)
+// overlaps subnet.
+func checkClash(subnet netip.Prefix, hint string) error {
+	routes, err := hostRoutes()
 	if err != nil {
-		return fmt.Errorf("listing routes: %w", err)
+		return err
 	}
 	for _, r := range routes {
-		if r.Dst == nil {
-			continue // the default route overlaps everything
+		if r.dst.Overlaps(subnet) {
+			return fmt.Errorf("the bridge subnet %s overlaps the host's route to %s (dev %s): %s", subnet, r.dst, r.dev, hint)
 		}
-		a, _ := netip.AddrFromSlice(r.Dst.IP.To4())
-		ones, _ := r.Dst.Mask.Size()
-		dst := netip.PrefixFrom(a, ones)
-		if ones == 0 || !dst.Overlaps(subnet) {
-			continue
-		}
-		dev := ""
-		if l, err := netlink.LinkByIndex(r.LinkIndex); err == nil {
-			dev = l.Attrs().Name
-		}
-		return fmt.Errorf("the bridge subnet %s overlaps the host's route to %s (dev %s): set another \"bridge-subnet\" in %s", subnet, dst, dev, ConfigPath())
 	}
 	return nil
 }
@@ -161,12 +162,12 @@ func goLockedThread(f func()) {
 	}()
 }
 
-// createVeth connects the namespace at nsPath to hako0: host side hostName
+// createVeth connects the namespace at nsPath to the bridge: host side hostName
 // on the bridge, eth0 inside with addr, the default route via gw, and lo up.
-func createVeth(hostName, nsPath string, addr netip.Prefix, gw netip.Addr) error {
-	br, err := netlink.LinkByName(BridgeName)
+func createVeth(bridge, hostName, nsPath string, addr netip.Prefix, gw netip.Addr) error {
+	br, err := netlink.LinkByName(bridge)
 	if err != nil {
-		return fmt.Errorf("looking up bridge %s: %w", BridgeName, err)
+		return fmt.Errorf("looking up bridge %s: %w", bridge, err)
 	}
 	ns, err := netns.GetFromPath(nsPath)
 	if err != nil {
@@ -221,17 +222,20 @@ func createVeth(hostName, nsPath string, addr netip.Prefix, gw netip.Addr) error
 	return nil
 }
 
-// sweepLinks deletes the veths on hako0 that no entry names: pairs whose
-// namespace outlived its container (someone held it open). Every pair of a
-// live entry is named by it before it is created, so none is taken.
+// sweepLinks deletes the veths on hako's bridges that no entry names:
+// pairs whose namespace outlived its container (someone held it open).
+// Every pair of a live entry is named by it before it is created, so none
+// is taken.
 func sweepLinks(st *state) error {
-	br, err := netlink.LinkByName(BridgeName)
-	if err != nil {
-		return fmt.Errorf("looking up bridge %s: %w", BridgeName, err)
-	}
 	links, err := netlink.LinkList()
 	if err != nil {
 		return fmt.Errorf("listing links: %w", err)
+	}
+	bridges := map[int]bool{}
+	for _, l := range links {
+		if n := l.Attrs().Name; l.Type() == "bridge" && (n == BridgeName || strings.HasPrefix(n, "hako-")) {
+			bridges[l.Attrs().Index] = true
+		}
 	}
 	named := map[string]bool{}
 	for _, e := range st.Entries {
@@ -239,7 +243,7 @@ func sweepLinks(st *state) error {
 	}
 	for _, l := range links {
 		a := l.Attrs()
-		if a.MasterIndex != br.Attrs().Index || l.Type() != "veth" || !strings.HasPrefix(a.Name, "hako") || named[a.Name] {
+		if !bridges[a.MasterIndex] || l.Type() != "veth" || !strings.HasPrefix(a.Name, "hako") || named[a.Name] {
 			continue
 		}
 		if err := netlink.LinkDel(l); err != nil && !errors.Is(err, unix.ENODEV) {

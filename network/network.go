@@ -41,6 +41,20 @@ type Entry struct {
 	NetNS     string        `json:"netns"`
 	Ports     []PortMapping `json:"ports,omitempty"`
 	BridgeNet netip.Prefix  `json:"subnet"`
+	// A user network's: its ID and bridge (none: hako0), and the names
+	// its other members find this container by.
+	Network  string `json:"network,omitempty"`
+	Bridge   string `json:"bridge,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Hostname string `json:"hostname,omitempty"`
+}
+
+// bridge is the bridge the entry's veth is on.
+func (e *Entry) bridge() string {
+	if e.Bridge == "" {
+		return BridgeName
+	}
+	return e.Bridge
 }
 
 type state struct {
@@ -49,6 +63,8 @@ type state struct {
 	// it (as Docker does), so an address just released, whose namespace
 	// the kernel may still be dismantling, is not reused at once.
 	Last netip.Addr `json:"last,omitzero"`
+	// LastIn is the same for each user network, by ID.
+	LastIn map[string]netip.Addr `json:"last_in,omitempty"`
 }
 
 // Request asks Setup for a container's network.
@@ -56,6 +72,9 @@ type Request struct {
 	ID    string        // the container's ID (64 hex digits)
 	Owner string        // the container's directory; the entry is stale once it is gone
 	Ports []PortMapping // -p and -P
+	// Network is a user network's ID; none means the default hako0. Name
+	// and Hostname are what its other members resolve to the container.
+	Network, Name, Hostname string
 }
 
 // Endpoint is a container's network while it exists. Close tears it down.
@@ -76,7 +95,7 @@ func Setup(req Request) (_ *Endpoint, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ep := &Endpoint{Gateway: cfg.gateway()}
+	ep := &Endpoint{}
 	defer func() {
 		if err != nil {
 			ep.closeListeners()
@@ -87,11 +106,12 @@ func Setup(req Request) (_ *Endpoint, err error) {
 	}
 	dir := Dir()
 	ep.Entry = Entry{
-		ID: req.ID, Owner: req.Owner, Ports: ep.Ports, BridgeNet: cfg.Subnet,
+		ID: req.ID, Owner: req.Owner, Ports: ep.Ports,
 		HostLink: "hako" + req.ID[:11],
 		NetNS:    filepath.Join(dir, "netns", req.ID),
+		Network:  req.Network, Name: req.Name, Hostname: req.Hostname,
 	}
-	if err := allocate(dir, cfg, &ep.Entry); err != nil {
+	if ep.Gateway, err = allocate(dir, cfg, &ep.Entry); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -102,7 +122,7 @@ func Setup(req Request) (_ *Endpoint, err error) {
 	if err := createNetNS(ep.NetNS); err != nil {
 		return nil, err
 	}
-	if err := createVeth(ep.HostLink, ep.NetNS, netip.PrefixFrom(ep.Address, cfg.Subnet.Bits()), ep.Gateway); err != nil {
+	if err := createVeth(ep.bridge(), ep.HostLink, ep.NetNS, netip.PrefixFrom(ep.Address, ep.BridgeNet.Bits()), ep.Gateway); err != nil {
 		return nil, err
 	}
 	if err := addPortRules(ep.ID, ep.Address, ep.Ports); err != nil {
@@ -126,15 +146,33 @@ func (ep *Endpoint) closeListeners() {
 }
 
 // allocate takes the state lock, prunes stale entries, makes sure the
-// bridge and table exist, and records e with the next free address.
-func allocate(dir string, cfg Config, e *Entry) error {
-	return withState(dir, func(st *state) error {
+// bridge and table exist, and records e with the next free address of its
+// network; it returns the network's gateway.
+func allocate(dir string, cfg Config, e *Entry) (gw netip.Addr, err error) {
+	err = withState(dir, func(st *state) error {
 		prune(st)
-		if err := ensureBridge(cfg); err != nil {
-			return err
-		}
-		if err := ensureTable(cfg.Subnet); err != nil {
-			return err
+		bs := cfg.bridge()
+		last := st.Last
+		if e.Network == "" {
+			if err := ensureBridge(bs, fmt.Sprintf("set another \"bridge-subnet\" in %s", ConfigPath())); err != nil {
+				return err
+			}
+			if err := ensureTable(cfg.Subnet); err != nil {
+				return err
+			}
+		} else {
+			defs, err := LoadDefs()
+			if err != nil {
+				return err
+			}
+			d, err := lookupIn(defs, e.Network)
+			if err != nil {
+				return err
+			}
+			if err := d.ensure(cfg); err != nil {
+				return err
+			}
+			bs, last = d.bridge(), st.LastIn[d.ID]
 		}
 		if err := sweepLinks(st); err != nil {
 			return err
@@ -143,14 +181,23 @@ func allocate(dir string, cfg Config, e *Entry) error {
 		for _, o := range st.Entries {
 			used[o.Address] = true
 		}
-		a, ok := nextFree(cfg.Subnet, st.Last, used)
+		a, ok := nextFree(bs.Subnet, bs.Gateway, last, used)
 		if !ok {
-			return fmt.Errorf("no free address left in the bridge subnet %s", cfg.Subnet)
+			return fmt.Errorf("no free address left in the subnet %s", bs.Subnet)
 		}
-		e.Address, st.Last = a, a
+		e.Address, e.BridgeNet, e.Bridge, gw = a, bs.Subnet, bs.Name, bs.Gateway
+		if e.Network == "" {
+			st.Last = a
+		} else {
+			if st.LastIn == nil {
+				st.LastIn = map[string]netip.Addr{}
+			}
+			st.LastIn[e.Network] = a
+		}
 		st.Entries[e.ID] = e
 		return nil
 	})
+	return gw, err
 }
 
 // Release removes a container's network, as named in its state entry:
@@ -169,6 +216,9 @@ func Release(id string) error {
 			return err
 		}
 		delete(st.Entries, id)
+		if e.Network != "" {
+			syncHosts(st, e.Network)
+		}
 		return nil
 	})
 }
@@ -185,8 +235,11 @@ func teardown(e *Entry) error {
 
 // nextFree is the first address of subnet after last that is not used,
 // wrapping around, skipping the network, gateway and broadcast addresses.
-func nextFree(subnet netip.Prefix, last netip.Addr, used map[netip.Addr]bool) (netip.Addr, bool) {
-	first := subnet.Masked().Addr().Next().Next() // after the gateway
+func nextFree(subnet netip.Prefix, gw, last netip.Addr, used map[netip.Addr]bool) (netip.Addr, bool) {
+	first := subnet.Masked().Addr().Next()
+	if first == gw {
+		first = first.Next() // the usual gateway, first
+	}
 	bcast := lastAddr(subnet)
 	a := first
 	if subnet.Contains(last) && last.Compare(first) >= 0 && last.Less(bcast) {
@@ -196,7 +249,7 @@ func nextFree(subnet netip.Prefix, last netip.Addr, used map[netip.Addr]bool) (n
 		if a == bcast {
 			a = first
 		}
-		if !used[a] {
+		if !used[a] && a != gw {
 			return a, true
 		}
 		a = a.Next()
@@ -207,11 +260,18 @@ func nextFree(subnet netip.Prefix, last netip.Addr, used map[netip.Addr]bool) (n
 // prune releases the entries whose owner directory is gone (a hako killed
 // between removing a container and releasing its network).
 func prune(st *state) {
+	changed := map[string]bool{}
 	for id, e := range st.Entries {
 		if _, err := os.Stat(e.Owner); errors.Is(err, fs.ErrNotExist) {
 			if teardown(e) == nil {
 				delete(st.Entries, id)
+				changed[e.Network] = true
 			}
+		}
+	}
+	for n := range changed {
+		if n != "" {
+			syncHosts(st, n) // the other members forget it
 		}
 	}
 }
@@ -219,6 +279,12 @@ func prune(st *state) {
 // withState runs f on state.json under the state lock and writes it back
 // (atomically) when f succeeds.
 func withState(dir string, f func(*state) error) error {
+	return lockedState(dir, true, f)
+}
+
+// lockedState is withState, writing state.json back only if write is set
+// (for f that reads it only: no fsync).
+func lockedState(dir string, write bool, f func(*state) error) error {
 	if err := os.MkdirAll(filepath.Join(dir, "netns"), 0o700); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
@@ -242,6 +308,9 @@ func withState(dir string, f func(*state) error) error {
 		}
 	}
 	ferr := f(st)
+	if !write {
+		return ferr
+	}
 	b, err = json.MarshalIndent(st, "", "\t")
 	if err == nil {
 		err = atomicfile.Write(path, append(b, '\n'), 0o600)

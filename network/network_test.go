@@ -128,7 +128,7 @@ func TestNextFree(t *testing.T) {
 		if c.last != "" {
 			last = a(c.last)
 		}
-		if got, ok := nextFree(subnet, last, used); !ok || got != a(c.want) {
+		if got, ok := nextFree(subnet, a("10.89.0.1"), last, used); !ok || got != a(c.want) {
 			t.Errorf("after %s: %s, %v; want %s", c.last, got, ok, c.want)
 		}
 	}
@@ -136,8 +136,16 @@ func TestNextFree(t *testing.T) {
 	for i := 2; i <= 6; i++ {
 		full[netip.AddrFrom4([4]byte{10, 89, 0, byte(i)})] = true
 	}
-	if got, ok := nextFree(subnet, a("10.89.0.4"), full); ok {
+	if got, ok := nextFree(subnet, a("10.89.0.1"), a("10.89.0.4"), full); ok {
 		t.Errorf("full subnet gave %s", got)
+	}
+	// A gateway elsewhere (network create --gateway): the first address
+	// is a container's, the gateway skipped.
+	gw := a("10.89.0.5")
+	for last, want := range map[string]string{"10.1.2.3": "10.89.0.1", "10.89.0.4": "10.89.0.6", "10.89.0.6": "10.89.0.1"} {
+		if got, ok := nextFree(subnet, gw, a(last), used); !ok || got != a(want) {
+			t.Errorf("gateway %s, after %s: %s, %v; want %s", gw, last, got, ok, want)
+		}
 	}
 }
 

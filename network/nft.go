@@ -23,13 +23,21 @@ import (
 //	  chain postrouting { type nat hook postrouting priority srcnat;
 //	                      ip saddr SUBNET oifname != "hako0" masquerade comment "hako:subnet SUBNET"  # outbound
 //	                      oifname "hako0" ct status dnat ip saddr 127.0.0.0/8 masquerade  # from localhost
-//	                      oifname "hako0" ct status dnat ip saddr SUBNET masquerade }     # hairpin
-//	  chain forward     { type filter hook forward priority filter; iifname "hako0" accept; oifname "hako0" accept }
+//	                      oifname "hako0" ct status dnat ip saddr SUBNET masquerade       # hairpin
+//	                      jump netpost }
+//	  chain forward     { type filter hook forward priority filter; jump netfwd; iifname "hako0" accept; oifname "hako0" accept }
+//	  chain netpost     { the user networks' masquerade rules, as hako0's, commented "hako:net <id>" }
+//	  chain netfwd      { per user network BR, commented "hako:net <id>":
+//	                      iifname BR oifname != BR oifname "hako*" drop   # isolation from hako's other bridges
+//	                      oifname BR iifname != BR iifname "hako*" drop
+//	                      iifname BR accept; oifname BR accept }
 //	}
 const (
 	ipsDstNAT  = 1 << 5 // IPS_DST_NAT of the conntrack status bits
 	tableName  = "hako"
 	portsChain = "ports"
+	netPost    = "netpost"
+	netFwd     = "netfwd"
 )
 
 var table = &nftables.Table{Name: tableName, Family: nftables.TableFamilyIPv4}
@@ -56,11 +64,13 @@ func ensureTable(subnet netip.Prefix) error {
 	}
 	tag := userdata.AppendString(nil, userdata.TypeComment, "hako:subnet "+subnet.String())
 	rules, err := c.GetRules(table, &nftables.Chain{Name: "postrouting", Table: table})
-	if err == nil && len(rules) == 3 && bytes.Equal(rules[0].UserData, tag) {
+	if err == nil && len(rules) == 4 && bytes.Equal(rules[0].UserData, tag) {
 		return nil
 	}
 	c.AddTable(table)
 	ports := c.AddChain(&nftables.Chain{Name: portsChain, Table: table})
+	c.AddChain(&nftables.Chain{Name: netPost, Table: table})
+	c.AddChain(&nftables.Chain{Name: netFwd, Table: table})
 	chains := map[string]*nftables.Chain{}
 	for _, ch := range baseChains() {
 		chains[ch.Name] = c.AddChain(ch)
@@ -86,6 +96,8 @@ func ensureTable(subnet netip.Prefix) error {
 			matchPrefix(12, src, expr.CmpOpEq),
 			[]expr.Any{&expr.Masq{}})})
 	}
+	c.AddRule(&nftables.Rule{Table: table, Chain: post, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: netPost}}})
+	c.AddRule(&nftables.Rule{Table: table, Chain: chains["forward"], Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: netFwd}}})
 	for _, key := range []uint32{unix.NFT_META_IIFNAME, unix.NFT_META_OIFNAME} {
 		c.AddRule(&nftables.Rule{Table: table, Chain: chains["forward"], Exprs: concat(
 			matchIfname(key, BridgeName, expr.CmpOpEq),

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/hako-run/hako/network"
 )
 
 // ContainerInspect is `hako inspect CONTAINER`, in the shape of Docker's
@@ -34,6 +36,17 @@ type InspectNetworkSettings struct {
 	IPPrefixLen int                      `json:"IPPrefixLen"`
 	Gateway     string                   `json:"Gateway"`
 	Ports       map[string][]PortBinding `json:"Ports"`
+	// Networks has the container's network by name (bridge or a user
+	// network's), as Docker's; a user network's address is only here.
+	Networks map[string]InspectEndpoint `json:"Networks"`
+}
+
+// InspectEndpoint is one of Docker's NetworkSettings.Networks.
+type InspectEndpoint struct {
+	NetworkID   string `json:"NetworkID"`
+	IPAddress   string `json:"IPAddress"`
+	IPPrefixLen int    `json:"IPPrefixLen"`
+	Gateway     string `json:"Gateway"`
 }
 
 // PortBinding is one host side of a published port, as Docker shows it.
@@ -139,10 +152,24 @@ func (i *Info) Inspect() ContainerInspect {
 	}
 	ci.AppArmorProfile = i.AppArmorProfile
 	ci.NetworkSettings.Ports = map[string][]PortBinding{}
+	ci.NetworkSettings.Networks = map[string]InspectEndpoint{}
 	if n := i.Network; n != nil {
 		ci.HostConfig.NetworkMode = n.Mode
+		if n.NetworkName != "" {
+			ci.HostConfig.NetworkMode = n.NetworkName
+		}
 		if s.Running {
-			ci.NetworkSettings.IPAddress, ci.NetworkSettings.IPPrefixLen, ci.NetworkSettings.Gateway = n.Address, n.PrefixLen, n.Gateway
+			if n.NetworkName == "" {
+				ci.NetworkSettings.IPAddress, ci.NetworkSettings.IPPrefixLen, ci.NetworkSettings.Gateway = n.Address, n.PrefixLen, n.Gateway
+			}
+			if n.Mode == "bridge" {
+				id := n.NetworkID
+				if id == "" {
+					id = network.PredefinedID("bridge")
+				}
+				ci.NetworkSettings.Networks[ci.HostConfig.NetworkMode] = InspectEndpoint{NetworkID: id,
+					IPAddress: n.Address, IPPrefixLen: n.PrefixLen, Gateway: n.Gateway}
+			}
 			for _, p := range n.Ports {
 				k := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
 				ip := "0.0.0.0"

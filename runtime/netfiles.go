@@ -64,6 +64,9 @@ func (c *Container) writeNetworkFiles(o *SpecOptions) error {
 		}
 		*f.dst = p
 	}
+	if c.net != nil {
+		return network.SyncHosts(c.net.Network) // a user network's members by name
+	}
 	return nil
 }
 

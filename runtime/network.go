@@ -20,6 +20,8 @@ type BridgeOptions struct {
 	// PublishAll (-P) also publishes every port the image EXPOSEs, each
 	// on a free host port.
 	PublishAll bool
+	// Network is a user network (hako network create) instead of hako0.
+	Network *network.Def
 }
 
 // NetworkRecord is what a container's record keeps of its bridge network:
@@ -32,6 +34,9 @@ type NetworkRecord struct {
 	Address   string                `json:"address,omitempty"`
 	Gateway   string                `json:"gateway,omitempty"`
 	PrefixLen int                   `json:"prefix_len,omitempty"`
+	// A user network's ID and name; none: hako0.
+	NetworkID   string `json:"network_id,omitempty"`
+	NetworkName string `json:"network_name,omitempty"`
 }
 
 // setupNetwork gives the container its network namespace on hako0 and
@@ -50,15 +55,27 @@ func (c *Container) setupNetwork(b *BridgeOptions, img ocispec.ImageConfig, o *S
 		}
 		ports = append(slices.Clone(ports), exposed...)
 	}
-	ep, err := network.Setup(network.Request{ID: c.ID, Owner: c.dir, Ports: ports})
+	req := network.Request{ID: c.ID, Owner: c.dir, Ports: ports, Name: c.Name}
+	if b.Network != nil {
+		req.Network = b.Network.ID
+		h, err := containerHostname(*o)
+		if err != nil {
+			return err
+		}
+		req.Hostname = h
+	}
+	ep, err := network.Setup(req)
 	if err != nil {
 		return err
 	}
 	c.net = ep
 	c.Network = &NetworkRecord{Mode: "bridge", Requested: ports}
+	if b.Network != nil {
+		c.Network.NetworkID, c.Network.NetworkName = b.Network.ID, b.Network.Name
+	}
 	c.Network.published(ep)
 	o.NetNSPath = ep.NetNS
-	c.debug("network: %s on %s via %s, netns %s, ports %v (%s)", ep.Address, network.BridgeName, ep.HostLink, ep.NetNS, ep.Ports, since(t))
+	c.debug("network: %s on %s via %s, netns %s, ports %v (%s)", ep.Address, ep.Bridge, ep.HostLink, ep.NetNS, ep.Ports, since(t))
 	return nil
 }
 
@@ -123,7 +140,11 @@ func (c *Container) reopenNetwork() error {
 	if c.Network == nil || c.Network.Mode != "bridge" {
 		return nil
 	}
-	ep, err := network.Setup(network.Request{ID: c.ID, Owner: c.dir, Ports: c.Network.Requested})
+	req := network.Request{ID: c.ID, Owner: c.dir, Ports: c.Network.Requested, Network: c.Network.NetworkID, Name: c.Name}
+	if c.Spec != nil {
+		req.Hostname = c.Spec.Hostname
+	}
+	ep, err := network.Setup(req)
 	if err != nil {
 		return err
 	}
@@ -137,6 +158,7 @@ func (c *Container) reopenNetwork() error {
 	// changes (--add-host lines stay).
 	hostsPath := filepath.Join(c.dir, "hosts")
 	old, _ := os.ReadFile(hostsPath)
+	old = network.StripHostsBlock(old)
 	hosts := hostsFor(c.net.Address.String(), c.Spec.Hostname)
 	if len(old) > 1 && old[len(old)-1] == '\n' {
 		i := bytes.LastIndexByte(old[:len(old)-1], '\n') + 1
@@ -148,7 +170,7 @@ func (c *Container) reopenNetwork() error {
 			return fmt.Errorf("writing hosts: %w", err)
 		}
 	}
-	return nil
+	return network.SyncHosts(c.Network.NetworkID)
 }
 
 // specJoins reports whether the container's spec joins the netns at path.

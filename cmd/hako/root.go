@@ -82,6 +82,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newSaveCommand(g),
 		newRunCommand(g),
 		newVolumeCommand(g),
+		newNetworkCommand(g),
 		newLoginCommand(g),
 		newLogoutCommand(),
 		newPushCommand(g),

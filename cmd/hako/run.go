@@ -88,7 +88,7 @@ func newRunLikeCommand(g *globalOptions, action func(*cobra.Command, runOptions,
 	f.Uint64VarP(&o.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
 	f.Int64Var(&o.pidsLimit, "pids-limit", 0, "maximum number of processes (-1 for unlimited)")
 	f.StringArrayVar(&o.ulimits, "ulimit", nil, "set a ulimit (NAME=SOFT[:HARD])")
-	f.StringVar(&o.network, "network", "none", "network mode: none, host, bridge (hako0) or container:NAME")
+	f.StringVar(&o.network, "network", "none", "network mode: none, host, bridge (hako0), container:NAME or a network's name")
 	f.StringArrayVar(&o.dns, "dns", nil, "set a DNS server")
 	f.StringArrayVar(&o.dnsSearch, "dns-search", nil, "set a DNS search domain ('.' for none)")
 	f.StringArrayVar(&o.dnsOptions, "dns-option", nil, "set a DNS option (ndots:2)")
@@ -246,8 +246,10 @@ func specOptions(o runOptions, args []string) (runtime.SpecOptions, error) {
 		case len(o.publish) > 0 || o.publishAll:
 			return so, errors.New("conflicting options: port publishing and the container type network mode")
 		}
-	default:
-		return so, fmt.Errorf("network %q is not supported: use none, host, bridge or container:NAME", o.network)
+	default: // a user network (hako network create): bridgeOptions
+		if _, err := network.Lookup(o.network); err != nil {
+			return so, err
+		}
 	}
 	if so.HostNetwork && len(o.dns)+len(o.dnsSearch)+len(o.dnsOptions) > 0 {
 		return so, errors.New("conflicting options: dns and the network mode")

@@ -3,20 +3,27 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/hako-run/hako/network"
 	"github.com/hako-run/hako/runtime"
 )
 
-// bridgeOptions turns --network bridge, -p and -P into the runtime's
-// options (-P's ports come from the image, once it is resolved). Other
-// modes publish nothing, as in Docker, which says so.
+// bridgeOptions turns --network bridge or a user network's name, -p and
+// -P into the runtime's options (-P's ports come from the image, once it
+// is resolved). Other modes publish nothing, as in Docker, which says so.
 func bridgeOptions(o runOptions, ports []network.PortMapping, stderr io.Writer) *runtime.BridgeOptions {
-	if o.network != "bridge" {
+	var def *network.Def
+	switch {
+	case o.network == "none" || o.network == "host" || strings.HasPrefix(o.network, runtime.ContainerNetworkPrefix):
+	case o.network != "bridge":
+		def, _ = network.Lookup(o.network) // specOptions made sure it exists
+	}
+	if o.network != "bridge" && def == nil {
 		if len(ports) > 0 || o.publishAll {
 			fmt.Fprintf(stderr, "WARNING: Published ports are discarded when using %s network mode\n", o.network)
 		}
 		return nil
 	}
-	return &runtime.BridgeOptions{Ports: ports, PublishAll: o.publishAll}
+	return &runtime.BridgeOptions{Ports: ports, PublishAll: o.publishAll, Network: def}
 }
