@@ -93,6 +93,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 	// Containers after run -d (lifecycle.go, ps.go, logs.go).
 	root.AddCommand(newPsCommand(g, "ps"), newPortCommand(g), newExecCommand(g), newLogsCommand(g), newStopCommand(g), newKillCommand(g),
 		newRmCommand(g, "rm"), newWaitCommand(g), newStartCommand(g), newContainerCommand(g))
+	root.AddCommand(newCpCommand(g)) // cp.go
 	return root
 }
 

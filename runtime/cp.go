@@ -1,0 +1,74 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hako-run/hako/rootfs"
+)
+
+// OpenRootfs returns an O_PATH handle of the container's root filesystem,
+// for hako cp: the overlay at merged/ while the container has it mounted
+// (created or running), else the overlay of its layers and upper directory
+// mounted for this process alone (rootfs.MountPrivate) while the
+// container's lock is held, so it cannot start meanwhile. done closes the
+// handle and lets go. The handle reaches the rootfs as /proc/self/fd/N from
+// any thread.
+//
+// Volumes and bind mounts are not part of it: they are mounted in the
+// container's own mount namespace only (see VolumeAt).
+func OpenRootfs(root string, info *Info) (f *os.File, done func(), err error) {
+	merged := filepath.Join(info.Dir, mergedDir)
+	if f, err := os.OpenFile(merged, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		var st unix.Statfs_t
+		if unix.Fstatfs(int(f.Fd()), &st) == nil && st.Type == unix.OVERLAYFS_SUPER_MAGIC {
+			return f, func() { f.Close() }, nil
+		}
+		f.Close()
+	}
+	c, unlock, err := LockStopped(root, info.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(c.LayerDirs) == 0 {
+		unlock()
+		return nil, nil, fmt.Errorf("container %s was made by an older hako that did not record its layers", info.ID)
+	}
+	lowers := slices.Clone(c.LayerDirs)
+	slices.Reverse(lowers)
+	f, err = rootfs.MountPrivate(lowers, c.Upper(), filepath.Join(c.Dir, workDir), filepath.Join(c.Dir, mergedDir))
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return f, func() { f.Close(); unlock() }, nil
+}
+
+// VolumeAt returns the host source of the volume or bind mount that holds
+// the container path p, if any: what is there is not in the container's
+// rootfs, so cp cannot reach it. The files hako binds from the container's
+// own directory (hosts, resolv.conf) are no volumes.
+func VolumeAt(info *Info, p string) (dest, source string, ok bool) {
+	if info.Spec == nil {
+		return "", "", false
+	}
+	p = path.Clean("/" + p)
+	for _, m := range info.Spec.Mounts {
+		if m.Type != "bind" || filepath.Dir(m.Source) == info.Dir || !filepath.IsAbs(m.Source) {
+			continue
+		}
+		d := path.Clean(m.Destination)
+		if p == d || strings.HasPrefix(p, d+"/") {
+			if len(d) > len(dest) {
+				dest, source, ok = d, m.Source, true
+			}
+		}
+	}
+	return dest, source, ok
+}
