@@ -27,7 +27,7 @@ type cpOptions struct{ archive, follow bool }
 func newCpCommand(g *globalOptions) *cobra.Command {
 	var o cpOptions
 	cmd := &cobra.Command{
-		Use: "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n  hako cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+		Use:   "cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n  hako cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
 		Short: "Copy files/folders between a container and the local filesystem",
 		Long: "Copy files/folders between a container and the local filesystem.\n\n" +
 			"Use '-' as the source to read a tar archive from stdin and extract it to a\n" +
