@@ -138,6 +138,8 @@ func statusLine(s runtime.State, now time.Time) string {
 	switch s.Status {
 	case "running":
 		return "Up " + units.HumanDuration(now.Sub(s.StartedAt))
+	case "paused":
+		return "Up " + units.HumanDuration(now.Sub(s.StartedAt)) + " (Paused)"
 	case "exited":
 		if s.FinishedAt.IsZero() {
 			return fmt.Sprintf("Exited (%d)", s.ExitCode)

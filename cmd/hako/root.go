@@ -93,7 +93,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 	// Containers after run -d (lifecycle.go, ps.go, logs.go).
 	root.AddCommand(newPsCommand(g, "ps"), newPortCommand(g), newExecCommand(g), newLogsCommand(g), newStopCommand(g), newKillCommand(g),
 		newRmCommand(g, "rm"), newWaitCommand(g), newStartCommand(g), newContainerCommand(g))
-	root.AddCommand(newCpCommand(g)) // cp.go
+	root.AddCommand(newCpCommand(g), newPauseCommand(g), newUnpauseCommand(g)) // cp.go, pause.go
 	return root
 }
 
