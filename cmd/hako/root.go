@@ -93,7 +93,8 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 	// Containers after run -d (lifecycle.go, ps.go, logs.go).
 	root.AddCommand(newPsCommand(g, "ps"), newPortCommand(g), newExecCommand(g), newLogsCommand(g), newStopCommand(g), newKillCommand(g),
 		newRmCommand(g, "rm"), newWaitCommand(g), newStartCommand(g), newContainerCommand(g))
-	root.AddCommand(newCpCommand(g), newPauseCommand(g), newUnpauseCommand(g)) // cp.go, pause.go
+	root.AddCommand(newCpCommand(g), newPauseCommand(g), newUnpauseCommand(g), // cp.go, pause.go
+		newImageCommand(g), newSystemCommand(g)) // image.go, system.go, prune.go
 	return root
 }
 
