@@ -21,7 +21,7 @@ func TestCp(t *testing.T) {
 	write(t, secret, "host secret\n")
 	vol := filepath.Join(host, "vol")
 	os.Mkdir(vol, 0o755)
-	out, errOut, code := s.hako(t, "run", "-d", "--network", "none", "--name", "cp1", "-v", vol+":/vol", busybox.ref, "sleep", "300")
+	out, errOut, code := s.hako(t, "run", "-d", "--network", "none", "--name", "cp1", "-v", vol+":/vol", "-v", vol+":/ro:ro", busybox.ref, "sleep", "300")
 	if code != 0 {
 		t.Fatalf("run -d: exit %d: %s", code, errOut)
 	}
@@ -79,6 +79,22 @@ func TestCp(t *testing.T) {
 		t.Errorf("cp - in: %q", got)
 	}
 
+	// Volumes and bind mounts: reached through their host directories,
+	// which are their roots.
+	exec("echo from-ctr > /vol/made; ln -s / /vol/up")
+	s.mustHako(t, "cp", "cp1:/vol/made", filepath.Join(host, "made"))
+	checkFile(t, filepath.Join(host, "made"), "from-ctr\n")
+	s.mustHako(t, "cp", secret, "cp1:/vol/sub")
+	checkFile(t, filepath.Join(vol, "sub"), "host secret\n")
+	if got := exec("cat /vol/sub"); got != "host secret\n" {
+		t.Errorf("cp into a volume: %q", got)
+	}
+	if _, _, code := s.hako(t, "cp", "cp1:/vol/up"+secret, filepath.Join(host, "stolen")); code != 1 {
+		t.Errorf("a link in a volume led cp out of it: exit %d", code)
+	}
+	s.mustHako(t, "cp", "cp1:/vol", filepath.Join(host, "volcopy"))
+	checkFile(t, filepath.Join(host, "volcopy/made"), "from-ctr\n")
+
 	// Hostile links: reads and writes stay inside the rootfs.
 	for _, c := range [][]string{
 		{"cp", "cp1:/evil" + secret, filepath.Join(host, "stolen")},
@@ -128,7 +144,7 @@ func TestCp(t *testing.T) {
 		{[]string{"cp", secret, "cp1:/nosuch/x"}, 1, "Could not find the file"},
 		{[]string{"cp", src, "cp1:/etc/passwd"}, 1, "cannot copy a directory"},
 		{[]string{"cp", "cp1:/etc/passwd/", host}, 1, "not a directory"},
-		{[]string{"cp", secret, "cp1:/vol/x"}, 1, "volume or bind mount at /vol"},
+		{[]string{"cp", secret, "cp1:/ro/x"}, 1, "mounted volume is marked read-only"},
 		{[]string{"cp", host, filepath.Join(host, "x")}, 1, "must specify at least one container"},
 		{[]string{"cp", "cp1:/etc"}, 125, ""},
 	} {

@@ -22,7 +22,7 @@ import (
 // any thread.
 //
 // Volumes and bind mounts are not part of it: they are mounted in the
-// container's own mount namespace only (see VolumeAt).
+// container's own mount namespace only (see MountAt).
 func OpenRootfs(root string, info *Info) (f *os.File, done func(), err error) {
 	merged := filepath.Join(info.Dir, mergedDir)
 	if f, err := os.OpenFile(merged, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
@@ -50,25 +50,31 @@ func OpenRootfs(root string, info *Info) (f *os.File, done func(), err error) {
 	return f, func() { f.Close(); unlock() }, nil
 }
 
-// VolumeAt returns the host source of the volume or bind mount that holds
-// the container path p, if any: what is there is not in the container's
-// rootfs, so cp cannot reach it. The files hako binds from the container's
-// own directory (hosts, resolv.conf) are no volumes.
-func VolumeAt(info *Info, p string) (dest, source string, ok bool) {
+// MountAt returns the volume or bind mount that holds the container path
+// p, if any: what is there is not in the container's rootfs but in the
+// mount's host source. The files hako binds from the container's own
+// directory (hosts, resolv.conf) are no volumes.
+func MountAt(info *Info, p string) (m CpMount, ok bool) {
 	if info.Spec == nil {
-		return "", "", false
+		return m, false
 	}
 	p = path.Clean("/" + p)
-	for _, m := range info.Spec.Mounts {
-		if m.Type != "bind" || filepath.Dir(m.Source) == info.Dir || !filepath.IsAbs(m.Source) {
+	for _, sm := range info.Spec.Mounts {
+		if sm.Type != "bind" || filepath.Dir(sm.Source) == info.Dir || !filepath.IsAbs(sm.Source) {
 			continue
 		}
-		d := path.Clean(m.Destination)
-		if p == d || strings.HasPrefix(p, d+"/") {
-			if len(d) > len(dest) {
-				dest, source, ok = d, m.Source, true
-			}
+		d := path.Clean(sm.Destination)
+		if (p == d || strings.HasPrefix(p, d+"/")) && len(d) > len(m.Destination) {
+			m = CpMount{Destination: d, Source: sm.Source, ReadOnly: slices.Contains(sm.Options, "ro")}
+			ok = true
 		}
 	}
-	return dest, source, ok
+	return m, ok
+}
+
+// CpMount is a volume or bind mount of a container.
+type CpMount struct {
+	Destination string // in the container
+	Source      string // on the host
+	ReadOnly    bool
 }

@@ -64,8 +64,9 @@ func splitCpArg(arg string) (ctr, p string) {
 type cpPath struct {
 	given     string
 	clean     string
-	contents  bool // ends in "/.": the directory's contents, not itself
-	assertDir bool // ends in "/" or "/.": must be a directory
+	name      string // its last element: the name of a copy
+	contents  bool   // ends in "/.": the directory's contents, not itself
+	assertDir bool   // ends in "/" or "/.": must be a directory
 }
 
 func parseCpPath(p string, inContainer bool) cpPath {
@@ -77,6 +78,7 @@ func parseCpPath(p string, inContainer bool) cpPath {
 	} else {
 		c.clean = filepath.Clean(p)
 	}
+	c.name = filepath.Base(c.clean)
 	return c
 }
 
@@ -102,7 +104,7 @@ type cpSource struct {
 // openSource opens p, following a symlink at its end only with follow or
 // when p asserts a directory, as Docker does.
 func openSource(open opener, p cpPath, follow bool) (*cpSource, error) {
-	s := &cpSource{name: path.Base(filepath.ToSlash(p.clean))}
+	s := &cpSource{name: p.name}
 	var st unix.Stat_t
 	if follow || p.assertDir || p.clean == "/" || p.clean == "." {
 		f, err := open(p.clean, unix.O_PATH)
@@ -190,19 +192,34 @@ func runCp(cmd *cobra.Command, g *globalOptions, o cpOptions, srcArg, dstArg str
 	if err != nil {
 		return err
 	}
-	ctrPath := srcP
+	ctrArg := srcP
 	if dstCtr != "" {
-		ctrPath = dstP
+		ctrArg = dstP
 	}
-	if dest, source, ok := runtime.VolumeAt(info, ctrPath); ok {
-		return fmt.Errorf("%s is on the volume or bind mount at %s in container %s: hako cp reaches only the container's root filesystem; use its host directory %s", ctrPath, dest, ref, source)
+	var rootf *os.File
+	var resolve func(string) string // a path given in the container → in rootf
+	if m, ok := runtime.MountAt(info, ctrArg); ok {
+		// A volume or bind mount lives in the container's mount namespace
+		// only: reached through its host directory, as the root.
+		if dstCtr != "" && m.ReadOnly {
+			return fmt.Errorf("mounted volume is marked read-only: %s in container %s", m.Destination, ref)
+		}
+		if rootf, err = os.OpenFile(m.Source, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			return fmt.Errorf("%s is on the bind mount of %s at %s in container %s, which hako cp cannot reach: %w", ctrArg, m.Source, m.Destination, ref, err)
+		}
+		defer rootf.Close()
+		resolve = func(p string) string { return "/" + strings.TrimPrefix(p, m.Destination) }
+	} else {
+		var done func()
+		if rootf, done, err = runtime.OpenRootfs(g.root, info); err != nil {
+			return err
+		}
+		defer done()
+		resolve = func(p string) string { return p }
 	}
-	rootf, done, err := runtime.OpenRootfs(g.root, info)
-	if err != nil {
-		return err
-	}
-	defer done()
 	inRoot := rootOpener(fdPath(rootf))
+	ctrPath := parseCpPath(ctrArg, true)
+	ctrPath.clean = path.Clean(resolve(ctrPath.clean))
 	notFound := func(p string, err error) error {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("Could not find the file %s in container %s", p, ref)
@@ -210,9 +227,9 @@ func runCp(cmd *cobra.Command, g *globalOptions, o cpOptions, srcArg, dstArg str
 		return err
 	}
 	if srcCtr != "" {
-		return copyOut(cmd, o, inRoot, parseCpPath(srcP, true), dstP, notFound)
+		return copyOut(cmd, o, inRoot, ctrPath, dstP, notFound)
 	}
-	return copyIn(cmd, o, inRoot, srcP, parseCpPath(dstP, true), notFound)
+	return copyIn(cmd, o, inRoot, srcP, ctrPath, notFound)
 }
 
 // copyOut copies src out of the container to dst on the host (or stdout).
