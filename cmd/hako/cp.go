@@ -44,6 +44,7 @@ func newCpCommand(g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&o.archive, "archive", "a", false, "archive mode (copy all uid/gid information)")
 	cmd.Flags().BoolVarP(&o.follow, "follow-link", "L", false, "always follow symbol link in SRC_PATH")
+	cmd.Flags().BoolP("quiet", "q", false, "suppress progress output during copy (hako prints none)")
 	return cmd
 }
 
