@@ -95,6 +95,19 @@ func TestCp(t *testing.T) {
 	s.mustHako(t, "cp", "cp1:/vol", filepath.Join(host, "volcopy"))
 	checkFile(t, filepath.Join(host, "volcopy/made"), "from-ctr\n")
 
+	// hako's own bind-mounted files read as the container sees them;
+	// other filesystems of the container are refused, not read empty.
+	hosts := exec("cat /etc/hosts")
+	if got := tarBody(t, s.mustHako(t, "cp", "cp1:/etc/hosts", "-")); got != "hosts:"+hosts || !strings.Contains(hosts, "localhost") {
+		t.Errorf("cp cp1:/etc/hosts -: %q, want hosts:%q", got, hosts)
+	}
+	if _, errOut, code := s.hako(t, "cp", secret, "cp1:/etc/hosts"); code != 1 || !strings.Contains(errOut, "bind-mounted from the host") {
+		t.Errorf("cp onto /etc/hosts: exit %d, %q", code, errOut)
+	}
+	if _, errOut, code := s.hako(t, "cp", "cp1:/proc/1/status", host); code != 1 || !strings.Contains(errOut, "on the proc filesystem mounted at /proc") {
+		t.Errorf("cp from /proc: exit %d, %q", code, errOut)
+	}
+
 	// Hostile links: reads and writes stay inside the rootfs.
 	for _, c := range [][]string{
 		{"cp", "cp1:/evil" + secret, filepath.Join(host, "stolen")},
@@ -197,4 +210,16 @@ func tarNames(t *testing.T, s string) string {
 		}
 		names = append(names, h.Name)
 	}
+}
+
+// tarBody is "name:content" of the one file in the tar s.
+func tarBody(t *testing.T, s string) string {
+	t.Helper()
+	tr := tar.NewReader(strings.NewReader(s))
+	h, err := tr.Next()
+	if err != nil {
+		t.Fatalf("reading tar: %v", err)
+	}
+	b, _ := io.ReadAll(tr)
+	return h.Name + ":" + string(b)
 }

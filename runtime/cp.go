@@ -50,31 +50,35 @@ func OpenRootfs(root string, info *Info) (f *os.File, done func(), err error) {
 	return f, func() { f.Close(); unlock() }, nil
 }
 
-// MountAt returns the volume or bind mount that holds the container path
-// p, if any: what is there is not in the container's rootfs but in the
-// mount's host source. The files hako binds from the container's own
-// directory (hosts, resolv.conf) are no volumes.
+// MountAt returns the mount of the container's spec that holds the
+// container path p, if any: what is there is not in the container's rootfs
+// but in the mount's source (a volume's or bind mount's host directory or
+// file, hako's hosts and resolv.conf) or in a filesystem of its own (proc,
+// tmpfs…).
 func MountAt(info *Info, p string) (m CpMount, ok bool) {
 	if info.Spec == nil {
 		return m, false
 	}
 	p = path.Clean("/" + p)
 	for _, sm := range info.Spec.Mounts {
-		if sm.Type != "bind" || filepath.Dir(sm.Source) == info.Dir || !filepath.IsAbs(sm.Source) {
+		d := path.Clean(sm.Destination)
+		if d == "/" || !(p == d || strings.HasPrefix(p, d+"/")) || len(d) <= len(m.Destination) {
 			continue
 		}
-		d := path.Clean(sm.Destination)
-		if (p == d || strings.HasPrefix(p, d+"/")) && len(d) > len(m.Destination) {
-			m = CpMount{Destination: d, Source: sm.Source, ReadOnly: slices.Contains(sm.Options, "ro")}
-			ok = true
+		typ := sm.Type
+		if typ == "" && (slices.Contains(sm.Options, "bind") || slices.Contains(sm.Options, "rbind")) {
+			typ = "bind"
 		}
+		m = CpMount{Destination: d, Source: sm.Source, Type: typ, ReadOnly: slices.Contains(sm.Options, "ro")}
+		ok = true
 	}
 	return m, ok
 }
 
-// CpMount is a volume or bind mount of a container.
+// CpMount is a mount of a container, as cp sees it.
 type CpMount struct {
 	Destination string // in the container
-	Source      string // on the host
+	Source      string // on the host, for a bind mount
+	Type        string // bind, tmpfs, proc…
 	ReadOnly    bool
 }

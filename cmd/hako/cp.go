@@ -200,16 +200,37 @@ func runCp(cmd *cobra.Command, g *globalOptions, o cpOptions, srcArg, dstArg str
 	var rootf *os.File
 	var resolve func(string) string // a path given in the container → in rootf
 	if m, ok := runtime.MountAt(info, ctrArg); ok {
-		// A volume or bind mount lives in the container's mount namespace
-		// only: reached through its host directory, as the root.
-		if dstCtr != "" && m.ReadOnly {
+		// A mount lives in the container's mount namespace only: a bind
+		// mount is reached through its host directory, as the root.
+		st, err := os.Stat(m.Source)
+		switch {
+		case m.Type != "bind":
+			return fmt.Errorf("%s is on the %s filesystem mounted at %s in container %s: hako cp reaches the container's root filesystem, volumes and bind mounts only", ctrArg, m.Type, m.Destination, ref)
+		case err != nil:
+			return fmt.Errorf("%s is on the bind mount of %s at %s in container %s: %w", ctrArg, m.Source, m.Destination, ref, err)
+		case dstCtr != "" && m.ReadOnly:
 			return fmt.Errorf("mounted volume is marked read-only: %s in container %s", m.Destination, ref)
+		case !st.IsDir() && dstCtr != "":
+			return fmt.Errorf("%s in container %s is the file %s bind-mounted from the host: hako cp cannot replace it, write to that file instead", m.Destination, ref, m.Source)
 		}
-		if rootf, err = os.OpenFile(m.Source, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+		// A bind-mounted file is reached in its host directory.
+		rootDir, prefix := m.Source, m.Destination
+		if !st.IsDir() {
+			rootDir, prefix = filepath.Dir(m.Source), path.Dir(m.Destination)
+			if path.Clean("/"+ctrArg) != m.Destination { // below a file: nothing
+				return fmt.Errorf("Could not find the file %s in container %s", ctrArg, ref)
+			}
+		}
+		if rootf, err = os.OpenFile(rootDir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 			return fmt.Errorf("%s is on the bind mount of %s at %s in container %s, which hako cp cannot reach: %w", ctrArg, m.Source, m.Destination, ref, err)
 		}
 		defer rootf.Close()
-		resolve = func(p string) string { return "/" + strings.TrimPrefix(p, m.Destination) }
+		resolve = func(p string) string {
+			if !st.IsDir() {
+				return "/" + filepath.Base(m.Source)
+			}
+			return "/" + strings.TrimPrefix(p, prefix)
+		}
 	} else {
 		var done func()
 		if rootf, done, err = runtime.OpenRootfs(g.root, info); err != nil {
