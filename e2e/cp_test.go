@@ -167,6 +167,20 @@ func TestCp(t *testing.T) {
 		}
 	}
 
+	// A read-only rootfs takes nothing, as Docker's; its volumes still do.
+	ro, errOut, code := s.hako(t, "run", "-d", "--network", "none", "--read-only", "-v", vol+":/vol", busybox.ref, "sleep", "300")
+	if code != 0 {
+		t.Fatalf("run -d --read-only: exit %d: %s", code, errOut)
+	}
+	ro = strings.TrimSpace(ro)
+	t.Cleanup(func() { s.hako(t, "rm", "-f", ro) })
+	if _, errOut, code := s.hako(t, "cp", secret, ro+":/tmp/x"); code != 1 || !strings.Contains(errOut, "container rootfs is marked read-only") {
+		t.Errorf("cp into a read-only rootfs: exit %d, %q", code, errOut)
+	}
+	s.mustHako(t, "cp", secret, ro+":/vol/from-ro")
+	checkFile(t, filepath.Join(vol, "from-ro"), "host secret\n")
+	s.mustHako(t, "rm", "-f", ro)
+
 	// A stopped container: its rootfs is mounted for cp alone.
 	s.mustHako(t, "stop", "-t", "0", "cp1")
 	s.mustHako(t, "cp", "cp1:/tmp/src/a/f1", filepath.Join(host, "fromstopped"))

@@ -214,9 +214,9 @@ func runCp(cmd *cobra.Command, g *globalOptions, o cpOptions, srcArg, dstArg str
 			return fmt.Errorf("%s in container %s is the file %s bind-mounted from the host: hako cp cannot replace it, write to that file instead", m.Destination, ref, m.Source)
 		}
 		// A bind-mounted file is reached in its host directory.
-		rootDir, prefix := m.Source, m.Destination
+		rootDir := m.Source
 		if !st.IsDir() {
-			rootDir, prefix = filepath.Dir(m.Source), path.Dir(m.Destination)
+			rootDir = filepath.Dir(m.Source)
 			if path.Clean("/"+ctrArg) != m.Destination { // below a file: nothing
 				return fmt.Errorf("Could not find the file %s in container %s", ctrArg, ref)
 			}
@@ -229,9 +229,12 @@ func runCp(cmd *cobra.Command, g *globalOptions, o cpOptions, srcArg, dstArg str
 			if !st.IsDir() {
 				return "/" + filepath.Base(m.Source)
 			}
-			return "/" + strings.TrimPrefix(p, prefix)
+			return "/" + strings.TrimPrefix(p, m.Destination)
 		}
 	} else {
+		if dstCtr != "" && info.Spec != nil && info.Spec.Root != nil && info.Spec.Root.Readonly {
+			return fmt.Errorf("container rootfs is marked read-only: %s", ref) // Docker's words
+		}
 		var done func()
 		if rootf, done, err = runtime.OpenRootfs(g.root, info); err != nil {
 			return err
