@@ -56,7 +56,21 @@ func TestPrune(t *testing.T) {
 	if out := s.mustHako(t, "ps", "-aq"); len(strings.Fields(out)) != 2 {
 		t.Errorf("container prune answered n removed containers: %q", out)
 	}
-	if out := s.mustHako(t, "container", "prune", "-f"); out != "Deleted Containers:\n"+done+"\n\nTotal reclaimed space: 100kB\n" {
+	// Filters that match nothing: nothing goes.
+	for _, args := range [][]string{
+		{"container", "prune", "-f", "--filter", "until=1h"},
+		{"container", "prune", "-f", "--filter", "label=nosuch"},
+		{"image", "prune", "-f", "--filter", "until=1h"},
+		{"system", "prune", "-f", "--filter", "label!=nosuch", "--filter", "until=2006-01-02"},
+	} {
+		if out := s.mustHako(t, args...); out != "Total reclaimed space: 0B\n" {
+			t.Errorf("%v: %q", args, out)
+		}
+	}
+	if _, errOut, code := s.hako(t, "container", "prune", "-f", "--filter", "color=red"); code != 125 || !strings.Contains(errOut, "invalid filter 'color'") {
+		t.Errorf("prune with an unknown filter: exit %d, %q", code, errOut)
+	}
+	if out := s.mustHako(t, "container", "prune", "-f", "--filter", "until=0s", "--filter", "label!=nosuch"); out != "Deleted Containers:\n"+done+"\n\nTotal reclaimed space: 100kB\n" {
 		t.Errorf("container prune -f: %q", out)
 	}
 	if out := s.mustHako(t, "ps", "-aq", "--no-trunc"); out != up+"\n" {

@@ -6,7 +6,10 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -18,16 +21,21 @@ import (
 // newContainerPruneCommand is docker container prune: every stopped container goes.
 func newContainerPruneCommand(g *globalOptions) *cobra.Command {
 	var force bool
+	var filters []string
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS]",
 		Short: "Remove all stopped containers",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := parsePruneFilters(filters)
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			if !force && !ask(cmd, "WARNING! This will remove all stopped containers.\n") {
 				return nil
 			}
-			ids, space, err := pruneContainers(g, cmd.ErrOrStderr())
+			ids, space, err := pruneContainers(g, cmd.ErrOrStderr(), f)
 			printDeleted(out, "Deleted Containers:", ids)
 			if err != nil {
 				return err
@@ -37,6 +45,7 @@ func newContainerPruneCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
+	cmd.Flags().StringArrayVar(&filters, "filter", nil, "provide filter values (until=DURATION|TIMESTAMP, label=KEY[=VALUE], label!=KEY[=VALUE])")
 	return cmd
 }
 
@@ -44,11 +53,16 @@ func newContainerPruneCommand(g *globalOptions) *cobra.Command {
 // every image no container uses.
 func newImagePruneCommand(g *globalOptions) *cobra.Command {
 	var force, all bool
+	var filters []string
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS]",
 		Short: "Remove unused images",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f, err := parsePruneFilters(filters)
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			warning := "WARNING! This will remove all dangling images.\n"
 			if all {
@@ -57,7 +71,7 @@ func newImagePruneCommand(g *globalOptions) *cobra.Command {
 			if !force && !ask(cmd, warning) {
 				return nil
 			}
-			lines, space, err := pruneImages(g, cmd.ErrOrStderr(), all)
+			lines, space, err := pruneImages(g, cmd.ErrOrStderr(), all, f)
 			printDeleted(out, "Deleted Images:", lines)
 			if err != nil {
 				return err
@@ -68,6 +82,7 @@ func newImagePruneCommand(g *globalOptions) *cobra.Command {
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "remove all unused images, not just dangling ones")
+	cmd.Flags().StringArrayVar(&filters, "filter", nil, "provide filter values (until=DURATION|TIMESTAMP, label=KEY[=VALUE], label!=KEY[=VALUE])")
 	return cmd
 }
 
@@ -91,7 +106,7 @@ func printDeleted(out io.Writer, title string, lines []string) {
 // pruneContainers removes every container that is neither running nor
 // being started, with runtime.Remove as rm does. It returns the removed
 // IDs and the size of their upper directories.
-func pruneContainers(g *globalOptions, stderr io.Writer) (ids []string, space uint64, err error) {
+func pruneContainers(g *globalOptions, stderr io.Writer, f pruneFilter) (ids []string, space uint64, err error) {
 	repairContainers(g, stderr) // containers whose monitor died are stopped first
 	cg, err := detectCgroups()
 	if err != nil {
@@ -103,7 +118,7 @@ func pruneContainers(g *globalOptions, stderr io.Writer) (ids []string, space ui
 	}
 	var errs []error
 	for _, c := range all {
-		if c.State.Running || c.State.MonitorAlive {
+		if c.State.Running || c.State.MonitorAlive || !f.match(c.Created, c.Labels) {
 			continue
 		}
 		size := c.SizeRw()
@@ -120,7 +135,7 @@ func pruneContainers(g *globalOptions, stderr io.Writer) (ids []string, space ui
 // pruneImages removes the images no container uses: only those without
 // any name unless all. It returns Docker's "untagged: …" and "deleted: …"
 // lines and the disk space the store gave back.
-func pruneImages(g *globalOptions, stderr io.Writer, all bool) (lines []string, space uint64, err error) {
+func pruneImages(g *globalOptions, stderr io.Writer, all bool, f pruneFilter) (lines []string, space uint64, err error) {
 	s, err := openStore(g)
 	if err != nil {
 		return nil, 0, err
@@ -137,7 +152,7 @@ func pruneImages(g *globalOptions, stderr io.Writer, all bool) (lines []string, 
 	before := diskUsage(s.Root())
 	var errs []error
 	for _, img := range imgs {
-		if used[img.ID.String()] || (!all && len(img.Names) > 0) {
+		if used[img.ID.String()] || (!all && len(img.Names) > 0) || !f.match(img.Config.Created.Time, img.Config.Config.Labels) {
 			continue
 		}
 		res, err := s.Remove(img.ID.String(), true, imagesInUse(g.root))
@@ -182,4 +197,73 @@ func diskUsage(dir string) uint64 {
 		return nil
 	})
 	return total
+}
+
+// pruneFilter is prune's --filter: until= and label= / label!=, as Docker's.
+type pruneFilter struct {
+	until             time.Time // zero: no bound
+	labels, notLabels []string  // KEY or KEY=VALUE
+}
+
+func parsePruneFilters(args []string) (pruneFilter, error) {
+	var f pruneFilter
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		switch {
+		case !ok:
+			return f, usageError("bad format of filter (expected name=value): %s", a)
+		case k == "until":
+			t, err := parseUntil(v, time.Now())
+			if err != nil {
+				return f, usageError("invalid filter 'until=%s': %v", v, err)
+			}
+			f.until = t
+		case k == "label":
+			f.labels = append(f.labels, v)
+		case k == "label!":
+			f.notLabels = append(f.notLabels, v)
+		default:
+			return f, usageError("invalid filter '%s': prune supports until, label and label!", k)
+		}
+	}
+	return f, nil
+}
+
+// parseUntil takes a Go duration (before now), a Unix time or an RFC 3339 time.
+func parseUntil(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		return now.Add(-d), nil
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil {
+		return time.Unix(int64(secs), 0), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("want a duration (24h), a Unix time or an RFC 3339 time")
+}
+
+// match tells whether something created at created with labels may be pruned.
+func (f pruneFilter) match(created time.Time, labels map[string]string) bool {
+	if !f.until.IsZero() && !created.Before(f.until) {
+		return false
+	}
+	has := func(kv string) bool {
+		k, v, hasVal := strings.Cut(kv, "=")
+		got, ok := labels[k]
+		return ok && (!hasVal || got == v)
+	}
+	for _, l := range f.labels {
+		if !has(l) {
+			return false
+		}
+	}
+	for _, l := range f.notLabels {
+		if has(l) {
+			return false
+		}
+	}
+	return true
 }

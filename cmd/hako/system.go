@@ -27,11 +27,19 @@ func newSystemCommand(g *globalOptions) *cobra.Command {
 
 func newSystemPruneCommand(g *globalOptions) *cobra.Command {
 	var force, all, volumes bool
+	var filters []string
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS]",
 		Short: "Remove unused data",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			pf, err := parsePruneFilters(filters)
+			if err != nil {
+				return err
+			}
+			if volumes && len(filters) > 0 {
+				return usageError("--filter with --volumes is not supported: prune volumes with hako volume prune")
+			}
 			out := cmd.OutOrStdout()
 			if !force {
 				w := "WARNING! This will remove:\n  - all stopped containers\n"
@@ -47,7 +55,7 @@ func newSystemPruneCommand(g *globalOptions) *cobra.Command {
 					return nil
 				}
 			}
-			ids, space, err := pruneContainers(g, cmd.ErrOrStderr())
+			ids, space, err := pruneContainers(g, cmd.ErrOrStderr(), pf)
 			printDeleted(out, "Deleted Containers:", ids)
 			if err != nil {
 				return err
@@ -60,7 +68,7 @@ func newSystemPruneCommand(g *globalOptions) *cobra.Command {
 				}
 				space += rep.SpaceReclaimed
 			}
-			lines, imgSpace, err := pruneImages(g, cmd.ErrOrStderr(), all)
+			lines, imgSpace, err := pruneImages(g, cmd.ErrOrStderr(), all, pf)
 			printDeleted(out, "Deleted Images:", lines)
 			if err != nil {
 				return err
@@ -73,6 +81,7 @@ func newSystemPruneCommand(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
 	f.BoolVarP(&all, "all", "a", false, "remove all unused images, not just dangling ones")
 	f.BoolVar(&volumes, "volumes", false, "prune anonymous volumes")
+	f.StringArrayVar(&filters, "filter", nil, "provide filter values (until=DURATION|TIMESTAMP, label=KEY[=VALUE], label!=KEY[=VALUE])")
 	return cmd
 }
 
