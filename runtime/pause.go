@@ -63,7 +63,13 @@ func thaw(runRoot string, info *Info) error {
 // the host's files so that any hako process sees it: the v1 freezer's
 // freezer.state, else cgroup v2's cgroup.freeze.
 func frozen(pid int) bool {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
+	return frozenAt(fmt.Sprintf("/proc/%d/cgroup", pid), "/sys/fs/cgroup")
+}
+
+// frozenAt is frozen with the process's cgroup file and the cgroup mount
+// root given (tests fake both).
+func frozenAt(procCgroup, cgroupRoot string) bool {
+	f, err := os.Open(procCgroup)
 	if err != nil {
 		return false
 	}
@@ -78,7 +84,7 @@ func frozen(pid int) bool {
 		}
 		for _, c := range strings.Split(parts[1], ",") {
 			if c == "freezer" {
-				b, _ := os.ReadFile(filepath.Join("/sys/fs/cgroup/freezer", parts[2], "freezer.state"))
+				b, _ := os.ReadFile(filepath.Join(cgroupRoot, "freezer", parts[2], "freezer.state"))
 				s := strings.TrimSpace(string(b))
 				return s == "FROZEN" || s == "FREEZING"
 			}
@@ -90,6 +96,6 @@ func frozen(pid int) bool {
 	if v2 == "" {
 		return false
 	}
-	b, _ := os.ReadFile(filepath.Join("/sys/fs/cgroup", v2, "cgroup.freeze"))
+	b, _ := os.ReadFile(filepath.Join(cgroupRoot, v2, "cgroup.freeze"))
 	return strings.TrimSpace(string(b)) == "1"
 }
