@@ -39,6 +39,9 @@ func Exec(runRoot string, info *Info, o ExecOptions) (int, error) {
 	if info.State.Restarting { // Docker's words
 		return 1, fmt.Errorf("container %s is restarting, wait until the container is running", info.ID)
 	}
+	if info.State.Paused { // Docker's words
+		return 1, fmt.Errorf("Container %s is paused, unpause the container before exec", info.ID)
+	}
 	if info.Spec == nil || info.Spec.Process == nil {
 		return ExitCannotRun, fmt.Errorf("container %s has no spec", info.ID)
 	}

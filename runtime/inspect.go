@@ -108,7 +108,7 @@ func (i *Info) Inspect() ContainerInspect {
 	ci := ContainerInspect{
 		ID: i.ID, Created: i.Created, Image: i.ImageID, Name: "/" + i.Name, LogPath: i.LogPath(),
 		State: InspectState{
-			Status: s.Status, Running: s.Running, Restarting: s.Restarting, Pid: s.Pid, ExitCode: s.ExitCode,
+			Status: s.Status, Running: s.Running, Restarting: s.Restarting, Paused: s.Paused, Pid: s.Pid, ExitCode: s.ExitCode,
 			StartedAt: s.StartedAt, FinishedAt: s.FinishedAt, MonitorPid: s.MonitorPID,
 		},
 		HostConfig: InspectHostConfig{AutoRemove: i.Remove, NetworkMode: "none", LogConfig: LogConfig{Type: "none"}},

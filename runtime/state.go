@@ -61,8 +61,9 @@ func detachedAlive(dir string) bool {
 // whether or not its monitor is alive; a live monitor without an init means
 // it is being started.
 type State struct {
-	Status       string // created, running, exited
-	Running      bool
+	Status       string // created, running, paused, exited
+	Running      bool   // true when paused too, as Docker's
+	Paused       bool   // frozen by hako pause (pause.go)
 	Pid          int
 	ExitCode     int
 	StartedAt    time.Time
@@ -94,6 +95,9 @@ func readState(dir string) State {
 	// has torn it down and recorded the end.
 	if inErr == nil && (in.Alive() || s.MonitorAlive) {
 		s.Status, s.Running, s.Pid = "running", true, in.PID
+		if s.Paused = frozen(in.PID); s.Paused {
+			s.Status = "paused"
+		}
 		return s
 	}
 	if inErr == nil && !s.MonitorAlive {

@@ -103,6 +103,9 @@ func newStopCommand(g *globalOptions) *cobra.Command {
 				if timeout >= 0 {
 					wait = time.Duration(timeout) * time.Second
 				}
+				if err := runtime.ThawPaused(g.runroot, info); err != nil { // a frozen process cannot stop
+					return fmt.Errorf("stopping container %s: %w", ref, err)
+				}
 				if err := runtime.Stop(g.runroot, cg, info, s, wait); err != nil {
 					return fmt.Errorf("stopping container %s: %w", ref, err)
 				}
@@ -135,6 +138,11 @@ func newKillCommand(g *globalOptions) *cobra.Command {
 				if err := runtime.Kill(info, sig); err != nil {
 					return fmt.Errorf("cannot kill container: %s: %w", ref, err)
 				}
+				if sig == unix.SIGKILL { // as Docker: thawed, so that it dies
+					if err := runtime.ThawPaused(g.runroot, info); err != nil {
+						return fmt.Errorf("cannot kill container: %s: %w", ref, err)
+					}
+				}
 				fmt.Fprintln(cmd.OutOrStdout(), ref)
 				return nil
 			})
@@ -159,6 +167,11 @@ func newRmCommand(g *globalOptions, use string) *cobra.Command {
 				info, err := findContainer(g, ref)
 				if err != nil {
 					return err
+				}
+				if force {
+					if err := runtime.ThawPaused(g.runroot, info); err != nil {
+						return err
+					}
 				}
 				if err := runtime.Remove(g.root, g.runroot, cg, info, force, volumes); err != nil {
 					return err

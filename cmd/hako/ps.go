@@ -140,6 +140,8 @@ func statusLine(s runtime.State, now time.Time) string {
 		return "Up " + units.HumanDuration(now.Sub(s.StartedAt))
 	case "restarting":
 		return fmt.Sprintf("Restarting (%d) %s ago", s.ExitCode, units.HumanDuration(now.Sub(s.FinishedAt)))
+	case "paused":
+		return "Up " + units.HumanDuration(now.Sub(s.StartedAt)) + " (Paused)"
 	case "exited":
 		if s.FinishedAt.IsZero() {
 			return fmt.Sprintf("Exited (%d)", s.ExitCode)
