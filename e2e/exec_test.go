@@ -59,7 +59,9 @@ func TestExec(t *testing.T) {
 	// -it: a shell on a pty.
 	pty, cmd, ttyOut := startTTYCmd(t, s, console.WinSize{Height: 25, Width: 90}, "exec", "-it", "ex", "sh")
 	ttyOut.waitFor(t, "# ")
-	io.WriteString(pty, "tty; stty size; exit 6\n")
+	io.WriteString(pty, "tty; stty size\n")
+	ttyOut.waitFor(t, "25 90") // all of it read before the shell ends
+	io.WriteString(pty, "exit 6\n")
 	cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 6 {
 		t.Errorf("exec -it: exit %d, want 6; output %q", code, ttyOut.String())
