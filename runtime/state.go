@@ -85,6 +85,10 @@ func readState(dir string) State {
 		s.MonitorPID, s.MonitorAlive = m.PID, true
 	}
 	if st, err := loadStatus(dir); err == nil {
+		if st.State == statusCreated { // hako create, not started yet
+			s.Status = "created"
+			return s
+		}
 		s.Status, s.ExitCode, s.FinishedAt = "exited", st.ExitCode, st.FinishedAt
 		if s.MonitorAlive && readRestart(dir).Restarting {
 			s.Status, s.Running, s.Restarting = "restarting", true, true

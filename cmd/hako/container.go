@@ -18,6 +18,7 @@ func newContainerCommand(g *globalOptions) *cobra.Command {
 	inspect.Short = "Show low-level information on containers"
 	cmd.AddCommand(ls, newRmCommand(g, "rm"), newStopCommand(g), newStartCommand(g), newKillCommand(g),
 		newWaitCommand(g), newLogsCommand(g), inspect, newRunCommand(g), newPortCommand(g), newExecCommand(g),
-		newCpCommand(g), newPauseCommand(g), newUnpauseCommand(g), newContainerPruneCommand(g))
+		newCpCommand(g), newPauseCommand(g), newUnpauseCommand(g), newContainerPruneCommand(g),
+		newCreateCommand(g), newRestartCommand(g))
 	return cmd
 }

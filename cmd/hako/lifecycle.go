@@ -93,20 +93,7 @@ func newStopCommand(g *globalOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				s := sig
-				if s == 0 {
-					if s, err = parseSignal(info.StopSignal); info.StopSignal == "" || err != nil {
-						s = unix.SIGTERM
-					}
-				}
-				wait := 10 * time.Second
-				if timeout >= 0 {
-					wait = time.Duration(timeout) * time.Second
-				}
-				if err := runtime.ThawPaused(g.runroot, info); err != nil { // a frozen process cannot stop
-					return fmt.Errorf("stopping container %s: %w", ref, err)
-				}
-				if err := runtime.Stop(g.runroot, cg, info, s, wait); err != nil {
+				if err := stopContainer(g, cg, info, sig, timeout); err != nil {
 					return fmt.Errorf("stopping container %s: %w", ref, err)
 				}
 				fmt.Fprintln(cmd.OutOrStdout(), ref)
@@ -257,6 +244,26 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 
 // startContainer runs a stopped container again through a new monitor. A
 // running one is left alone.
+// stopContainer stops info's container as docker stop does: sig (0: the
+// image's StopSignal, else SIGTERM), then SIGKILL after timeout seconds
+// (negative: 10).
+func stopContainer(g *globalOptions, cg *cgroups.Host, info *runtime.Info, sig unix.Signal, timeout int) error {
+	if sig == 0 {
+		var err error
+		if sig, err = parseSignal(info.StopSignal); info.StopSignal == "" || err != nil {
+			sig = unix.SIGTERM
+		}
+	}
+	wait := 10 * time.Second
+	if timeout >= 0 {
+		wait = time.Duration(timeout) * time.Second
+	}
+	if err := runtime.ThawPaused(g.runroot, info); err != nil { // a frozen process cannot stop
+		return err
+	}
+	return runtime.Stop(g.runroot, cg, info, sig, wait)
+}
+
 func startContainer(g *globalOptions, cg *cgroups.Host, ref string) (*runtime.Info, error) {
 	info, err := findContainer(g, ref)
 	if err != nil {

@@ -73,6 +73,8 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		newVersionCommand(),
 		newInfoCommand(g),
 		newBundleCommand(g),
+		newCreateCommand(g),
+		newRestartCommand(g),
 		newPullCommand(g),
 		newImagesCommand(g),
 		newInspectCommand(g),

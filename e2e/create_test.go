@@ -1,0 +1,57 @@
+package e2e
+
+import (
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCreateStartRestart: hako create makes the container run would make
+// without starting it (nothing mounted, ps says Created), start runs it,
+// restart stops and starts it again, rm removes a created one.
+func TestCreateStartRestart(t *testing.T) {
+	s := runStore(t)
+	out, errOut, code := s.hako(t, "create", "--name", "cr", "-e", "A=1", busybox.ref, "sh", "-c", "echo run $A; sleep 300")
+	id := strings.TrimSpace(out)
+	if code != 0 || !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(id) {
+		t.Fatalf("create: exit %d, %q; %s", code, out, errOut)
+	}
+	t.Cleanup(func() { s.hako(t, "rm", "-f", id) })
+	if st := strings.TrimSpace(s.mustHako(t, "ps", "-a", "--format", "{{.Names}} {{.Status}}")); st != "cr Created" {
+		t.Errorf("ps -a after create: %q", st)
+	}
+	if st := strings.TrimSpace(s.mustHako(t, "inspect", "--format", "{{.State.Status}}", "cr")); st != "created" {
+		t.Errorf("inspect State.Status = %q, want created", st)
+	}
+	if mounts, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mounts), id) {
+		t.Error("a created container has its rootfs mounted")
+	}
+	s.mustHako(t, "start", "cr")
+	waitForLog(t, s, "cr", "run 1\n")
+	s.mustHako(t, "restart", "-t", "1", "cr")
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(s.mustHako(t, "logs", "cr"), "run 1") < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("no second run after restart: logs %q", s.mustHako(t, "logs", "cr"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if st := s.mustHako(t, "ps", "--format", "{{.Names}} {{.Status}}"); !strings.HasPrefix(st, "cr Up") {
+		t.Errorf("ps after restart: %q", st)
+	}
+	// A created container is removed without -f; bad input exits 125.
+	out, _, _ = s.hako(t, "create", busybox.ref, "true")
+	if _, errOut, code := s.hako(t, "rm", strings.TrimSpace(out)); code != 0 {
+		t.Errorf("rm of a created container: exit %d, %s", code, errOut)
+	}
+	for _, args := range [][]string{{"create", "-t", busybox.ref}, {"create", "-d", busybox.ref}, {"create", "--pull", "never", "no-such-image"}} {
+		if _, _, code := s.hako(t, args...); code != 125 {
+			t.Errorf("hako %v: exit %d, want 125", args, code)
+		}
+	}
+	if _, errOut, code := s.hako(t, "restart", "nosuchcontainer"); code != 1 || !strings.Contains(errOut, "No such container") {
+		t.Errorf("restart of an unknown container: exit %d, %q", code, errOut)
+	}
+}
