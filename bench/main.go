@@ -26,6 +26,7 @@ type options struct {
 	keepCache      bool
 	runMode        bool
 	containerdMode bool
+	execMode       bool
 	runRounds      int
 }
 
@@ -57,6 +58,7 @@ func parseFlags() (*options, error) {
 	flag.BoolVar(&o.keepCache, "keep-cache", true, "keep generated layers for the next run (false removes them at exit)")
 	flag.BoolVar(&o.runMode, "run", false, "measure container start latency instead of pulls")
 	flag.IntVar(&o.runRounds, "run-rounds", 30, "start-latency rounds per tool with -run")
+	flag.BoolVar(&o.execMode, "exec", false, "measure exec latency in a running container (hako exec, runc exec, podman exec)")
 	flag.BoolVar(&o.containerdMode, "containerd", false, "measure ctr run through containerd's runc shim with hako-runc, runc and crun")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -115,6 +117,9 @@ func run(ctx context.Context, o *options) (err error) {
 	}
 	if o.runMode {
 		return runStartBench(env)
+	}
+	if o.execMode {
+		return runExecBench(env)
 	}
 	return runPullBench(env)
 }

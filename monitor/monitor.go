@@ -157,7 +157,11 @@ func Main() int {
 	}
 	lw, err := runtime.OpenLog(c.Dir(), id, logCfg)
 	if err != nil {
-		c.Remove()
+		if c.Record.Remove {
+			c.Remove()
+		} else {
+			c.Abort() // keep a container the user did not ask to lose
+		}
 		return fail(runtime.ExitCannotRun, err)
 	}
 	reported := false

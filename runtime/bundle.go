@@ -20,7 +20,7 @@ import (
 // hostname and resolv.conf, volumes) is copied into the bundle too, so the
 // bundle outlives the container; binds of the user's host paths stay as
 // they are. Any OCI runtime (runc, crun) runs it unchanged. dir must be
-// missing or empty; the container must have no network namespace of
+// missing or empty (it is made 0700); the container must have no network namespace of
 // hako's (bridge) to join.
 func (c *Container) WriteBundle(dir string) error {
 	dir, err := filepath.Abs(dir)
@@ -41,7 +41,16 @@ func (c *Container) WriteBundle(dir string) error {
 			return fmt.Errorf("the container joins the %s namespace at %s, which a bundle cannot carry: use --network none or host", ns.Type, ns.Path)
 		}
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "rootfs"), 0o755); err != nil {
+	// The bundle dir 0700, as runc advises: its rootfs may hold the image's
+	// device nodes and setuid files, which no other host user may reach
+	// (the rootfs itself keeps the image's / mode, for its non-root users).
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Mkdir(filepath.Join(dir, "rootfs"), 0o755); err != nil {
 		return err
 	}
 	if err := copyTree(filepath.Join(c.dir, mergedDir), filepath.Join(dir, "rootfs")); err != nil {

@@ -13,12 +13,13 @@ const statusCreated = "created"
 // created, so hako start runs it later as it runs a stopped one.
 func (c *Container) Park() error {
 	defer c.release()
-	err := c.closeNetwork()
-	if e := unmountMerged(filepath.Join(c.dir, mergedDir)); e != nil && err == nil {
-		err = e
+	// Only a fully parked container is recorded as created: otherwise it
+	// stays an orphan, which Repair cleans up (its network included).
+	if err := c.closeNetwork(); err != nil {
+		return err
 	}
-	if e := writeJSON(filepath.Join(c.dir, statusFile), Status{State: statusCreated}); e != nil && err == nil {
-		err = e
+	if err := unmountMerged(filepath.Join(c.dir, mergedDir)); err != nil {
+		return err
 	}
-	return err
+	return writeJSON(filepath.Join(c.dir, statusFile), Status{State: statusCreated})
 }

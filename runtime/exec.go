@@ -61,9 +61,13 @@ func Exec(runRoot string, info *Info, o ExecOptions) (int, error) {
 		p.Cwd = o.WorkingDir
 	}
 	if o.User != "" {
-		u, _, err := ResolveUser(filepath.Join(info.Dir, mergedDir), o.User)
+		u, home, err := ResolveUser(filepath.Join(info.Dir, mergedDir), o.User)
 		if err != nil {
 			return ExitCannotRun, err
+		}
+		// That user's HOME, as Docker gives it, unless -e HOME said otherwise.
+		if !slices.ContainsFunc(o.Env, func(kv string) bool { return strings.HasPrefix(kv, "HOME=") }) {
+			p.Env = mergeEnv(p.Env, []string{"HOME=" + home})
 		}
 		p.UID, p.GID, p.AdditionalGroups = int(u.UID), int(u.GID), nil
 		for _, g := range u.AdditionalGids {

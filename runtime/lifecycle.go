@@ -463,6 +463,7 @@ func finishAfter(runRoot string, cg *cgroups.Host, info *Info, code int, ended *
 // volumes (rm -v).
 func Remove(root, runRoot string, cg *cgroups.Host, info *Info, force, volumes bool) error {
 	deadline := time.Now().Add(30 * time.Second)
+	stopped := false // by this call: a --rm container is then gone, as asked
 	for {
 		restarting := readState(info.Dir).Restarting
 		if in, err := readInit(info.Dir); restarting || err == nil && in.Alive() {
@@ -477,6 +478,7 @@ func Remove(root, runRoot string, cg *cgroups.Host, info *Info, force, volumes b
 				if err := Stop(runRoot, cg, info, unix.SIGKILL, 0); err != nil {
 					return err
 				}
+				stopped = true
 			}
 		}
 		unlock, ok, err := tryLock(filepath.Join(info.Dir, lockFile))
@@ -485,6 +487,9 @@ func Remove(root, runRoot string, cg *cgroups.Host, info *Info, force, volumes b
 		}
 		if !ok {
 			if _, err := os.Stat(info.Dir); errors.Is(err, fs.ErrNotExist) {
+				if stopped && info.Remove { // its monitor removed it (--rm): done
+					return nil
+				}
 				return fmt.Errorf("%w: %s", ErrNoSuchContainer, info.ID)
 			}
 			if time.Now().After(deadline) {

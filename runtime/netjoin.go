@@ -47,16 +47,11 @@ func networkOf(info *Info) (id, nsPath string, err error) {
 	if n := info.Network; n != nil && n.Mode == "bridge" {
 		return info.ID, filepath.Join(network.Dir(), "netns", info.ID), nil
 	}
-	if sp := info.Spec; sp != nil && sp.Linux != nil {
-		for _, ns := range sp.Linux.Namespaces {
-			if ns.Type == "network" && ns.Path != "" {
-				return info.ID, ns.Path, nil // it joined another one itself
-			}
-		}
-		if !hasNetworkNamespace(info) {
-			return "", "", fmt.Errorf("container %s shares the host's network: use --network host", info.ID)
-		}
+	if sp := info.Spec; sp != nil && sp.Linux != nil && !hasNetworkNamespace(info) {
+		return "", "", fmt.Errorf("container %s shares the host's network: use --network host", info.ID)
 	}
+	// Its live init's namespace, even when it joined another container's
+	// itself: a path recorded then may name a reused pid by now.
 	return info.ID, "/proc/" + strconv.Itoa(info.State.Pid) + "/ns/net", nil
 }
 

@@ -63,6 +63,11 @@ func newRestartCommand(g *globalOptions) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if info.Remove {
+					// Its stop would delete it (Docker suspends --rm for a
+					// restart; hako cannot yet).
+					return fmt.Errorf("cannot restart container %s: it was run with --rm, which removes it when it stops", ref)
+				}
 				if info.State.Running {
 					if err := stopContainer(g, cg, info, 0, timeout); err != nil {
 						return fmt.Errorf("restarting container %s: %w", ref, err)
