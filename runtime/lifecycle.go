@@ -539,6 +539,9 @@ func Wait(runRoot string, cg *cgroups.Host, info *Info) (int, error) {
 			return st.ExitCode, nil
 		}
 		if _, err := os.Stat(info.Dir); errors.Is(err, fs.ErrNotExist) {
+			if st, ok := removedExit(runRoot, info.ID); ok { // --rm: removed as it ended
+				return st.ExitCode, nil
+			}
 			return 0, fmt.Errorf("%w: %s", ErrNoSuchContainer, info.ID)
 		}
 		if s := readState(info.Dir); !s.Running && !s.MonitorAlive {

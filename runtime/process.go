@@ -335,6 +335,8 @@ func (c *Container) teardown(code int, runErr error) error {
 	c.debug("rootfs unmounted (%s)", since(t))
 	t = time.Now()
 	if c.remove {
+		// For a later hako wait: the directory with its status goes now.
+		recordRemovedExit(c.runRoot, c.ID, Status{State: "exited", ExitCode: code, FinishedAt: time.Now().UTC()})
 		if err := removeDir(c.dir); err != nil {
 			errs = append(errs, err)
 		}
