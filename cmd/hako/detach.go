@@ -33,9 +33,7 @@ func lifecycleConfig(cfg *runtime.Config, o runOptions) error {
 		}
 		return nil
 	}
-	if o.tty || o.interactive {
-		return errors.New("run -d with -i or -t is not supported yet (no attach): drop -i/-t, read the output with hako logs")
-	}
+	cfg.OpenStdin = o.interactive // the monitor keeps stdin for hako attach
 	lc, err := runtime.ParseLogOpts(o.logOpts)
 	if err != nil {
 		return err

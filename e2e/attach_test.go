@@ -1,0 +1,90 @@
+package e2e
+
+import (
+	"io"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/containerd/console"
+)
+
+// startAttach runs `hako attach ARGS…` on a new pty and waits until it
+// relays: a newline typed makes the container's shell prompt again.
+func startAttach(t *testing.T, s *store, size console.WinSize, args ...string) (console.Console, *syncBuffer, *exec.Cmd) {
+	t.Helper()
+	pty, cmd, out := startTTYCmd(t, s, size, append([]string{"attach"}, args...)...)
+	io.WriteString(pty, "\n")
+	out.waitFor(t, "# ")
+	return pty, out, cmd
+}
+
+// exitOf waits for cmd and returns its exit code.
+func exitOf(cmd *exec.Cmd) int {
+	cmd.Wait()
+	return cmd.ProcessState.ExitCode()
+}
+
+// TestAttach: run -dit, attach from a terminal (input, output, window size
+// at connect and on SIGWINCH), detach with ctrl-p ctrl-q (the container runs
+// on), attach again and exit with a code, which attach returns; the session
+// is in the log; --detach-keys; attach to a stopped container is refused.
+func TestAttach(t *testing.T) {
+	s := detachStore(t)
+	id := s.runD(t, "-it", "--name", "tt", "--network", "none", busybox.ref, "sh")
+
+	pty, out, cmd := startAttach(t, s, console.WinSize{Height: 30, Width: 100}, "tt")
+	io.WriteString(pty, "echo hi-$((6*7)); stty size\n")
+	out.waitFor(t, "hi-42")
+	out.waitFor(t, "30 100")
+	if err := pty.Resize(console.WinSize{Height: 40, Width: 120}); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGWINCH)
+	time.Sleep(300 * time.Millisecond) // the resize travels asynchronously
+	io.WriteString(pty, "stty size\n")
+	out.waitFor(t, "40 120")
+	io.WriteString(pty, "\x10\x11")
+	if code := exitOf(cmd); code != 0 {
+		t.Errorf("attach after ctrl-p ctrl-q: exit %d, want 0; output %q", code, out.String())
+	}
+	if !strings.Contains(out.String(), "read escape sequence") {
+		t.Errorf("attach after detaching: no \"read escape sequence\" in %q", out.String())
+	}
+	if line := s.psLine(t, "tt"); !strings.Contains(line, " Up ") {
+		t.Errorf("ps after detaching: %q, want the container Up", line)
+	}
+
+	// Other detach keys; ctrl-p alone is then just a byte.
+	pty, out, cmd = startAttach(t, s, console.WinSize{Height: 24, Width: 80}, "--detach-keys", "ctrl-x", "tt")
+	io.WriteString(pty, "echo again-$((1+1))\n")
+	out.waitFor(t, "again-2")
+	io.WriteString(pty, "\x18")
+	if code := exitOf(cmd); code != 0 {
+		t.Errorf("attach after ctrl-x: exit %d, want 0; output %q", code, out.String())
+	}
+
+	pty, out, cmd = startAttach(t, s, console.WinSize{Height: 24, Width: 80}, "tt")
+	io.WriteString(pty, "exit 3\n")
+	if code := exitOf(cmd); code != 3 {
+		t.Errorf("attach when the container exits 3: exit %d; output %q", code, out.String())
+	}
+	if line := s.psLine(t, "tt", "-a"); !strings.Contains(line, "Exited (3)") {
+		t.Errorf("ps -a after exit 3: %q", line)
+	}
+	logs := s.mustHako(t, "logs", "tt")
+	for _, want := range []string{"hi-42", "40 120", "again-2"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs lack %q: %q", want, logs)
+		}
+	}
+
+	_, errOut, code := s.hako(t, "attach", "tt")
+	if code != 1 || !strings.Contains(errOut, "You cannot attach to a stopped container, start it first") {
+		t.Errorf("attach to a stopped container: exit %d, stderr %q", code, errOut)
+	}
+	s.mustHako(t, "rm", "tt")
+	s.checkNothingLeftOf(t, id)
+}
