@@ -85,6 +85,46 @@ func TestAttach(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "You cannot attach to a stopped container, start it first") {
 		t.Errorf("attach to a stopped container: exit %d, stderr %q", code, errOut)
 	}
+
+	// A stopped -t container starts again (a new pty) and attaches again.
+	s.mustHako(t, "start", "tt")
+	pty, out, cmd = startAttach(t, s, console.WinSize{Height: 24, Width: 80}, "tt")
+	io.WriteString(pty, "echo back-$((2*3)); exit 0\n")
+	out.waitFor(t, "back-6")
+	if code := exitOf(cmd); code != 0 {
+		t.Errorf("attach after start: exit %d; output %q", code, out.String())
+	}
 	s.mustHako(t, "rm", "tt")
 	s.checkNothingLeftOf(t, id)
+}
+
+// TestAttachStdin: run -di keeps a stdin pipe (no pty): attach feeds it
+// from a pipe, gets stdout and stderr, and the container's exit code;
+// create -it + start -ai attaches a terminal from the start.
+func TestAttachStdin(t *testing.T) {
+	s := detachStore(t)
+	id := s.runD(t, "-i", "--name", "di", "--network", "none", busybox.ref, "sh")
+	out, errOut, code := s.hakoIn(t, strings.NewReader("echo di-$((5*5)); echo e >&2; tty; exit 7\n"), "attach", "di")
+	if code != 7 || !strings.Contains(out, "di-25") || !strings.Contains(out, "not a tty") {
+		t.Errorf("attach to run -di: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	s.mustHako(t, "rm", id)
+
+	// attach to a container without -i or -t: one clear line.
+	plain := s.runD(t, "--network", "none", busybox.ref, "sleep", "100")
+	if _, errOut, code := s.hako(t, "attach", plain); code != 1 || !strings.Contains(errOut, "not started with -i or -t") {
+		t.Errorf("attach to a plain -d container: exit %d, %q", code, errOut)
+	}
+	s.mustHako(t, "rm", "-f", plain)
+
+	cid := strings.TrimSpace(s.mustHako(t, "create", "-it", "--name", "cit", "--network", "none", busybox.ref, "sh"))
+	pty, cmd, term := startTTYCmd(t, s, console.WinSize{Height: 24, Width: 80}, "start", "-ai", "cit")
+	io.WriteString(pty, "\n")
+	term.waitFor(t, "# ")
+	io.WriteString(pty, "echo cit-$((3*3)); exit 2\n")
+	term.waitFor(t, "cit-9")
+	if code := exitOf(cmd); code != 2 {
+		t.Errorf("start -ai: exit %d; output %q", code, term.String())
+	}
+	s.mustHako(t, "rm", cid)
 }

@@ -335,6 +335,9 @@ func relayInput(in io.Reader, keys []byte, send func([]byte) error) bool {
 // ParseDetachKeys reads Docker's --detach-keys: comma-separated keys, each
 // a single character or ctrl-X (X a letter or one of @[\]^_).
 func ParseDetachKeys(s string) ([]byte, error) {
+	if s == "" {
+		s = "ctrl-p,ctrl-q"
+	}
 	var keys []byte
 	for _, k := range splitComma(s) {
 		switch {

@@ -533,6 +533,7 @@ func removeLocked(root, runRoot string, cg *cgroups.Host, info *Info, volumes bo
 	if err := removeDir(info.Dir); err != nil {
 		return err
 	}
+	os.Remove(filepath.Join(attachDir(runRoot), sockName(info.ID))) // a killed monitor's (attach.go)
 	if volumes {
 		return removeAnonymousVolumes(root, info.Spec)
 	}

@@ -30,22 +30,7 @@ func newAttachCommand(g *globalOptions) *cobra.Command {
 			if !info.State.Running {
 				return errors.New("You cannot attach to a stopped container, start it first")
 			}
-			o := runtime.AttachOptions{Stdout: cmd.OutOrStdout(), DetachKeys: keys}
-			if !noStdin {
-				o.Stdin = cmd.InOrStdin()
-			}
-			code, err := runtime.Attach(g.runroot, info, o)
-			if errors.Is(err, runtime.ErrDetached) {
-				fmt.Fprintf(cmd.ErrOrStderr(), "%s\r\n", err)
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if code != 0 {
-				return &exitError{code: code}
-			}
-			return nil
+			return attachTo(cmd, g, info, keys, !noStdin)
 		},
 	}
 	f := c.Flags()
@@ -53,4 +38,25 @@ func newAttachCommand(g *globalOptions) *cobra.Command {
 	f.BoolVar(&noStdin, "no-stdin", false, "do not attach STDIN")
 	f.Bool("sig-proxy", true, "proxy all received signals to the process (accepted; a detached container gets no signals from attach)")
 	return c
+}
+
+// attachTo relays this terminal to info's running container until the
+// detach keys (exit 0) or the container's end (its exit code).
+func attachTo(cmd *cobra.Command, g *globalOptions, info *runtime.Info, keys []byte, withStdin bool) error {
+	o := runtime.AttachOptions{Stdout: cmd.OutOrStdout(), DetachKeys: keys}
+	if withStdin {
+		o.Stdin = cmd.InOrStdin()
+	}
+	code, err := runtime.Attach(g.runroot, info, o)
+	if errors.Is(err, runtime.ErrDetached) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "%s\r\n", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
 }
