@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/containerd/console"
 	"golang.org/x/sys/unix"
@@ -172,6 +173,9 @@ func (s *hubStream) Write(p []byte) (int, error) {
 	n, err := s.log.Write(p)
 	h.mu.Lock()
 	for conn := range h.clients {
+		// A client that stops reading is dropped rather than stall the
+		// container (and its log).
+		conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
 		if writeFrame(conn, frameOutput, p) != nil {
 			delete(h.clients, conn)
 			conn.Close()
