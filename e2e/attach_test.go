@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -127,4 +129,34 @@ func TestAttachStdin(t *testing.T) {
 		t.Errorf("start -ai: exit %d; output %q", code, term.String())
 	}
 	s.mustHako(t, "rm", cid)
+
+	// The pty master lives in the monitor: kill -9 of it ends a -t
+	// container's terminal, so the container ends too; it is recorded as
+	// exited and rm leaves nothing, the stale socket included.
+	kid := s.runD(t, "-it", "--network", "none", busybox.ref, "sh")
+	sock := filepath.Join(s.runroot, "attach", kid+".sock")
+	if _, err := os.Stat(sock); err != nil {
+		t.Errorf("attach socket of a running -it container: %v", err)
+	}
+	syscall.Kill(s.inspectContainer(t, kid).State.MonitorPid, syscall.SIGKILL)
+	status := func() string {
+		out := s.mustHako(t, "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Status}}")
+		for _, l := range strings.Split(out, "\n") {
+			if st, ok := strings.CutPrefix(l, kid+" "); ok {
+				return st
+			}
+		}
+		return ""
+	}
+	for i := 0; i < 100 && !strings.HasPrefix(status(), "Exited"); i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if line := status(); !strings.HasPrefix(line, "Exited") {
+		t.Errorf("ps -a after kill -9 of a -it container's monitor: %q", line)
+	}
+	s.mustHako(t, "rm", "-f", kid)
+	if _, err := os.Stat(sock); err == nil {
+		t.Errorf("attach socket left after rm: %s", sock)
+	}
+	s.checkNothingLeftOf(t, kid)
 }
