@@ -112,6 +112,20 @@ func TestAttachStdin(t *testing.T) {
 	}
 	s.mustHako(t, "rm", id)
 
+	// -t without -i: attach shows the output; what is typed only counts
+	// for the detach keys.
+	dt := s.runD(t, "-t", "--network", "none", busybox.ref, "sh", "-c", "echo dt-$((4*4)); while sleep 0.1; do echo tick; done")
+	pty, cmd, term := startTTYCmd(t, s, console.WinSize{Height: 24, Width: 80}, "attach", dt)
+	term.waitFor(t, "tick") // relaying, in raw mode
+	io.WriteString(pty, "echo leaked\n\x10\x11")
+	if code := exitOf(cmd); code != 0 {
+		t.Errorf("attach -dt after ctrl-p ctrl-q: exit %d; output %q", code, term.String())
+	}
+	if logs := s.mustHako(t, "logs", dt); !strings.Contains(logs, "dt-16") || strings.Contains(logs, "leaked") {
+		t.Errorf("logs of run -dt: %q", logs)
+	}
+	s.mustHako(t, "rm", "-f", dt)
+
 	// attach to a container without -i or -t: one clear line.
 	plain := s.runD(t, "--network", "none", busybox.ref, "sleep", "100")
 	if _, errOut, code := s.hako(t, "attach", plain); code != 1 || !strings.Contains(errOut, "not started with -i or -t") {
@@ -120,7 +134,7 @@ func TestAttachStdin(t *testing.T) {
 	s.mustHako(t, "rm", "-f", plain)
 
 	cid := strings.TrimSpace(s.mustHako(t, "create", "-it", "--name", "cit", "--network", "none", busybox.ref, "sh"))
-	pty, cmd, term := startTTYCmd(t, s, console.WinSize{Height: 24, Width: 80}, "start", "-ai", "cit")
+	pty, cmd, term = startTTYCmd(t, s, console.WinSize{Height: 24, Width: 80}, "start", "-ai", "cit")
 	io.WriteString(pty, "\n")
 	term.waitFor(t, "# ")
 	io.WriteString(pty, "echo cit-$((3*3)); exit 2\n")

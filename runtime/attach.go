@@ -271,8 +271,12 @@ func Attach(runRoot string, info *Info, o AttachOptions) (int, error) {
 	}
 	detached := make(chan struct{})
 	if o.Stdin != nil {
+		sendInput := func(p []byte) error { return send(frameInput, p) }
+		if !info.OpenStdin { // -t without -i: stdin is read for the detach keys only
+			sendInput = func([]byte) error { return nil }
+		}
 		go func() {
-			if relayInput(o.Stdin, o.DetachKeys, func(p []byte) error { return send(frameInput, p) }) {
+			if relayInput(o.Stdin, o.DetachKeys, sendInput) {
 				close(detached)
 				conn.Close()
 			}

@@ -27,13 +27,13 @@ func lifecycleConfig(cfg *runtime.Config, o runOptions) error {
 	if err := restartConfig(cfg, o); err != nil {
 		return err
 	}
+	cfg.OpenStdin = o.interactive // a monitor keeps stdin for hako attach
 	if !o.detach {
 		if len(o.logOpts) > 0 {
 			return errors.New("--log-opt needs -d: a foreground container's output goes to the terminal")
 		}
 		return nil
 	}
-	cfg.OpenStdin = o.interactive // the monitor keeps stdin for hako attach
 	lc, err := runtime.ParseLogOpts(o.logOpts)
 	if err != nil {
 		return err
