@@ -46,7 +46,7 @@ func TestCreateStartRestart(t *testing.T) {
 	if _, errOut, code := s.hako(t, "rm", strings.TrimSpace(out)); code != 0 {
 		t.Errorf("rm of a created container: exit %d, %s", code, errOut)
 	}
-	for _, args := range [][]string{{"create", "-t", busybox.ref}, {"create", "-d", busybox.ref}, {"create", "--pull", "never", "no-such-image"}} {
+	for _, args := range [][]string{{"create", "-d", busybox.ref}, {"create", "--pull", "never", "no-such-image"}} {
 		if _, _, code := s.hako(t, args...); code != 125 {
 			t.Errorf("hako %v: exit %d, want 125", args, code)
 		}

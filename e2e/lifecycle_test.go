@@ -423,7 +423,7 @@ func TestLifecycleErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"stop"}, {"rm"}, {"kill", "-s", "NOPE", "x"}, {"ps", "--filter", "bogus=1"}, {"ps", "extra"},
 		{"logs", "--tail", "x", "c"}, {"logs", "--since", "yesterday", "c"}, {"stop", "--bogus", "x"},
-		{"start", "-a", "x", "y"}, {"run", "-d", "-t", busybox.ref, "true"},
+		{"start", "-a", "x", "y"}, {"attach"},
 	} {
 		_, errOut, code := s.hako(t, args...)
 		wantCode(t, strings.Join(args, " "), code, 125)

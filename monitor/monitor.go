@@ -164,8 +164,19 @@ func Main() int {
 		}
 		return fail(runtime.ExitCannotRun, err)
 	}
+	stdout, stderr := lw.Stream("stdout"), lw.Stream("stderr")
+	if c.Attachable() { // -i or -t: serve hako attach (runtime/attach.go)
+		hub, err := runtime.ServeAttach(runRoot, id, stdout, stderr)
+		if err != nil {
+			lw.Close()
+			c.Remove()
+			return fail(runtime.ExitCannotRun, err)
+		}
+		defer hub.Close()
+		stdout, stderr = hub.Stdout(), hub.Stderr()
+	}
 	reported := false
-	code, err := c.RunDetached(lw.Stream("stdout"), lw.Stream("stderr"), func() {
+	code, err := c.RunDetached(stdout, stderr, func() {
 		if !reported { // the first run; later ones are restarts
 			io.WriteString(report, "0\n")
 			report.Close()

@@ -55,6 +55,8 @@ type Record struct {
 	Network *NetworkRecord `json:"network,omitempty"`
 	// Restart is --restart, applied by the monitor (restart.go).
 	Restart *RestartPolicy `json:"restart,omitempty"`
+	// OpenStdin is -i: the monitor keeps the container's stdin for attach.
+	OpenStdin bool `json:"open_stdin,omitempty"`
 }
 
 // Status is how a container ended, ROOT/containers/<id>/status.json.
@@ -85,6 +87,7 @@ type Config struct {
 	Log         *LogConfig          // -d: where the monitor writes the output (logs.go)
 	Labels      map[string]string   // --label
 	Restart     *RestartPolicy      // --restart (restart.go); nil: no
+	OpenStdin   bool                // -d -i: kept open for attach (attach.go)
 
 	// Debugf, when set, is told each isolation step and how long it took
 	// (hako --debug).
@@ -156,7 +159,7 @@ func Create(cfg Config) (_ *Container, err error) {
 	cfg.Options.AppArmorProfile = profile
 	c := &Container{
 		Record: Record{ID: id, Name: cfg.Name, Image: cfg.Image, ImageID: cfg.ImageID, Created: time.Now().UTC(), Remove: cfg.Remove,
-			AppArmorProfile: profile, LayerDirs: cfg.LayerDirs, StopSignal: cfg.ImageConfig.StopSignal, Log: cfg.Log, Labels: cfg.Labels, Restart: cfg.Restart},
+			AppArmorProfile: profile, LayerDirs: cfg.LayerDirs, StopSignal: cfg.ImageConfig.StopSignal, Log: cfg.Log, Labels: cfg.Labels, Restart: cfg.Restart, OpenStdin: cfg.OpenStdin},
 		dir:     filepath.Join(containersDir(cfg.Root), id),
 		runRoot: cfg.RunRoot,
 		cg:      cfg.Cgroups,

@@ -87,6 +87,15 @@ func (c *Container) RunDetached(stdout, stderr io.Writer, started func()) (code 
 // runDetachedOnce runs the container once and tears it down, keeping the
 // lock.
 func (c *Container) runDetachedOnce(stdout, stderr io.Writer, started func()) (int, error) {
+	if hs, ok := stdout.(*hubStream); ok { // -i or -t: attach.go
+		return c.runAttachable(hs.h, started)
+	}
+	return c.runDetachedPiped(nil, stdout, stderr, started)
+}
+
+// runDetachedPiped is runDetachedOnce with the output through pipes; stdin,
+// if not nil, is the container's (closed here once it has it).
+func (c *Container) runDetachedPiped(stdin *os.File, stdout, stderr io.Writer, started func()) (int, error) {
 	outR, outW, err := survivingPipe()
 	if err != nil {
 		return ExitCannotRun, err
@@ -113,6 +122,10 @@ func (c *Container) runDetachedOnce(stdout, stderr io.Writer, started func()) (i
 	// is then the relays' end of file.
 	closeOurs := func() { outW.Close(); errW.Close() }
 	c.stdio = Stdio{Stdout: outW, Stderr: errW}
+	if stdin != nil {
+		c.stdio.Stdin = stdin
+		closeOurs = func() { outW.Close(); errW.Close(); stdin.Close() }
+	}
 	c.onStart = func() { closeOurs(); started() }
 	code, runErr := c.run()
 	closeOurs()
@@ -220,8 +233,8 @@ func reopen(root, runRoot, id string, cg *cgroups.Host, resetCount bool) (_ *Con
 	if len(c.LayerDirs) == 0 {
 		return nil, fmt.Errorf("container %s was made by an older hako that did not record its layers: it cannot be started again", id)
 	}
-	if c.Spec == nil || c.Spec.Process == nil || c.Spec.Process.Terminal {
-		return nil, fmt.Errorf("container %s was created with -t: starting it again needs attach, which hako does not have yet", id)
+	if c.Spec == nil || c.Spec.Process == nil {
+		return nil, fmt.Errorf("container %s has no process to start", id)
 	}
 	if c.Log == nil { // a foreground container: from now on it logs
 		if c.Log, err = ParseLogOpts(nil); err == nil {
@@ -525,6 +538,7 @@ func removeLocked(root, runRoot string, cg *cgroups.Host, info *Info, volumes bo
 	if err := removeDir(info.Dir); err != nil {
 		return err
 	}
+	os.Remove(filepath.Join(attachDir(runRoot), sockName(info.ID))) // a killed monitor's (attach.go)
 	if volumes {
 		return removeAnonymousVolumes(root, info.Spec)
 	}

@@ -118,6 +118,9 @@ func (t *tty) start() error {
 		return fmt.Errorf("configuring the container's pty: %w", err)
 	}
 	t.master = master
+	if s, ok := t.stdio.Stdout.(*hubStream); ok { // a detached -t run: attach.go
+		s.h.useMaster(master)
+	}
 	if t.host != nil {
 		if err := t.host.SetRaw(); err != nil {
 			return fmt.Errorf("setting the terminal to raw mode: %w", err)

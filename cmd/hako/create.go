@@ -20,12 +20,6 @@ func newCreateCommand(g *globalOptions) *cobra.Command {
 }
 
 func runCreate(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args []string) error {
-	if o.tty {
-		return usageError("hako create -t needs attach to use the terminal later, which hako does not have yet: use hako run -it")
-	}
-	if o.interactive {
-		return usageError("hako create -i needs start -i, which hako does not have yet: use hako run -i")
-	}
 	if o.detach {
 		return usageError("unknown shorthand flag: 'd' in -d") // as docker create
 	}

@@ -27,14 +27,12 @@ func lifecycleConfig(cfg *runtime.Config, o runOptions) error {
 	if err := restartConfig(cfg, o); err != nil {
 		return err
 	}
+	cfg.OpenStdin = o.interactive // a monitor keeps stdin for hako attach
 	if !o.detach {
 		if len(o.logOpts) > 0 {
 			return errors.New("--log-opt needs -d: a foreground container's output goes to the terminal")
 		}
 		return nil
-	}
-	if o.tty || o.interactive {
-		return errors.New("run -d with -i or -t is not supported yet (no attach): drop -i/-t, read the output with hako logs")
 	}
 	lc, err := runtime.ParseLogOpts(o.logOpts)
 	if err != nil {

@@ -200,7 +200,8 @@ func newWaitCommand(g *globalOptions) *cobra.Command {
 }
 
 func newStartCommand(g *globalOptions) *cobra.Command {
-	var attach, restartable bool
+	var attach, interactive, restartable bool
+	var detachKeys string
 	cmd := &cobra.Command{
 		Use:   "start [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Start one or more stopped containers",
@@ -225,8 +226,12 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 			if restartable {
 				return startRestartable(cmd.OutOrStdout(), cmd.ErrOrStderr(), g, cg)
 			}
-			if attach {
-				return startAttached(cmd, g, cg, args[0])
+			if attach || interactive {
+				keys, err := runtime.ParseDetachKeys(detachKeys)
+				if err != nil {
+					return err
+				}
+				return startAttached(cmd, g, cg, args[0], keys, interactive)
 			}
 			return eachContainer(cmd.ErrOrStderr(), args, func(ref string) error {
 				if _, err := startContainer(g, cg, ref); err != nil {
@@ -238,6 +243,8 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "attach STDOUT/STDERR and forward the exit code")
+	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "attach container's STDIN")
+	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "override the key sequence for detaching a container")
 	cmd.Flags().BoolVar(&restartable, "all-restartable", false, "start every stopped container whose restart policy brings it back after a reboot (run it at boot)")
 	return cmd
 }
@@ -284,11 +291,14 @@ func startContainer(g *globalOptions, cg *cgroups.Host, ref string) (*runtime.In
 
 // startAttached is start -a: the container's output from this start on,
 // then its exit code as hako's.
-func startAttached(cmd *cobra.Command, g *globalOptions, cg *cgroups.Host, ref string) error {
+func startAttached(cmd *cobra.Command, g *globalOptions, cg *cgroups.Host, ref string, keys []byte, interactive bool) error {
 	since := time.Now()
 	info, err := startContainer(g, cg, ref)
 	if err != nil {
 		return err
+	}
+	if info.Attachable() { // -i or -t: through its monitor (attach.go)
+		return attachTo(cmd, g, info, keys, interactive)
 	}
 	lo := runtime.LogOptions{Follow: true, Tail: -1, Since: since}
 	if err := runtime.ReadLogs(info, lo, cmd.OutOrStdout(), cmd.ErrOrStderr(), info.Ended); err != nil {

@@ -98,6 +98,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 	root.AddCommand(newPsCommand(g, "ps"), newPortCommand(g), newExecCommand(g), newLogsCommand(g), newStopCommand(g), newKillCommand(g),
 		newRmCommand(g, "rm"), newWaitCommand(g), newStartCommand(g), newContainerCommand(g))
 	root.AddCommand(newGenerateCommand(g)) // generate.go: systemd units
+	root.AddCommand(newAttachCommand(g))   // attach.go
 
 	root.AddCommand(newCpCommand(g), newPauseCommand(g), newUnpauseCommand(g), // cp.go, pause.go
 		newImageCommand(g), newSystemCommand(g)) // image.go, system.go, prune.go
