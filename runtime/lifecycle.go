@@ -244,6 +244,26 @@ func reopen(root, runRoot, id string, cg *cgroups.Host, resetCount bool) (_ *Con
 			return nil, err
 		}
 	}
+	if c.AppArmorProfile == apparmor.DefaultProfile {
+		// After a reboot the kernel has lost it: load it as run does.
+		if err := apparmor.NewHost(runRoot).EnsureDefault(); err != nil {
+			return nil, fmt.Errorf("starting container %s: %w", id, err)
+		}
+	}
+	if err := c.prepareRun(); err != nil {
+		return nil, fmt.Errorf("starting container %s: %w", id, err)
+	}
+	// Only once it is ready to run: a start that fails leaves the stop mark
+	// and the restart count as they were (an unless-stopped container
+	// stopped by hand stays down at boot). Should clearing them fail, what
+	// prepareRun set up is undone here; the record, with no status left,
+	// is an orphan the next Repair finishes.
+	defer func() {
+		if err != nil {
+			c.closeNetwork()
+			unmountMerged(filepath.Join(dir, mergedDir))
+		}
+	}()
 	// Started by hand (or at boot): no longer stopped by hand; a hand
 	// start counts restarts from 0 again, as Docker does.
 	if err := clearStopped(dir); err != nil {
@@ -258,15 +278,6 @@ func reopen(root, runRoot, id string, cg *cgroups.Host, resetCount bool) (_ *Con
 		if err := writeJSON(filepath.Join(dir, restartFile), r); err != nil {
 			return nil, fmt.Errorf("starting container %s: %w", id, err)
 		}
-	}
-	if c.AppArmorProfile == apparmor.DefaultProfile {
-		// After a reboot the kernel has lost it: load it as run does.
-		if err := apparmor.NewHost(runRoot).EnsureDefault(); err != nil {
-			return nil, fmt.Errorf("starting container %s: %w", id, err)
-		}
-	}
-	if err := c.prepareRun(); err != nil {
-		return nil, fmt.Errorf("starting container %s: %w", id, err)
 	}
 	return c, nil
 }
