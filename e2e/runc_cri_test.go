@@ -139,6 +139,14 @@ func startCRIContainerd(t *testing.T, hakoRunc, crictl string) *criContainerd {
 		t.Fatalf("README's containerd block has no %s", readmeBinaryName)
 	}
 	block = strings.Replace(block, readmeBinaryName, fmt.Sprintf("BinaryName = %q\n    Root = %q", hakoRunc, c.runcRoot), 1)
+	// A second handler with the systemd cgroup driver, as on a kubelet
+	// configured for it.
+	sd := strings.NewReplacer("runtimes.hako]", "runtimes.hako-systemd]", "runtimes.hako.options]", "runtimes.hako-systemd.options]",
+		"SystemdCgroup = false", "SystemdCgroup = true").Replace(block)
+	if !strings.Contains(sd, "SystemdCgroup = true") {
+		t.Fatal("README's containerd block does not set SystemdCgroup = false")
+	}
+	block += "\n" + sd
 	// This machine's bounding set lacks CAP_SYS_RESOURCE, without which no
 	// runtime can give the sandbox its oom_score_adj of -998
 	// (restrict_oom_score_adj keeps it at containerd's own). The stream
@@ -387,6 +395,27 @@ func TestRuncUnderCRI(t *testing.T) {
 	out := c.must(t, "exec", id, "sh", "-c", "cat /proc/1/cmdline; echo; ip -4 -o addr show eth0; grep ^Seccomp: /proc/self/status")
 	if !strings.HasPrefix(out, "/pause\x00\n") || !strings.Contains(out, " "+podInfo.Status.Network.IP+"/24 ") || !strings.Contains(out, "Seccomp:\t2") {
 		t.Fatalf("crictl exec printed %q; want /pause as PID 1, the pod's address %s on eth0, and seccomp mode 2", out, podInfo.Status.Network.IP)
+	}
+
+	// The systemd driver where systemd does not run: the sandbox is refused
+	// in hako-runc's one line, which the shim and crictl pass on, and
+	// containerd removes what it had made for it.
+	if _, err := os.Stat("/run/systemd/system"); os.IsNotExist(err) {
+		pod["metadata"] = map[string]any{"name": "hako-sd", "namespace": "default", "uid": "hako-e2e-sd-" + strconv.Itoa(os.Getpid())}
+		pod["linux"] = map[string]any{"cgroup_parent": "hako-e2e.slice"}
+		sdJSON := filepath.Join(c.dir, "pod-systemd.json")
+		data, _ := json.Marshal(pod)
+		if err := os.WriteFile(sdJSON, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr, code := runTool(t, c.crictlCmd("runp", "--runtime", "hako-systemd", sdJSON))
+		if code == 0 || !strings.Contains(stderr, "systemd not running on this host, cannot use systemd cgroups manager") ||
+			!strings.Contains(stderr, "hako-e2e.slice:cri-containerd:") {
+			t.Fatalf("runp with SystemdCgroup = true: exit %d, stderr %q; want hako-runc's refusal", code, stderr)
+		}
+		if pods := strings.Fields(c.must(t, "pods", "-q")); len(pods) != 1 || pods[0] != podID {
+			t.Fatalf("pods after the refused sandbox: %v, want only %s", pods, podID)
+		}
 	}
 
 	c.must(t, "stop", "--timeout", "5", id)
