@@ -172,11 +172,15 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   netns_mounts_under_state_dir = true
 [plugins."io.containerd.grpc.v1.cri".containerd]
   default_runtime_name = "hako"
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+    Root = %[9]q
 [plugins."io.containerd.grpc.v1.cri".cni]
   bin_dir = "/usr/lib/cni"
   conf_dir = %[7]q
 %[8]s`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.sock, c.sock+".ttrpc",
-		filepath.Join(dir, "debug.sock"), !hasCapSysResource(t), filepath.Join(dir, "cni"), block)
+		filepath.Join(dir, "debug.sock"), !hasCapSysResource(t), filepath.Join(dir, "cni"), block, filepath.Join(dir, "runc-runc"))
 	cfgPath := filepath.Join(dir, "config.toml")
 	// The bridge lives in the test's network namespace; host-local keeps its
 	// leases in the test's directory.
@@ -434,6 +438,33 @@ func TestRuncUnderCRI(t *testing.T) {
 	c.must(t, "rm", id)
 	c.must(t, "stopp", podID)
 	c.must(t, "rmp", podID)
+
+	// How long a pod sandbox takes to come up (runp: netns, CNI, shim,
+	// create and start of the pause container) with hako-runc and with
+	// runc, interleaved; logged, not asserted.
+	if _, err := exec.LookPath("runc"); err == nil {
+		took := map[string][]time.Duration{}
+		for i := range 5 {
+			for _, handler := range []string{"hako", "runc"} {
+				pod["metadata"] = map[string]any{"name": "time-" + handler, "namespace": "default", "uid": fmt.Sprintf("hako-e2e-%s-%d", handler, i)}
+				pod["linux"] = map[string]any{"cgroup_parent": cgroupParent}
+				p := filepath.Join(c.dir, "pod-time.json")
+				data, _ := json.Marshal(pod)
+				if err := os.WriteFile(p, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				t0 := time.Now()
+				id := strings.TrimSpace(c.must(t, "runp", "--runtime", handler, p))
+				took[handler] = append(took[handler], time.Since(t0))
+				c.must(t, "stopp", id)
+				c.must(t, "rmp", id)
+			}
+		}
+		for _, h := range []string{"hako", "runc"} {
+			slices.Sort(took[h])
+			t.Logf("crictl runp with handler %s: median %v of %v", h, took[h][len(took[h])/2], took[h])
+		}
+	}
 
 	// Nothing left: no pod, no container, no shim, no hako-runc state, no
 	// lease, no cgroup under the pod's parent (the cleanup removes the
