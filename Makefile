@@ -20,10 +20,14 @@ APT_DEPS  := libseccomp-dev pkg-config busybox-static
 # Debian's containerd (ctr, the runc shim) for the hako-runc tests, unless a
 # containerd is installed already: Docker's containerd.io conflicts with it.
 CONTAINERD_DEP := $(if $(shell command -v containerd 2>/dev/null),,containerd)
-TEST_DEPS := $(APT_DEPS) docker-registry runc podman apparmor iproute2 nftables util-linux procps file git $(CONTAINERD_DEP)
+TEST_DEPS := $(APT_DEPS) docker-registry runc podman apparmor iproute2 nftables util-linux procps file git $(CONTAINERD_DEP) containernetworking-plugins
 BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun
 
 .PHONY: build install cross test oci-validation bench demo docs deps test-deps bench-deps fuzz clean
+
+# crictl, Kubernetes' CRI client, for the CRI e2e test (e2e/runc_cri_test.go),
+# built from its Go module.
+CRICTL_VERSION := v1.37.0
 
 build: deps
 	CGO_ENABLED=1 $(GO) build -trimpath $(STATIC) -tags "$(TAGS)" -o $(BIN) ./cmd/hako
@@ -53,7 +57,7 @@ bench-deps:
 
 # test runs every test (unit and e2e; they need root and a real kernel),
 # then each fuzz target briefly.
-test: test-deps build
+test: test-deps build bin/crictl
 	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -count=1 -timeout 20m ./...
 	# hako's own code in the patched libcontainer (third_party/runc)
 	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -count=1 github.com/opencontainers/runc/libcontainer
@@ -80,6 +84,9 @@ bench: bench-deps build
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -run
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -exec
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -containerd
+
+bin/crictl:
+	GOBIN=$(CURDIR)/bin CGO_ENABLED=0 GOFLAGS= $(GO) install sigs.k8s.io/cri-tools/cmd/crictl@$(CRICTL_VERSION)
 
 demo: build
 	./scripts/demo

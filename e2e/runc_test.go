@@ -359,7 +359,7 @@ func TestRuncRun(t *testing.T) {
 		return // systemd runs here: the driver is not refused
 	}
 	_, stderr, code := runTool(t, exec.Command(r.bin, "--root", r.root, "--systemd-cgroup", "create", "--bundle", bundle, id))
-	if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "systemd is not running") {
+	if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "systemd not running on this host") {
 		t.Fatalf("--systemd-cgroup without systemd: exit %d, stderr %q", code, stderr)
 	}
 	if _, _, code := r.run(t, "state", id); code != 1 {

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/opencontainers/cgroups/systemd"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
@@ -112,8 +111,8 @@ func startContainer(g *globals, id string, o *startOpts) (retErr error) {
 	if err := validateProcess(spec.Process, o.detach, o.consoleSocket); err != nil {
 		return err
 	}
-	if g.systemdCgroup && !systemd.IsRunningSystemd() {
-		return errors.New("--systemd-cgroup: systemd is not running on this host; drop the flag and give cgroupsPath as a cgroupfs path")
+	if err := checkCgroupDriver(g.systemdCgroup, spec); err != nil {
+		return err
 	}
 	// specconv takes the working directory as the bundle (the chdir above).
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
