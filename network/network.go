@@ -47,6 +47,10 @@ type Entry struct {
 	Bridge   string `json:"bridge,omitempty"`
 	Name     string `json:"name,omitempty"`
 	Hostname string `json:"hostname,omitempty"`
+	// Aliases (--network-alias, connect --alias) resolve to it too; Iface
+	// is its interface in the container when not eth0 (connect.go).
+	Aliases []string `json:"aliases,omitempty"`
+	Iface   string   `json:"iface,omitempty"`
 }
 
 // bridge is the bridge the entry's veth is on.
@@ -75,6 +79,7 @@ type Request struct {
 	// Network is a user network's ID; none means the default hako0. Name
 	// and Hostname are what its other members resolve to the container.
 	Network, Name, Hostname string
+	Aliases                 []string // --network-alias
 }
 
 // Endpoint is a container's network while it exists. Close tears it down.
@@ -109,7 +114,7 @@ func Setup(req Request) (_ *Endpoint, err error) {
 		ID: req.ID, Owner: req.Owner, Ports: ep.Ports,
 		HostLink: "hako" + req.ID[:11],
 		NetNS:    filepath.Join(dir, "netns", req.ID),
-		Network:  req.Network, Name: req.Name, Hostname: req.Hostname,
+		Network:  req.Network, Name: req.Name, Hostname: req.Hostname, Aliases: req.Aliases,
 	}
 	if ep.Gateway, err = allocate(dir, cfg, &ep.Entry); err != nil {
 		return nil, err
@@ -216,8 +221,11 @@ func Release(id string) error {
 			return err
 		}
 		delete(st.Entries, id)
-		if e.Network != "" {
-			syncHosts(st, e.Network)
+		nets := releaseAttached(st, id) // its connections to other networks (connect.go)
+		for _, n := range append(nets, e.Network) {
+			if n != "" {
+				syncHosts(st, n)
+			}
 		}
 		return nil
 	})

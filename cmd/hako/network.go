@@ -22,7 +22,8 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newNetworkCreateCommand(), newNetworkLsCommand(), newNetworkInspectCommand(),
-		newNetworkRmCommand(), newNetworkPruneCommand())
+		newNetworkRmCommand(), newNetworkPruneCommand(),
+		newNetworkConnectCommand(g), newNetworkDisconnectCommand(g)) // network_connect.go
 	return cmd
 }
 
