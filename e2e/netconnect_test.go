@@ -166,7 +166,14 @@ func TestNetworkConnect(t *testing.T) {
 		t.Errorf("c3 has eth1 after disconnect while stopped:\n%s", out)
 	}
 
-	hako("rm", "-f", "c1", "c2", "c3", "c4", "srv")
+	// Removed while connected: its connection goes with it.
+	hako("network", "connect", "netb", "c1")
+	reaches("c2", "c1", true)
+	hako("rm", "-f", "c1")
+	if out := hako("exec", "c2", "cat", "/etc/hosts"); strings.Contains(out, "\tc1") {
+		t.Errorf("c2's /etc/hosts after c1 was removed:\n%s", out)
+	}
+	hako("rm", "-f", "c2", "c3", "c4", "srv")
 	hako("network", "rm", "neta", "netb")
 	n.checkClean(t)
 }
