@@ -81,16 +81,25 @@ func Attach(req AttachRequest) (*Entry, error) {
 		if err != nil {
 			return err
 		}
+		e := &Entry{}
+		if err := assign6(st, d, e); err != nil {
+			return err
+		}
 		iface, err := freeIface(first.NetNS)
 		if err != nil {
 			return err
 		}
-		e := &Entry{
+		*e = Entry{
+			Address6: e.Address6, Subnet6: e.Subnet6, Gateway6: e.Gateway6,
 			ID: req.ID, Owner: req.Owner, Address: addr, HostLink: attachLink(req.ID, d.ID),
 			NetNS: first.NetNS, BridgeNet: d.Subnet, Network: d.ID, Bridge: d.Bridge,
 			Name: req.Name, Hostname: req.Hostname, Aliases: req.Aliases, Iface: iface,
 		}
-		if err := addVeth(e); err != nil {
+		err = addVeth(e)
+		if err == nil {
+			err = setup6(e, e.Iface, false)
+		}
+		if err != nil {
 			if l, lerr := netlink.LinkByName(e.HostLink); lerr == nil {
 				netlink.LinkDel(l)
 			}

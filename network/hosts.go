@@ -101,6 +101,9 @@ func writeHostsBlock(st *state, id string) {
 			}
 			if len(names) > 0 {
 				fmt.Fprintf(&block, "%s\t%s\n", o.Address, strings.Join(names, " "))
+				if o.Address6.IsValid() {
+					fmt.Fprintf(&block, "%s\t%s\n", o.Address6, strings.Join(names, " "))
+				}
 			}
 		}
 	}

@@ -51,6 +51,10 @@ type Entry struct {
 	// is its interface in the container when not eth0 (connect.go).
 	Aliases []string `json:"aliases,omitempty"`
 	Iface   string   `json:"iface,omitempty"`
+	// An IPv6 network's address for it, with the subnet and gateway (ipv6.go).
+	Address6 netip.Addr   `json:"address6,omitzero"`
+	Subnet6  netip.Prefix `json:"subnet6,omitzero"`
+	Gateway6 netip.Addr   `json:"gateway6,omitzero"`
 }
 
 // bridge is the bridge the entry's veth is on.
@@ -130,6 +134,9 @@ func Setup(req Request) (_ *Endpoint, err error) {
 	if err := createVeth(ep.bridge(), ep.HostLink, ep.NetNS, netip.PrefixFrom(ep.Address, ep.BridgeNet.Bits()), ep.Gateway); err != nil {
 		return nil, err
 	}
+	if err := setup6(&ep.Entry, "eth0", true); err != nil {
+		return nil, err
+	}
 	if err := addPortRules(ep.ID, ep.Address, ep.Ports); err != nil {
 		return nil, err
 	}
@@ -158,6 +165,7 @@ func allocate(dir string, cfg Config, e *Entry) (gw netip.Addr, err error) {
 		prune(st)
 		bs := cfg.bridge()
 		last := st.Last
+		var def *Def // a user network's
 		if e.Network == "" {
 			if err := ensureBridge(bs, fmt.Sprintf("set another \"bridge-subnet\" in %s", ConfigPath())); err != nil {
 				return err
@@ -177,7 +185,7 @@ func allocate(dir string, cfg Config, e *Entry) (gw netip.Addr, err error) {
 			if err := d.ensure(cfg); err != nil {
 				return err
 			}
-			bs, last = d.bridge(), st.LastIn[d.ID]
+			bs, last, def = d.bridge(), st.LastIn[d.ID], d
 		}
 		if err := sweepLinks(st); err != nil {
 			return err
@@ -191,6 +199,9 @@ func allocate(dir string, cfg Config, e *Entry) (gw netip.Addr, err error) {
 			return fmt.Errorf("no free address left in the subnet %s", bs.Subnet)
 		}
 		e.Address, e.BridgeNet, e.Bridge, gw = a, bs.Subnet, bs.Name, bs.Gateway
+		if err := assign6(st, def, e); err != nil {
+			return err
+		}
 		if e.Network == "" {
 			st.Last = a
 		} else {

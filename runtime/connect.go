@@ -213,6 +213,9 @@ func (i *Info) addConnections(ci *ContainerInspect) {
 				if d, err := network.Lookup(cn.NetworkID); err == nil {
 					ep.Gateway = d.Gateway.String()
 				}
+				if e.Address6.IsValid() {
+					ep.GlobalIPv6Address, ep.GlobalIPv6PrefixLen, ep.IPv6Gateway = e.Address6.String(), e.Subnet6.Bits(), e.Gateway6.String()
+				}
 			}
 		}
 		ci.NetworkSettings.Networks[cn.NetworkName] = ep

@@ -40,6 +40,10 @@ type NetworkRecord struct {
 	NetworkID   string   `json:"network_id,omitempty"`
 	NetworkName string   `json:"network_name,omitempty"`
 	Aliases     []string `json:"aliases,omitempty"` // --network-alias
+	// An IPv6 network's address, prefix length and gateway.
+	Address6   string `json:"address6,omitempty"`
+	PrefixLen6 int    `json:"prefix_len6,omitempty"`
+	Gateway6   string `json:"gateway6,omitempty"`
 }
 
 // setupNetwork gives the container its network namespace on hako0 and
@@ -85,6 +89,10 @@ func (c *Container) setupNetwork(b *BridgeOptions, img ocispec.ImageConfig, o *S
 func (r *NetworkRecord) published(ep *network.Endpoint) {
 	r.Ports, r.Address, r.Gateway = ep.Ports, ep.Address.String(), ep.Gateway.String()
 	r.PrefixLen = ep.BridgeNet.Bits()
+	r.Address6, r.PrefixLen6, r.Gateway6 = "", 0, ""
+	if ep.Address6.IsValid() {
+		r.Address6, r.PrefixLen6, r.Gateway6 = ep.Address6.String(), ep.Subnet6.Bits(), ep.Gateway6.String()
+	}
 }
 
 // closeNetwork tears the container's network down, if it has one: its own
