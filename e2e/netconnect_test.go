@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -175,5 +176,55 @@ func TestNetworkConnect(t *testing.T) {
 	}
 	hako("rm", "-f", "c2", "c3", "c4", "srv")
 	hako("network", "rm", "neta", "netb")
+	n.checkClean(t)
+}
+
+// TestNetworkConnectRepair: a foreground hako run connected to a second
+// network, killed with SIGKILL, leaves both entries and its names in the
+// other members' hosts files; the next hako command's repair releases
+// both, and the members of either network forget it.
+func TestNetworkConnectRepair(t *testing.T) {
+	s := runStore(t)
+	n := newTestNet(t)
+	becomeSubreaper(t)
+	for _, net := range []string{"netr", "netq"} {
+		if _, errOut, code := n.hako(t, s, "network", "create", net); code != 0 {
+			t.Fatalf("network create %s: exit %d: %s", net, code, errOut)
+		}
+	}
+	t.Cleanup(func() {
+		n.hako(t, s, "rm", "-f", "q1")
+		n.hako(t, s, "network", "rm", "netr", "netq")
+	})
+	if _, errOut, code := n.hako(t, s, "run", "-d", "--name", "q1", "--network", "netq", busybox.ref, "sleep", "300"); code != 0 {
+		t.Fatalf("run q1: exit %d: %s", code, errOut)
+	}
+	cmd, e := n.startServer(t, s, "--network", "netr", "--name", "victim")
+	if _, errOut, code := n.hako(t, s, "network", "connect", "--alias", "vic", "netq", "victim"); code != 0 {
+		t.Fatalf("connect: exit %d: %s", code, errOut)
+	}
+	if out, _, _ := n.hako(t, s, "exec", "q1", "cat", "/etc/hosts"); !strings.Contains(out, "victim") || !strings.Contains(out, " vic\n") {
+		t.Fatalf("q1's hosts does not name the connected server:\n%s", out)
+	}
+	if out, errOut, code := n.hako(t, s, "exec", "q1", "ping", "-c1", "-W5", "vic"); code != 0 {
+		t.Errorf("q1 ping vic: exit %d: %s %s", code, out, errOut)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if _, errOut, code := n.hako(t, s, "run", "--rm", "--network", "netq", busybox.ref, "true"); code != 0 {
+		t.Fatalf("run after the kill: exit %d: %s", code, errOut)
+	}
+	if out, _, _ := n.hako(t, s, "exec", "q1", "cat", "/etc/hosts"); strings.Contains(out, "victim") || strings.Contains(out, "vic") {
+		t.Errorf("q1's hosts still names the killed server:\n%s", out)
+	}
+	for k := range n.entries(t) {
+		if strings.HasPrefix(k, e.ID) {
+			t.Errorf("the killed server's entry %s is left", k)
+		}
+	}
+	n.hako(t, s, "rm", "-f", "q1")
+	if _, errOut, code := n.hako(t, s, "network", "rm", "netr", "netq"); code != 0 {
+		t.Errorf("network rm: exit %d: %s", code, errOut)
+	}
 	n.checkClean(t)
 }

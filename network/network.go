@@ -226,6 +226,9 @@ func Release(id string) error {
 	return withState(dir, func(st *state) error {
 		e := st.Entries[id]
 		if e == nil {
+			for _, n := range releaseAttached(st, id) { // none, unless a crash left some
+				syncHosts(st, n)
+			}
 			return nil
 		}
 		if err := teardown(e); err != nil {
