@@ -43,7 +43,7 @@ func TestNetworkConnect(t *testing.T) {
 	idA := strings.TrimSpace(hako("network", "create", "--subnet", "10.93.8.0/24", "neta"))
 	hako("network", "create", "--subnet", "10.93.9.0/24", "netb")
 	t.Cleanup(func() {
-		n.hako(t, s, "rm", "-f", "c1", "c2", "c3", "c4", "srv")
+		n.hako(t, s, "rm", "-f", "c1", "c2", "c3", "c4", "c5", "srv")
 		n.hako(t, s, "network", "rm", "neta", "netb")
 	})
 
@@ -167,6 +167,13 @@ func TestNetworkConnect(t *testing.T) {
 		t.Errorf("c3 has eth1 after disconnect while stopped:\n%s", out)
 	}
 
+	// On the default bridge (which resolves no names), connected to neta:
+	// it reaches neta's members by name, and they it.
+	hako("run", "-d", "--name", "c5", "--network", "bridge", busybox.ref, "sleep", "300")
+	hako("network", "connect", "neta", "c5")
+	reaches("c5", "web", true)
+	reaches("c1", "c5", true)
+
 	// Removed while connected: its connection goes with it.
 	hako("network", "connect", "netb", "c1")
 	reaches("c2", "c1", true)
@@ -174,7 +181,7 @@ func TestNetworkConnect(t *testing.T) {
 	if out := hako("exec", "c2", "cat", "/etc/hosts"); strings.Contains(out, "\tc1") {
 		t.Errorf("c2's /etc/hosts after c1 was removed:\n%s", out)
 	}
-	hako("rm", "-f", "c2", "c3", "c4", "srv")
+	hako("rm", "-f", "c2", "c3", "c4", "c5", "srv")
 	hako("network", "rm", "neta", "netb")
 	n.checkClean(t)
 }
