@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestNetworkConnect: hako network connect and disconnect, and
@@ -138,6 +140,19 @@ func TestNetworkConnect(t *testing.T) {
 		t.Errorf("c2's networks after disconnect: %s", got)
 	}
 	fails(1, "is not connected to network neta", "network", "disconnect", "neta", "c2")
+	// What a connect and a disconnect of a running container take, each
+	// a whole hako process (logged; -v shows it).
+	var conn, disc []time.Duration
+	for range 10 {
+		t0 := time.Now()
+		hako("network", "connect", "neta", "c2")
+		t1 := time.Now()
+		hako("network", "disconnect", "neta", "c2")
+		conn, disc = append(conn, t1.Sub(t0)), append(disc, time.Since(t1))
+	}
+	slices.Sort(conn)
+	slices.Sort(disc)
+	t.Logf("network connect: median %v (min %v); disconnect: median %v (min %v)", conn[5], conn[0], disc[5], disc[0])
 	fails(1, "since its creation", "network", "disconnect", "netb", "c2")
 
 	// Created, connected, then started: connected from the start, and
