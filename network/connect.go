@@ -52,8 +52,8 @@ func Attach(req AttachRequest) (*Entry, error) {
 	err = withState(Dir(), func(st *state) error {
 		prune(st)
 		first := st.Entries[req.ID]
-		if first == nil {
-			return nil
+		if first == nil || !isNetNS(first.NetNS) {
+			return nil // not running, or its start has not made its namespace yet: the start connects it
 		}
 		if e := st.Entries[attachKey(req.ID, req.Network)]; e != nil {
 			out = e
@@ -276,4 +276,11 @@ func addVeth(e *Entry) error {
 		return fmt.Errorf("bringing up the container's %s: %w", e.Iface, err)
 	}
 	return nil
+}
+
+// isNetNS reports whether path is a mounted namespace (Setup records the
+// entry before it makes and mounts the namespace).
+func isNetNS(path string) bool {
+	var fs unix.Statfs_t
+	return unix.Statfs(path, &fs) == nil && fs.Type == unix.NSFS_MAGIC
 }
