@@ -45,7 +45,7 @@ func TestNetworkConnect(t *testing.T) {
 	idA := strings.TrimSpace(hako("network", "create", "--subnet", "10.93.8.0/24", "neta"))
 	hako("network", "create", "--subnet", "10.93.9.0/24", "netb")
 	t.Cleanup(func() {
-		n.hako(t, s, "rm", "-f", "c1", "c2", "c3", "c4", "c5", "srv")
+		n.hako(t, s, "rm", "-f", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "srv")
 		n.hako(t, s, "network", "rm", "neta", "netb")
 	})
 
@@ -111,8 +111,13 @@ func TestNetworkConnect(t *testing.T) {
 	c2B := nets["netb"].IPAddress
 	fails(1, "address "+c2B+" is already in use on network netb", "network", "connect", "--ip", c2B, "netb", "c1")
 	fails(1, "not in network netb's subnet", "network", "connect", "--ip", "10.1.2.3", "netb", "c1")
-	hako("run", "-d", "--name", "c4", busybox.ref, "sleep", "300") // --network none
+	hako("run", "-d", "--name", "c4", "--network", "none", busybox.ref, "sleep", "300")
 	fails(1, "private (none) mode", "network", "connect", "neta", "c4")
+	hako("run", "-d", "--name", "c6", "--network", "host", busybox.ref, "sleep", "300")
+	fails(1, "container cannot be disconnected from host network or connected to host network", "network", "connect", "neta", "c6")
+	hako("run", "-d", "--name", "c7", "--network", "container:c1", busybox.ref, "sleep", "300")
+	fails(1, "container sharing network namespace with another container or host cannot be connected to any other network", "network", "connect", "netb", "c7")
+	hako("rm", "-f", "c6", "c7")
 	fails(125, "network-scoped alias is supported only for containers in user defined networks",
 		"run", "--rm", "--network", "bridge", "--network-alias", "x", busybox.ref, "true")
 
