@@ -33,37 +33,67 @@ func SyncHosts(netID string) error {
 	})
 }
 
-// syncHosts rewrites, under the state lock, each member's hosts file (the
-// file "hosts" in its owner directory) where its block changed: every
-// other member's name and hostname, and its own name. In place,
-// not renamed: running containers have the file bind-mounted, and would
-// keep seeing the old inode. A member whose file is missing (being
-// created or removed) is skipped.
+// syncHosts rewrites, under the state lock, the hosts file of every
+// container on the user network netID (see writeHostsBlock).
 func syncHosts(st *state, netID string) {
-	var members []*Entry
+	done := map[string]bool{}
 	for _, e := range st.Entries {
-		if e.Network == netID {
-			members = append(members, e)
+		if e.Network == netID && !done[e.ID] {
+			done[e.ID] = true
+			writeHostsBlock(st, e.ID)
 		}
 	}
-	slices.SortFunc(members, func(a, b *Entry) int { return a.Address.Compare(b.Address) })
-	for _, self := range members {
-		path := filepath.Join(self.Owner, "hosts")
-		old, err := os.ReadFile(path)
-		if err != nil {
-			continue
+}
+
+// writeHostsBlock rewrites the block of container id's hosts file (the
+// file "hosts" in its owner directory) where it changed: the members of
+// every user network it is on (one connected later too), each other
+// member by name, hostname and aliases, itself by name and aliases. In
+// place, not renamed: running containers have the file bind-mounted, and
+// would keep seeing the old inode. A missing file (being created or
+// removed) is skipped.
+func writeHostsBlock(st *state, id string) {
+	var mine []*Entry // its entries on user networks
+	owner := ""
+	for _, e := range st.Entries {
+		if e.ID == id {
+			owner = e.Owner
+			if e.Network != "" {
+				mine = append(mine, e)
+			}
 		}
-		var block bytes.Buffer
+	}
+	if owner == "" {
+		return
+	}
+	// eth0's network first, then in the order of its interfaces.
+	slices.SortFunc(mine, func(a, b *Entry) int { return strings.Compare(a.Iface, b.Iface) })
+	path := filepath.Join(owner, "hosts")
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var block bytes.Buffer
+	if len(mine) > 0 {
 		block.WriteString(hostsMarker)
+	}
+	for _, m := range mine {
+		var members []*Entry
+		for _, e := range st.Entries {
+			if e.Network == m.Network {
+				members = append(members, e)
+			}
+		}
+		slices.SortFunc(members, func(a, b *Entry) int { return a.Address.Compare(b.Address) })
 		for _, o := range members {
-			names := []string{}
 			candidates := []string{o.Name, o.Hostname}
-			if o == self { // its own line has its hostname; its name too resolves, as in Docker
+			if o.ID == id { // its own line has its hostname; its name too resolves, as in Docker
 				candidates = []string{o.Name}
 			}
-			for _, n := range candidates {
-				if o == self && n == o.Hostname {
-					continue
+			var names []string
+			for _, n := range append(candidates, o.Aliases...) {
+				if o.ID == id && n == o.Hostname {
+					continue // on its own line above
 				}
 				if n != "" && !slices.Contains(names, n) {
 					names = append(names, n)
@@ -71,21 +101,24 @@ func syncHosts(st *state, netID string) {
 			}
 			if len(names) > 0 {
 				fmt.Fprintf(&block, "%s\t%s\n", o.Address, strings.Join(names, " "))
+				if o.Address6.IsValid() {
+					fmt.Fprintf(&block, "%s\t%s\n", o.Address6, strings.Join(names, " "))
+				}
 			}
 		}
-		head := StripHostsBlock(old)
-		if len(head) > 0 && head[len(head)-1] != '\n' {
-			head = append(head, '\n')
-		}
-		b := append(bytes.Clone(head), block.Bytes()...)
-		if bytes.Equal(b, old) {
-			continue
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
-		if err != nil {
-			continue
-		}
-		f.Write(b)
-		f.Close()
 	}
+	head := StripHostsBlock(old)
+	if len(head) > 0 && head[len(head)-1] != '\n' {
+		head = append(head, '\n')
+	}
+	b := append(bytes.Clone(head), block.Bytes()...)
+	if bytes.Equal(b, old) {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return
+	}
+	f.Write(b)
+	f.Close()
 }

@@ -47,6 +47,14 @@ type Entry struct {
 	Bridge   string `json:"bridge,omitempty"`
 	Name     string `json:"name,omitempty"`
 	Hostname string `json:"hostname,omitempty"`
+	// Aliases (--network-alias, connect --alias) resolve to it too; Iface
+	// is its interface in the container when not eth0 (connect.go).
+	Aliases []string `json:"aliases,omitempty"`
+	Iface   string   `json:"iface,omitempty"`
+	// An IPv6 network's address for it, with the subnet and gateway (ipv6.go).
+	Address6 netip.Addr   `json:"address6,omitzero"`
+	Subnet6  netip.Prefix `json:"subnet6,omitzero"`
+	Gateway6 netip.Addr   `json:"gateway6,omitzero"`
 }
 
 // bridge is the bridge the entry's veth is on.
@@ -75,6 +83,7 @@ type Request struct {
 	// Network is a user network's ID; none means the default hako0. Name
 	// and Hostname are what its other members resolve to the container.
 	Network, Name, Hostname string
+	Aliases                 []string // --network-alias
 }
 
 // Endpoint is a container's network while it exists. Close tears it down.
@@ -109,7 +118,7 @@ func Setup(req Request) (_ *Endpoint, err error) {
 		ID: req.ID, Owner: req.Owner, Ports: ep.Ports,
 		HostLink: "hako" + req.ID[:11],
 		NetNS:    filepath.Join(dir, "netns", req.ID),
-		Network:  req.Network, Name: req.Name, Hostname: req.Hostname,
+		Network:  req.Network, Name: req.Name, Hostname: req.Hostname, Aliases: req.Aliases,
 	}
 	if ep.Gateway, err = allocate(dir, cfg, &ep.Entry); err != nil {
 		return nil, err
@@ -123,6 +132,9 @@ func Setup(req Request) (_ *Endpoint, err error) {
 		return nil, err
 	}
 	if err := createVeth(ep.bridge(), ep.HostLink, ep.NetNS, netip.PrefixFrom(ep.Address, ep.BridgeNet.Bits()), ep.Gateway); err != nil {
+		return nil, err
+	}
+	if err := setup6(&ep.Entry, "eth0", true); err != nil {
 		return nil, err
 	}
 	if err := addPortRules(ep.ID, ep.Address, ep.Ports); err != nil {
@@ -153,6 +165,7 @@ func allocate(dir string, cfg Config, e *Entry) (gw netip.Addr, err error) {
 		prune(st)
 		bs := cfg.bridge()
 		last := st.Last
+		var def *Def // a user network's
 		if e.Network == "" {
 			if err := ensureBridge(bs, fmt.Sprintf("set another \"bridge-subnet\" in %s", ConfigPath())); err != nil {
 				return err
@@ -172,7 +185,7 @@ func allocate(dir string, cfg Config, e *Entry) (gw netip.Addr, err error) {
 			if err := d.ensure(cfg); err != nil {
 				return err
 			}
-			bs, last = d.bridge(), st.LastIn[d.ID]
+			bs, last, def = d.bridge(), st.LastIn[d.ID], d
 		}
 		if err := sweepLinks(st); err != nil {
 			return err
@@ -186,6 +199,9 @@ func allocate(dir string, cfg Config, e *Entry) (gw netip.Addr, err error) {
 			return fmt.Errorf("no free address left in the subnet %s", bs.Subnet)
 		}
 		e.Address, e.BridgeNet, e.Bridge, gw = a, bs.Subnet, bs.Name, bs.Gateway
+		if err := assign6(st, def, e); err != nil {
+			return err
+		}
 		if e.Network == "" {
 			st.Last = a
 		} else {
@@ -210,14 +226,20 @@ func Release(id string) error {
 	return withState(dir, func(st *state) error {
 		e := st.Entries[id]
 		if e == nil {
+			for _, n := range releaseAttached(st, id) { // none, unless a crash left some
+				syncHosts(st, n)
+			}
 			return nil
 		}
 		if err := teardown(e); err != nil {
 			return err
 		}
 		delete(st.Entries, id)
-		if e.Network != "" {
-			syncHosts(st, e.Network)
+		nets := releaseAttached(st, id) // its connections to other networks (connect.go)
+		for _, n := range append(nets, e.Network) {
+			if n != "" {
+				syncHosts(st, n)
+			}
 		}
 		return nil
 	})

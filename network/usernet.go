@@ -55,6 +55,9 @@ type Def struct {
 	Gateway netip.Addr   `json:"gateway"`
 	Bridge  string       `json:"bridge"`
 	Created time.Time    `json:"created"`
+	// IPv6 (--ipv6): the subnet and its gateway; none without (ipv6.go).
+	Subnet6  netip.Prefix `json:"subnet6,omitzero"`
+	Gateway6 netip.Addr   `json:"gateway6,omitzero"`
 }
 
 // userPool is where user networks' subnets are taken from, a /24 each:
@@ -128,8 +131,9 @@ func lookupIn(defs []*Def, ref string) (*Def, error) {
 
 // Create defines a user network and sets up its bridge and rules. A zero
 // subnet means the first free /24 of hako's pool; a zero gateway the
-// subnet's first address.
-func Create(name string, subnet netip.Prefix, gw netip.Addr) (*Def, error) {
+// subnet's first address. With ipv6 the network has IPv6 too, in subnet6
+// (zero: a random unique local /64).
+func Create(name string, subnet netip.Prefix, gw netip.Addr, ipv6 bool, subnet6 netip.Prefix) (*Def, error) {
 	if !netNameRe.MatchString(name) {
 		return nil, fmt.Errorf("invalid network name %q, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
 	}
@@ -188,6 +192,11 @@ func Create(name string, subnet netip.Prefix, gw netip.Addr) (*Def, error) {
 		}
 		id := newID()
 		d = &Def{Name: name, ID: id, Subnet: subnet, Gateway: gw, Bridge: "hako-" + id[:8], Created: time.Now().UTC()}
+		if ipv6 {
+			if d.Subnet6, d.Gateway6, err = pickSubnet6(subnet6, defs); err != nil {
+				return err
+			}
+		}
 		b, err := json.MarshalIndent(d, "", "\t")
 		if err != nil {
 			return err
@@ -215,6 +224,9 @@ func (d *Def) ensure(cfg Config) error {
 		return err
 	}
 	if err := ensureBridge(d.bridge(), fmt.Sprintf("choose another --subnet for network %s (hako network rm %s, then create it again)", d.Name, d.Name)); err != nil {
+		return err
+	}
+	if err := ensureBridge6(d); err != nil {
 		return err
 	}
 	return ensureNetRules(d)

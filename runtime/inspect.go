@@ -43,10 +43,15 @@ type InspectNetworkSettings struct {
 
 // InspectEndpoint is one of Docker's NetworkSettings.Networks.
 type InspectEndpoint struct {
-	NetworkID   string `json:"NetworkID"`
-	IPAddress   string `json:"IPAddress"`
-	IPPrefixLen int    `json:"IPPrefixLen"`
-	Gateway     string `json:"Gateway"`
+	NetworkID   string   `json:"NetworkID"`
+	IPAddress   string   `json:"IPAddress"`
+	IPPrefixLen int      `json:"IPPrefixLen"`
+	Gateway     string   `json:"Gateway"`
+	Aliases     []string `json:"Aliases"`
+	// An IPv6 network's (network create --ipv6).
+	GlobalIPv6Address   string `json:"GlobalIPv6Address"`
+	GlobalIPv6PrefixLen int    `json:"GlobalIPv6PrefixLen"`
+	IPv6Gateway         string `json:"IPv6Gateway"`
 }
 
 // PortBinding is one host side of a published port, as Docker shows it.
@@ -168,7 +173,8 @@ func (i *Info) Inspect() ContainerInspect {
 					id = network.PredefinedID("bridge")
 				}
 				ci.NetworkSettings.Networks[ci.HostConfig.NetworkMode] = InspectEndpoint{NetworkID: id,
-					IPAddress: n.Address, IPPrefixLen: n.PrefixLen, Gateway: n.Gateway}
+					IPAddress: n.Address, IPPrefixLen: n.PrefixLen, Gateway: n.Gateway, Aliases: n.Aliases,
+					GlobalIPv6Address: n.Address6, GlobalIPv6PrefixLen: n.PrefixLen6, IPv6Gateway: n.Gateway6}
 			}
 			for _, p := range n.Ports {
 				k := fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto)
@@ -180,6 +186,7 @@ func (i *Info) Inspect() ContainerInspect {
 			}
 		}
 	}
+	i.addConnections(&ci) // hako network connect's (connect.go)
 	if ci.Args == nil {
 		ci.Args = []string{}
 	}

@@ -22,6 +22,8 @@ type BridgeOptions struct {
 	PublishAll bool
 	// Network is a user network (hako network create) instead of hako0.
 	Network *network.Def
+	// Aliases (--network-alias) are more names for it on Network.
+	Aliases []string
 }
 
 // NetworkRecord is what a container's record keeps of its bridge network:
@@ -35,8 +37,13 @@ type NetworkRecord struct {
 	Gateway   string                `json:"gateway,omitempty"`
 	PrefixLen int                   `json:"prefix_len,omitempty"`
 	// A user network's ID and name; none: hako0.
-	NetworkID   string `json:"network_id,omitempty"`
-	NetworkName string `json:"network_name,omitempty"`
+	NetworkID   string   `json:"network_id,omitempty"`
+	NetworkName string   `json:"network_name,omitempty"`
+	Aliases     []string `json:"aliases,omitempty"` // --network-alias
+	// An IPv6 network's address, prefix length and gateway.
+	Address6   string `json:"address6,omitempty"`
+	PrefixLen6 int    `json:"prefix_len6,omitempty"`
+	Gateway6   string `json:"gateway6,omitempty"`
 }
 
 // setupNetwork gives the container its network namespace on hako0 and
@@ -55,7 +62,7 @@ func (c *Container) setupNetwork(b *BridgeOptions, img ocispec.ImageConfig, o *S
 		}
 		ports = append(slices.Clone(ports), exposed...)
 	}
-	req := network.Request{ID: c.ID, Owner: c.dir, Ports: ports, Name: c.Name}
+	req := network.Request{ID: c.ID, Owner: c.dir, Ports: ports, Name: c.Name, Aliases: b.Aliases}
 	if b.Network != nil {
 		req.Network = b.Network.ID
 		h, err := containerHostname(*o)
@@ -69,7 +76,7 @@ func (c *Container) setupNetwork(b *BridgeOptions, img ocispec.ImageConfig, o *S
 		return err
 	}
 	c.net = ep
-	c.Network = &NetworkRecord{Mode: "bridge", Requested: ports}
+	c.Network = &NetworkRecord{Mode: "bridge", Requested: ports, Aliases: b.Aliases}
 	if b.Network != nil {
 		c.Network.NetworkID, c.Network.NetworkName = b.Network.ID, b.Network.Name
 	}
@@ -82,6 +89,10 @@ func (c *Container) setupNetwork(b *BridgeOptions, img ocispec.ImageConfig, o *S
 func (r *NetworkRecord) published(ep *network.Endpoint) {
 	r.Ports, r.Address, r.Gateway = ep.Ports, ep.Address.String(), ep.Gateway.String()
 	r.PrefixLen = ep.BridgeNet.Bits()
+	r.Address6, r.PrefixLen6, r.Gateway6 = "", 0, ""
+	if ep.Address6.IsValid() {
+		r.Address6, r.PrefixLen6, r.Gateway6 = ep.Address6.String(), ep.Subnet6.Bits(), ep.Gateway6.String()
+	}
 }
 
 // closeNetwork tears the container's network down, if it has one: its own
@@ -140,7 +151,7 @@ func (c *Container) reopenNetwork() error {
 	if c.Network == nil || c.Network.Mode != "bridge" {
 		return nil
 	}
-	req := network.Request{ID: c.ID, Owner: c.dir, Ports: c.Network.Requested, Network: c.Network.NetworkID, Name: c.Name}
+	req := network.Request{ID: c.ID, Owner: c.dir, Ports: c.Network.Requested, Network: c.Network.NetworkID, Name: c.Name, Aliases: c.Network.Aliases}
 	if c.Spec != nil {
 		req.Hostname = c.Spec.Hostname
 	}
@@ -170,7 +181,10 @@ func (c *Container) reopenNetwork() error {
 			return fmt.Errorf("writing hosts: %w", err)
 		}
 	}
-	return network.SyncHosts(c.Network.NetworkID)
+	if err := network.SyncHosts(c.Network.NetworkID); err != nil {
+		return err
+	}
+	return c.attachConnections() // hako network connect's (connect.go)
 }
 
 // specJoins reports whether the container's spec joins the netns at path.

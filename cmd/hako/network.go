@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,12 +23,15 @@ func newNetworkCommand(g *globalOptions) *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newNetworkCreateCommand(), newNetworkLsCommand(), newNetworkInspectCommand(),
-		newNetworkRmCommand(), newNetworkPruneCommand())
+		newNetworkRmCommand(), newNetworkPruneCommand(),
+		newNetworkConnectCommand(g), newNetworkDisconnectCommand(g)) // network_connect.go
 	return cmd
 }
 
 func newNetworkCreateCommand() *cobra.Command {
-	var subnet, gateway, driver string
+	var gateway, driver string
+	var subnets []string // --subnet, once per family
+	var ipv6 bool
 	cmd := &cobra.Command{
 		Use:   "create [OPTIONS] NETWORK",
 		Short: "Create a network",
@@ -38,7 +42,10 @@ func newNetworkCreateCommand() *cobra.Command {
 			}
 			var sub netip.Prefix
 			var gw netip.Addr
-			var err error
+			subnet, sub6, err := splitSubnets(subnets, ipv6) // network_ipv6.go
+			if err != nil {
+				return err
+			}
 			if subnet != "" {
 				if sub, err = netip.ParsePrefix(subnet); err != nil {
 					return usageError("invalid --subnet %q: want an IPv4 network such as 10.90.5.0/24", subnet)
@@ -52,7 +59,7 @@ func newNetworkCreateCommand() *cobra.Command {
 					return usageError("invalid --gateway %q: want an IPv4 address", gateway)
 				}
 			}
-			d, err := network.Create(args[0], sub, gw)
+			d, err := network.Create(args[0], sub, gw, ipv6, sub6)
 			if err != nil {
 				return err
 			}
@@ -62,7 +69,8 @@ func newNetworkCreateCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&driver, "driver", "d", "bridge", "driver to manage the network (only bridge)")
-	f.StringVar(&subnet, "subnet", "", "subnet in CIDR format (default: a free /24 of 10.90.0.0/15)")
+	f.StringArrayVar(&subnets, "subnet", nil, "subnet in CIDR format (default: a free /24 of 10.90.0.0/15); with --ipv6 also an IPv6 one (default: a random fdXX:…::/64)")
+	f.BoolVar(&ipv6, "ipv6", false, "enable IPv6 networking")
 	f.StringVar(&gateway, "gateway", "", "gateway for the subnet (default: its first address)")
 	return cmd
 }
@@ -75,6 +83,8 @@ type networkView struct {
 	gateway                  netip.Addr
 	created                  time.Time
 	userID                   string // a user network's ID; "" for bridge
+	subnet6                  netip.Prefix
+	gateway6                 netip.Addr
 }
 
 func loadNetworks() ([]networkView, error) {
@@ -99,7 +109,7 @@ func loadNetworks() ([]networkView, error) {
 	}
 	for _, d := range defs {
 		views = append(views, networkView{name: d.Name, id: d.ID, driver: "bridge", bridge: d.Bridge,
-			subnet: d.Subnet, gateway: d.Gateway, created: d.Created, userID: d.ID})
+			subnet: d.Subnet, gateway: d.Gateway, created: d.Created, userID: d.ID, subnet6: d.Subnet6, gateway6: d.Gateway6})
 	}
 	slices.SortFunc(views, func(a, b networkView) int { return strings.Compare(a.name, b.name) })
 	return views, nil
@@ -138,7 +148,7 @@ func newNetworkLsCommand() *cobra.Command {
 				if !noTrunc {
 					id = id[:12]
 				}
-				r := networkRow{ID: id, Name: v.name, Driver: v.driver, Scope: "local", IPv6: "false", Internal: "false"}
+				r := networkRow{ID: id, Name: v.name, Driver: v.driver, Scope: "local", IPv6: strconv.FormatBool(v.subnet6.IsValid()), Internal: "false"}
 				if !v.created.IsZero() {
 					r.CreatedAt = v.created.Local().Format("2006-01-02 15:04:05.999999999 -0700 MST")
 				}
@@ -257,14 +267,22 @@ func (v networkView) inspect() (networkInspect, error) {
 		return ni, nil // host, none
 	}
 	ni.IPAM.Config = append(ni.IPAM.Config, ipamConfig{Subnet: v.subnet.String(), Gateway: v.gateway.String()})
+	if v.subnet6.IsValid() {
+		ni.EnableIPv6 = true
+		ni.IPAM.Config = append(ni.IPAM.Config, ipamConfig{Subnet: v.subnet6.String(), Gateway: v.gateway6.String()})
+	}
 	ni.Options["com.docker.network.bridge.name"] = v.bridge
 	members, err := network.Members(v.userID)
 	if err != nil {
 		return ni, err
 	}
 	for _, e := range members {
-		ni.Containers[e.ID] = endpointInspect{Name: e.Name, EndpointID: e.HostLink,
+		ep := endpointInspect{Name: e.Name, EndpointID: e.HostLink,
 			IPv4Address: netip.PrefixFrom(e.Address, e.BridgeNet.Bits()).String()}
+		if e.Address6.IsValid() {
+			ep.IPv6Address = netip.PrefixFrom(e.Address6, e.Subnet6.Bits()).String()
+		}
+		ni.Containers[e.ID] = ep
 	}
 	return ni, nil
 }

@@ -36,6 +36,7 @@ type runOptions struct {
 	detach                                     bool
 	logOpts, labels                            []string
 	restart                                    string
+	networkAliases                             []string // --network-alias
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
@@ -89,6 +90,7 @@ func newRunLikeCommand(g *globalOptions, action func(*cobra.Command, runOptions,
 	f.Int64Var(&o.pidsLimit, "pids-limit", 0, "maximum number of processes (-1 for unlimited)")
 	f.StringArrayVar(&o.ulimits, "ulimit", nil, "set a ulimit (NAME=SOFT[:HARD])")
 	f.StringVar(&o.network, "network", "none", "network mode: none, host, bridge (hako0), container:NAME or a network's name")
+	f.StringArrayVar(&o.networkAliases, "network-alias", nil, "add a network-scoped alias for the container (user networks)")
 	f.StringArrayVar(&o.dns, "dns", nil, "set a DNS server")
 	f.StringArrayVar(&o.dnsSearch, "dns-search", nil, "set a DNS search domain ('.' for none)")
 	f.StringArrayVar(&o.dnsOptions, "dns-option", nil, "set a DNS option (ndots:2)")
@@ -180,6 +182,9 @@ func runConfig(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 	}
 	if g.debug {
 		cfg.Debugf = debugf
+	}
+	if err := networkAliases(o); err != nil { // network_connect.go
+		return hako.Options{}, err
 	}
 	cfg.Bridge = bridgeOptions(o, ports, stderr)
 	if ref, ok := strings.CutPrefix(o.network, runtime.ContainerNetworkPrefix); ok {

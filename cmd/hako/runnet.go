@@ -25,5 +25,5 @@ func bridgeOptions(o runOptions, ports []network.PortMapping, stderr io.Writer) 
 		}
 		return nil
 	}
-	return &runtime.BridgeOptions{Ports: ports, PublishAll: o.publishAll, Network: def}
+	return &runtime.BridgeOptions{Ports: ports, PublishAll: o.publishAll, Network: def, Aliases: o.networkAliases}
 }
