@@ -28,8 +28,11 @@ type CommitOptions struct {
 	// working directory before the changes apply, as Docker's commit
 	// takes them from the container.
 	Container *ContainerConfig
-	// Diff writes the new layer as an uncompressed tar.
+	// Diff writes the new layer as an uncompressed tar. nil adds no layer:
+	// the history entry is marked empty_layer (hako build's metadata steps).
 	Diff func(io.Writer) error
+	// Edit, when set, changes the new image's config last (hako build).
+	Edit func(*v1.ConfigFile) error
 }
 
 // ContainerConfig is the part of a container's config a commit keeps.
@@ -82,28 +85,39 @@ func (s *Store) Commit(ctx context.Context, o CommitOptions) (*Image, error) {
 		return nil, err
 	}
 
-	blob, size, diffID, err := s.writeLayerBlob(o.Diff)
-	if err != nil {
-		return nil, err
+	if o.Edit != nil {
+		if err := o.Edit(&cfg); err != nil {
+			return nil, err
+		}
 	}
-	diffIDs := append(cfg.RootFS.DiffIDs, diffID)
-	chain := ChainIDs(diffIDs)
-	top := chain[len(chain)-1]
-	if !s.hasLayer(top) {
-		x, err := s.extractBlob(ctx, blob, top, diffID)
+
+	diffIDs := cfg.RootFS.DiffIDs
+	var newLayers []v1.Descriptor
+	if o.Diff != nil {
+		blob, size, diffID, err := s.writeLayerBlob(o.Diff)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.commitLayer(x, top, s.lowerDirs(chain[:len(chain)-1])); err != nil {
-			return nil, err
+		diffIDs = append(diffIDs, diffID)
+		chain := ChainIDs(diffIDs)
+		top := chain[len(chain)-1]
+		if !s.hasLayer(top) {
+			x, err := s.extractBlob(ctx, blob, top, diffID)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.commitLayer(x, top, s.lowerDirs(chain[:len(chain)-1])); err != nil {
+				return nil, err
+			}
 		}
+		newLayers = append(newLayers, v1.Descriptor{Digest: blob, Size: size})
 	}
 
 	now := time.Now().UTC()
 	cfg.Created = v1.Time{Time: now}
 	cfg.Author = o.Author
 	cfg.RootFS.DiffIDs = diffIDs
-	cfg.History = append(cfg.History, v1.History{Created: v1.Time{Time: now}, Author: o.Author, CreatedBy: o.CreatedBy, Comment: o.Comment})
+	cfg.History = append(cfg.History, v1.History{Created: v1.Time{Time: now}, Author: o.Author, CreatedBy: o.CreatedBy, Comment: o.Comment, EmptyLayer: o.Diff == nil})
 	rawCfg, err := json.Marshal(&cfg)
 	if err != nil {
 		return nil, err
@@ -119,7 +133,10 @@ func (s *Store) Commit(ctx context.Context, o CommitOptions) (*Image, error) {
 		man.MediaType, cfgType, layerType = types.OCIManifestSchema1, types.OCIConfigJSON, types.OCILayer
 	}
 	man.Config = v1.Descriptor{MediaType: cfgType, Digest: cfgDigest, Size: int64(len(rawCfg))}
-	man.Layers = append(man.Layers, v1.Descriptor{MediaType: layerType, Digest: blob, Size: size})
+	for _, l := range newLayers {
+		l.MediaType = layerType
+		man.Layers = append(man.Layers, l)
+	}
 	rawMan, err := json.Marshal(&man)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,256 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// writeContext writes files (name → content) into a new context dir.
+func writeContext(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// tarOf is a tar archive holding files.
+func tarOf(t *testing.T, files map[string]string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, content := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(content))
+	}
+	tw.Close()
+	return buf.String()
+}
+
+// buildID builds dir quietly and returns the image ID and the step output
+// of a second, verbose build is not needed: -q prints the ID alone.
+func (s *store) build(t *testing.T, args ...string) (id, out string) {
+	t.Helper()
+	out = s.mustHako(t, append([]string{"build"}, args...)...)
+	for _, l := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(l, "Successfully built "); ok {
+			return rest, out
+		}
+	}
+	t.Fatalf("no 'Successfully built' line in:\n%s", out)
+	return "", ""
+}
+
+// TestBuildMultiStage builds a two-stage Dockerfile with every instruction
+// hako build supports (and a stage the target does not need, which would
+// fail), runs the image and checks its output, files and config; a rebuild
+// takes every step from the cache and gives the same image ID.
+func TestBuildMultiStage(t *testing.T) {
+	s := newStore(t)
+	dockerfile := `ARG BASE=` + busybox.ref + `
+FROM ${BASE} AS builder
+ARG GREETING=hi
+ARG TARGETARCH
+WORKDIR /src
+COPY hello.txt dir/ ./
+RUN echo "$GREETING from $TARGETARCH" > made.txt && cat hello.txt >> made.txt && cat a b >> made.txt
+RUN ["/bin/sh", "-c", "echo exec-form > /src/exec.txt"]
+
+FROM scratch AS unused
+COPY does-not-exist /nope
+
+FROM $BASE
+ENV APP=/app MODE=prod
+LABEL org.example.k="v 1"
+WORKDIR $APP
+COPY --from=builder /src/made.txt /src/exec.txt ./
+COPY --chown=1000:1001 --chmod=640 hello.txt owned.txt
+COPY --from=builder --chown=nobody /src/a copied-a
+ADD app.tar /app/unpacked/
+COPY . /ctx/
+SHELL ["/bin/sh", "-c"]
+RUN echo "mode $MODE" > mode.txt
+USER 1000
+EXPOSE 8080 53/udp
+VOLUME /data
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=5s CMD true
+ONBUILD RUN echo child
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat made.txt exec.txt mode.txt unpacked/x.txt; ls -n owned.txt copied-a; ls -a /ctx"]
+`
+	dir := writeContext(t, map[string]string{
+		"Dockerfile":    dockerfile,
+		"hello.txt":     "hello\n",
+		"dir/a":         "A\n",
+		"dir/b":         "B\n",
+		"app.tar":       tarOf(t, map[string]string{"x.txt": "from the tar\n"}),
+		"debug.log":     "ignored\n",
+		"keep.log":      "kept\n",
+		".dockerignore": "*.log\n!keep.log\n",
+	})
+	id, out := s.build(t, "-t", "built:1", "--build-arg", "GREETING=hello", "--label", "by=test", dir)
+	if strings.Contains(out, "does-not-exist") {
+		t.Errorf("the unused stage was built:\n%s", out)
+	}
+	run := s.mustHako(t, "run", "--rm", "built:1")
+	for _, want := range []string{
+		"hello from " + goruntime.GOARCH + "\nhello\nA\nB\nexec-form\nmode prod\nfrom the tar\n",
+		"-rw-r-----    1 1000     1001",  // owned.txt
+		"-rw-r--r--    1 65534    65534", // copied-a
+		"keep.log",
+	} {
+		if !strings.Contains(run, want) {
+			t.Errorf("run output lacks %q:\n%s", want, run)
+		}
+	}
+	if strings.Contains(run, "debug.log") || strings.Contains(run, "does-not-exist") {
+		t.Errorf(".dockerignore not respected:\n%s", run)
+	}
+
+	raw := s.mustHako(t, "image", "inspect", "built:1")
+	var arr []struct {
+		Id     string
+		Config struct {
+			Env          []string
+			Cmd          []string
+			Entrypoint   []string
+			WorkingDir   string
+			User         string
+			ExposedPorts map[string]struct{}
+			Labels       map[string]string
+			Volumes      map[string]struct{}
+			StopSignal   string
+			Shell        []string
+			OnBuild      []string
+			Healthcheck  *struct {
+				Test     []string
+				Interval int64
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(raw), &arr); err != nil || len(arr) != 1 {
+		t.Fatalf("inspect: %v\n%s", err, raw)
+	}
+	c := arr[0].Config
+	if !slices.Contains(c.Env, "APP=/app") || !slices.Contains(c.Env, "MODE=prod") || c.WorkingDir != "/app" || c.User != "1000" {
+		t.Errorf("env/workdir/user: %+v", c)
+	}
+	if _, ok := c.ExposedPorts["8080/tcp"]; !ok || len(c.ExposedPorts) != 2 {
+		t.Errorf("exposed ports: %v", c.ExposedPorts)
+	}
+	if _, ok := c.Volumes["/data"]; !ok || c.StopSignal != "SIGTERM" || len(c.Shell) != 2 {
+		t.Errorf("volumes/stopsignal/shell: %+v", c)
+	}
+	if c.Labels["org.example.k"] != "v 1" || c.Labels["by"] != "test" {
+		t.Errorf("labels: %v", c.Labels)
+	}
+	if len(c.OnBuild) != 1 || c.OnBuild[0] != "RUN echo child" {
+		t.Errorf("onbuild: %v", c.OnBuild)
+	}
+	if c.Healthcheck == nil || c.Healthcheck.Interval != 5e9 || !slices.Equal(c.Healthcheck.Test, []string{"CMD-SHELL", "true"}) {
+		t.Errorf("healthcheck: %+v", c.Healthcheck)
+	}
+	if !slices.Equal(c.Entrypoint, []string{"/bin/sh", "-c"}) || len(c.Cmd) != 1 {
+		t.Errorf("entrypoint/cmd: %v %v", c.Entrypoint, c.Cmd)
+	}
+
+	// The same context again: every step from the cache, the same image.
+	id2, out2 := s.build(t, "-t", "built:2", "--build-arg", "GREETING=hello", "--label", "by=test", dir)
+	if id2 != id {
+		t.Errorf("cached rebuild gave %s, want %s", id2, id)
+	}
+	if strings.Contains(out2, "Running in") || !strings.Contains(out2, "Using cache") {
+		t.Errorf("cached rebuild ran a step:\n%s", out2)
+	}
+	// The build containers are gone.
+	if ps := s.mustHako(t, "ps", "-aq"); strings.TrimSpace(ps) != "" {
+		t.Errorf("build left containers: %s", ps)
+	}
+	// -q prints the full ID only.
+	q := strings.TrimSpace(s.mustHako(t, "build", "-q", "--build-arg", "GREETING=hello", "--label", "by=test", dir))
+	if !strings.HasPrefix(q, "sha256:"+id) {
+		t.Errorf("build -q printed %q, want sha256:%s…", q, id)
+	}
+}
+
+// TestBuildCacheInvalidation: a changed file invalidates exactly the steps
+// from its COPY on; --no-cache runs every step.
+func TestBuildCacheInvalidation(t *testing.T) {
+	s := newStore(t)
+	files := map[string]string{
+		"Dockerfile": "FROM " + busybox.ref + "\nENV A=1\nCOPY a.txt /a.txt\nRUN cat /a.txt > /b.txt\nCOPY c.txt /c.txt\nCMD [\"cat\", \"/b.txt\", \"/c.txt\"]\n",
+		"a.txt":      "a1\n",
+		"c.txt":      "c1\n",
+	}
+	dir := writeContext(t, files)
+	s.build(t, "-t", "inv", dir)
+	cached := func(out string) int { return strings.Count(out, "Using cache") }
+
+	os.WriteFile(filepath.Join(dir, "c.txt"), []byte("c2\n"), 0o644)
+	_, out := s.build(t, "-t", "inv", dir)
+	if n := cached(out); n != 3 { // ENV, COPY a, RUN
+		t.Errorf("after changing c.txt: %d steps from the cache, want 3:\n%s", n, out)
+	}
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a2\n"), 0o644)
+	_, out = s.build(t, "-t", "inv", dir)
+	if n := cached(out); n != 1 || strings.Count(out, "Running in") != 1 { // ENV only; the RUN ran again
+		t.Errorf("after changing a.txt: %d steps from the cache, want 1:\n%s", n, out)
+	}
+	if got := s.mustHako(t, "run", "--rm", "inv"); got != "a2\nc2\n" {
+		t.Errorf("run: %q", got)
+	}
+	_, out = s.build(t, "--no-cache", "-t", "inv", dir)
+	if cached(out) != 0 || !strings.Contains(out, "Running in") {
+		t.Errorf("--no-cache used the cache:\n%s", out)
+	}
+}
+
+// TestBuildErrors: a broken Dockerfile and a failing RUN name their line
+// and exit 1.
+func TestBuildErrors(t *testing.T) {
+	s := newStore(t)
+	for _, tc := range []struct{ dockerfile, want string }{
+		{"FROM " + busybox.ref + "\nRUN true\nFORM nothing\n", "Dockerfile:3: unknown instruction: FORM"},
+		{"FROM " + busybox.ref + "\n\nRUN exit 3\n", "Dockerfile:3: the command '/bin/sh -c exit 3' returned a non-zero code: 3"},
+		{"FROM " + busybox.ref + "\nCOPY missing.txt /\n", "Dockerfile:2: COPY: \"missing.txt\" not found in the build context"},
+		{"FROM " + busybox.ref + " AS a b\n", "Dockerfile:1: FROM requires either one or three arguments"},
+	} {
+		dir := writeContext(t, map[string]string{"Dockerfile": tc.dockerfile})
+		_, stderr, code := s.hako(t, "build", dir)
+		if code != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("build of %q: exit %d, stderr %q; want 1 and %q", tc.dockerfile, code, stderr, tc.want)
+		}
+	}
+	if ps := s.mustHako(t, "ps", "-aq"); strings.TrimSpace(ps) != "" {
+		t.Errorf("a failed build left containers: %s", ps)
+	}
+}
+
+// TestBuildStdin: a Dockerfile on stdin builds with no context.
+func TestBuildStdin(t *testing.T) {
+	s := newStore(t)
+	out, stderr, code := s.hakoIn(t, strings.NewReader("FROM "+busybox.ref+"\nRUN echo from-stdin > /f\nCMD [\"cat\", \"/f\"]\n"), "build", "-t", "stdin:1", "-")
+	if code != 0 {
+		t.Fatalf("build -: exit %d: %s\n%s", code, stderr, out)
+	}
+	if got := s.mustHako(t, "run", "--rm", "stdin:1"); got != "from-stdin\n" {
+		t.Errorf("run: %q", got)
+	}
+}
