@@ -215,6 +215,9 @@ func Build(ctx context.Context, o Options) (*image.Image, error) {
 	if st.img == nil {
 		return nil, &Error{File: b.name, Err: errors.New("the build made no image (a scratch stage with no instruction)")}
 	}
+	if err := o.Store.KeepVisible(st.img.ID); err != nil {
+		return nil, err
+	}
 	b.warnUnused()
 	return st.img, nil
 }

@@ -199,8 +199,9 @@ func (b *builder) commit(ctx context.Context, st *state, createdBy, key string, 
 		}
 	}
 	co := image.CommitOptions{
-		Parent:    st.id(),
-		CreatedBy: createdBy,
+		Parent:       st.id(),
+		CreatedBy:    createdBy,
+		Intermediate: true,
 		Edit: func(f *v1.ConfigFile) error {
 			f.Config = cfg
 			if st.img == nil { // from scratch: the target platform, no created date of a parent

@@ -109,6 +109,13 @@ CMD ["cat made.txt exec.txt mode.txt unpacked/x.txt; ls -n owned.txt copied-a; l
 	if strings.Contains(out, "does-not-exist") {
 		t.Errorf("the unused stage was built:\n%s", out)
 	}
+	// The steps' images are listed with -a only.
+	if imgs := s.mustHako(t, "images"); strings.Contains(imgs, "<none>") {
+		t.Errorf("images lists the build's intermediate images:\n%s", imgs)
+	}
+	if imgs := s.mustHako(t, "images", "-a"); !strings.Contains(imgs, "<none>") {
+		t.Errorf("images -a does not list the build's intermediate images:\n%s", imgs)
+	}
 	run := s.mustHako(t, "run", "--rm", "built:1")
 	for _, want := range []string{
 		"hello from " + goruntime.GOARCH + "\nhello\nA\nB\nexec-form\nmode prod\nfrom the tar\n",
@@ -252,5 +259,29 @@ func TestBuildStdin(t *testing.T) {
 	}
 	if got := s.mustHako(t, "run", "--rm", "stdin:1"); got != "from-stdin\n" {
 		t.Errorf("run: %q", got)
+	}
+}
+
+// TestBuildForeignRun: a RUN for an architecture the host cannot execute
+// fails with a clear error naming its line (unless binfmt_misc has a
+// handler for it); the steps before it, from scratch for that platform,
+// work.
+func TestBuildForeignRun(t *testing.T) {
+	if _, err := os.Stat("/proc/sys/fs/binfmt_misc/qemu-s390x"); err == nil {
+		t.Skip("this host runs s390x programs (binfmt_misc qemu-s390x)")
+	}
+	s := newStore(t)
+	dir := writeContext(t, map[string]string{
+		"Dockerfile": "FROM --platform=linux/s390x scratch\nCOPY f /f\nRUN true\n",
+		"f":          "x\n",
+	})
+	_, stderr, code := s.hako(t, "build", dir)
+	if code != 1 || !strings.Contains(stderr, "Dockerfile:3: cannot RUN for linux/s390x on this linux/"+goruntime.GOARCH+" host") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	dir = writeContext(t, map[string]string{"Dockerfile": "FROM --platform=linux/s390x scratch\nCOPY f /f\n", "f": "x\n"})
+	s.build(t, "-t", "s390x:1", dir)
+	if img := s.inspect(t, "s390x:1"); img.Architecture != "s390x" || len(img.RootFS.Layers) != 1 {
+		t.Errorf("inspect: %+v", img)
 	}
 }

@@ -33,7 +33,13 @@ type CommitOptions struct {
 	Diff func(io.Writer) error
 	// Edit, when set, changes the new image's config last (hako build).
 	Edit func(*v1.ConfigFile) error
+	// Intermediate marks an untagged image as a build step's
+	// (IntermediateAnnotation): `hako images` lists it only with -a.
+	Intermediate bool
 }
+
+// IntermediateAnnotation marks the index entry of a build step's image.
+const IntermediateAnnotation = "io.hako.build.intermediate"
 
 // ContainerConfig is the part of a container's config a commit keeps.
 type ContainerConfig struct {
@@ -159,6 +165,9 @@ func (s *Store) Commit(ctx context.Context, o CommitOptions) (*Image, error) {
 				return nil
 			}
 		}
+		if o.Intermediate {
+			desc.Annotations = map[string]string{IntermediateAnnotation: "true"}
+		}
 		idx.Manifests = append(idx.Manifests, desc) // untagged, as Docker's <none>
 		return nil
 	}); err != nil {
@@ -204,4 +213,25 @@ func (s *Store) writeLayerBlob(diff func(io.Writer) error) (blob v1.Hash, size i
 		}
 	}
 	return blob, size, diffID, nil
+}
+
+// KeepVisible drops the intermediate mark of the image id (a build's
+// result), so that `hako images` lists it even untagged, as Docker lists
+// a build's untagged result as <none>.
+func (s *Store) KeepVisible(id v1.Hash) error {
+	img, err := s.Get(id.String())
+	if err != nil {
+		return err
+	}
+	return s.updateIndex(func(idx *v1.IndexManifest) error {
+		for i, d := range idx.Manifests {
+			if d.Digest == img.Manifest.Digest && d.Annotations[IntermediateAnnotation] != "" {
+				delete(idx.Manifests[i].Annotations, IntermediateAnnotation)
+				if len(idx.Manifests[i].Annotations) == 0 {
+					idx.Manifests[i].Annotations = nil
+				}
+			}
+		}
+		return nil
+	})
 }
