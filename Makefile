@@ -80,6 +80,7 @@ bench: bench-deps build
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -run
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -exec
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -containerd
+	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -build
 
 demo: build
 	./scripts/demo
