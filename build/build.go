@@ -35,6 +35,7 @@ import (
 
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/image"
+	"github.com/hako-run/hako/internal/atomicfile"
 )
 
 // Options describe one build.
@@ -145,6 +146,7 @@ func Build(ctx context.Context, o Options) (*image.Image, error) {
 		b.target = *o.Platform
 	}
 	b.cache = &cache{dir: filepath.Join(o.Store.Root(), cacheDir)}
+	atomicfile.RemoveAbandoned(b.cache.dir) // entries a killed build left half-written
 	metaArgs, err := b.parse()
 	if err != nil {
 		return nil, err

@@ -17,6 +17,9 @@ import (
 	"github.com/hako-run/hako/runtime"
 )
 
+// BuildLabel marks the containers that run a build's RUN steps.
+const BuildLabel = "io.hako.build"
+
 // run runs a RUN instruction in a container of the stage's image (its
 // env, workdir and user; the ARGs in scope added to its env) and commits
 // the container's changes as one layer.
@@ -65,6 +68,8 @@ func (b *builder) runContainer(ctx context.Context, st *state, argv, env []strin
 	cfg := runtime.Config{
 		Root: root, RunRoot: b.o.RunRoot, Options: so, Cgroups: b.o.Cgroups,
 		Stdio: runtime.Stdio{Stdout: b.o.Out, Stderr: b.o.Out},
+		// What a killed build leaves is recognisable in ps -a.
+		Labels: map[string]string{BuildLabel: "true"},
 	}
 	switch b.o.Network {
 	case "host":
