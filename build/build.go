@@ -91,6 +91,9 @@ type state struct {
 	platform v1.Platform
 	args     map[string]string // ARGs declared in this stage, resolved
 	cmdSet   bool              // a CMD was given in this stage (ENTRYPOINT keeps it)
+	// fromStage: the stage starts from an earlier stage (whose ONBUILD
+	// triggers are not run).
+	fromStage bool
 }
 
 func (st *state) id() v1.Hash {
@@ -435,6 +438,9 @@ func (b *builder) buildStage(ctx context.Context, i int) error {
 		fmt.Fprintf(b.o.Out, " ---> %s\n", short(st.img.ID))
 	}
 	b.built[i] = st
+	if err := b.onBuild(ctx, i, st); err != nil {
+		return &Error{File: b.name, Line: s.line, Err: err}
+	}
 	for _, c := range s.Commands {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -450,6 +456,33 @@ func (b *builder) buildStage(ctx context.Context, i int) error {
 		if st.img != nil {
 			fmt.Fprintf(b.o.Out, " ---> %s\n", short(st.img.ID))
 		}
+	}
+	return nil
+}
+
+// onBuild runs the ONBUILD triggers of the stage's base image, as Docker
+// does right after FROM; the stage's image does not keep them.
+func (b *builder) onBuild(ctx context.Context, i int, st *state) error {
+	triggers := st.cfg.OnBuild
+	if len(triggers) == 0 || st.fromStage {
+		return nil
+	}
+	st.cfg.OnBuild = nil
+	fmt.Fprintf(b.o.Out, "# Executing %d build trigger(s)\n", len(triggers))
+	for _, t := range triggers {
+		res, err := parser.Parse(strings.NewReader(t + "\n"))
+		if err != nil || len(res.AST.Children) != 1 {
+			return fmt.Errorf("ONBUILD trigger %q of the base image: %v", t, err)
+		}
+		cmd, err := instructions.ParseCommand(res.AST.Children[0])
+		if err != nil {
+			return fmt.Errorf("ONBUILD trigger %q of the base image: %w", t, err)
+		}
+		fmt.Fprintf(b.o.Out, " ---> Running trigger: %s\n", t)
+		if err := b.dispatch(ctx, i, st, cmd); err != nil {
+			return fmt.Errorf("ONBUILD trigger %q: %w", t, err)
+		}
+		fmt.Fprintf(b.o.Out, " ---> %s\n", short(st.img.ID))
 	}
 	return nil
 }
@@ -490,7 +523,7 @@ func (b *builder) from(ctx context.Context, i int) (*state, error) {
 	st := &state{platform: platform, args: map[string]string{}}
 	if j, ok := b.stageRef(base, i); ok {
 		prev := b.built[j]
-		st.img, st.cfg, st.platform = prev.img, copyConfig(prev.cfg), prev.platform
+		st.img, st.cfg, st.platform, st.fromStage = prev.img, copyConfig(prev.cfg), prev.platform, true
 		return st, nil
 	}
 	if base == "scratch" {

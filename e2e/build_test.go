@@ -285,3 +285,32 @@ func TestBuildForeignRun(t *testing.T) {
 		t.Errorf("inspect: %+v", img)
 	}
 }
+
+// TestBuildOnBuild: the ONBUILD triggers of a base image run right after
+// the FROM of a build that uses it, and the new image does not keep them;
+// history shows the steps, metadata steps without a size.
+func TestBuildOnBuild(t *testing.T) {
+	s := newStore(t)
+	s.build(t, "-t", "onb:1", writeContext(t, map[string]string{
+		"Dockerfile": "FROM " + busybox.ref + "\nONBUILD RUN echo triggered > /t\n",
+	}))
+	_, out := s.build(t, "-t", "onb:2", writeContext(t, map[string]string{
+		"Dockerfile": "FROM onb:1\nENV X=1\nCMD [\"cat\", \"/t\"]\n",
+	}))
+	if !strings.Contains(out, "Executing 1 build trigger") {
+		t.Errorf("no trigger ran:\n%s", out)
+	}
+	if got := s.mustHako(t, "run", "--rm", "onb:2"); got != "triggered\n" {
+		t.Errorf("run: %q", got)
+	}
+	raw := s.mustHako(t, "image", "inspect", "--format", "{{json .Config.OnBuild}}", "onb:2")
+	if strings.TrimSpace(raw) != "null" && strings.TrimSpace(raw) != "[]" {
+		t.Errorf("the child image keeps the triggers: %s", raw)
+	}
+	hist := s.mustHako(t, "history", "--no-trunc", "onb:2")
+	for _, want := range []string{`CMD ["cat", "/t"]`, "ENV X=1", "RUN /bin/sh -c echo triggered > /t", "ONBUILD RUN echo triggered > /t"} {
+		if !strings.Contains(hist, want) {
+			t.Errorf("history lacks %q:\n%s", want, hist)
+		}
+	}
+}
