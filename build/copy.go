@@ -406,7 +406,7 @@ func (s *source) glob(p string) ([]string, error) {
 			for _, n := range names {
 				if ok, err := path.Match(part, n); err != nil {
 					return nil, fmt.Errorf("bad pattern %q: %w", p, err)
-				} else if ok && (n[0] != '.' || part[0] == '.') {
+				} else if ok {
 					next = append(next, path.Join(dir, n))
 				}
 			}
