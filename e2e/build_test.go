@@ -3,6 +3,7 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -312,5 +313,68 @@ func TestBuildOnBuild(t *testing.T) {
 		if !strings.Contains(hist, want) {
 			t.Errorf("history lacks %q:\n%s", want, hist)
 		}
+	}
+}
+
+// TestBuildTargetUserNetwork: --target builds a middle stage only; RUN runs
+// as the stage's USER, with no network but loopback by default; a context
+// tar on stdin; ADD of a gzipped tar and a glob.
+func TestBuildTargetUserNetwork(t *testing.T) {
+	s := newStore(t)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(tarOf(t, map[string]string{"in/z.txt": "zipped\n"})))
+	zw.Close()
+	ctxTar := tarOf(t, map[string]string{
+		"Dockerfile": "FROM " + busybox.ref + " AS first\nUSER 1000\nRUN id -u > /tmp/uid && cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' ' > /tmp/links\n" +
+			"ADD z.tar.gz /opt/\nCOPY g?.txt /opt/globbed/\nCMD [\"cat\", \"/tmp/uid\", \"/tmp/links\", \"/opt/in/z.txt\", \"/opt/globbed/g1.txt\", \"/opt/globbed/g2.txt\"]\n" +
+			"FROM first\nRUN false\n",
+		"z.tar.gz": gz.String(),
+		"g1.txt":   "g1\n",
+		"g2.txt":   "g2\n",
+		"g10.txt":  "not matched\n",
+	})
+	out, stderr, code := s.hakoIn(t, strings.NewReader(ctxTar), "build", "--target", "first", "-t", "first:1", "-")
+	if code != 0 {
+		t.Fatalf("build: exit %d: %s\n%s", code, stderr, out)
+	}
+	if got := s.mustHako(t, "run", "--rm", "first:1"); got != "1000\nlo\nzipped\ng1\ng2\n" {
+		t.Errorf("run: %q", got)
+	}
+}
+
+// TestBuildSymlinkSafety: a symlink in the context or in a stage's files
+// never leads COPY out of its root: a source path through a link resolves
+// inside the context (as buildkit resolves it), links inside a copied
+// directory are copied as links.
+func TestBuildSymlinkSafety(t *testing.T) {
+	s := newStore(t)
+	for _, src := range []string{"escape", "up/hostname"} {
+		dir := writeContext(t, map[string]string{"Dockerfile": "FROM " + busybox.ref + "\nCOPY " + src + " /x\n"})
+		os.Symlink("/etc/hostname", filepath.Join(dir, "escape"))
+		os.Symlink("../../../../../etc", filepath.Join(dir, "up"))
+		_, stderr, code := s.hako(t, "build", dir)
+		if code != 1 || !strings.Contains(stderr, `Dockerfile:2: COPY: "`+src+`" not found in the build context`) {
+			t.Errorf("COPY %s, a symlink out of the context: exit %d, %s", src, code, stderr)
+		}
+	}
+	dir2 := writeContext(t, map[string]string{
+		"Dockerfile": "FROM " + busybox.ref + "\nCOPY lnk /x\nCOPY d/ /d/\nCMD [\"sh\", \"-c\", \"cat /x; readlink /d/escape\"]\n",
+		"real.txt":   "real\n",
+		"d/f":        "f\n",
+	})
+	os.Symlink("real.txt", filepath.Join(dir2, "lnk"))
+	os.Symlink("/etc/hostname", filepath.Join(dir2, "d", "escape"))
+	s.build(t, "-t", "links:1", dir2)
+	if got := s.mustHako(t, "run", "--rm", "links:1"); got != "real\n/etc/hostname\n" {
+		t.Errorf("links: %q", got)
+	}
+	// A stage whose /etc is a link to / : COPY --from through it stays in
+	// that stage's root.
+	dir3 := writeContext(t, map[string]string{"Dockerfile": "FROM " + busybox.ref + " AS evil\nRUN mkdir /d && ln -s / /d/root\n" +
+		"FROM " + busybox.ref + "\nCOPY --from=evil /d/root/etc/passwd /p\nCMD [\"head\", \"-1\", \"/p\"]\n"})
+	s.build(t, "-t", "links:2", dir3)
+	if got := s.mustHako(t, "run", "--rm", "links:2"); got != "root:x:0:0:root:/root:/bin/sh\n" {
+		t.Errorf("COPY --from through a link: %q (the image's /etc/passwd wanted)", got)
 	}
 }
