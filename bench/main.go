@@ -27,6 +27,7 @@ type options struct {
 	runMode        bool
 	containerdMode bool
 	execMode       bool
+	buildMode      bool // -build: hako build vs podman build (buildbench.go)
 	runRounds      int
 }
 
@@ -59,6 +60,7 @@ func parseFlags() (*options, error) {
 	flag.BoolVar(&o.runMode, "run", false, "measure container start latency instead of pulls")
 	flag.IntVar(&o.runRounds, "run-rounds", 30, "start-latency rounds per tool with -run")
 	flag.BoolVar(&o.execMode, "exec", false, "measure exec latency in a running container (hako exec, runc exec, podman exec)")
+	flag.BoolVar(&o.buildMode, "build", false, "measure hako build against podman build, cold and cached")
 	flag.BoolVar(&o.containerdMode, "containerd", false, "measure ctr run through containerd's runc shim with hako-runc, runc and crun")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -120,6 +122,9 @@ func run(ctx context.Context, o *options) (err error) {
 	}
 	if o.execMode {
 		return runExecBench(env)
+	}
+	if o.buildMode {
+		return runBuildBench(env)
 	}
 	return runPullBench(env)
 }

@@ -28,9 +28,18 @@ type CommitOptions struct {
 	// working directory before the changes apply, as Docker's commit
 	// takes them from the container.
 	Container *ContainerConfig
-	// Diff writes the new layer as an uncompressed tar.
+	// Diff writes the new layer as an uncompressed tar. nil adds no layer:
+	// the history entry is marked empty_layer (hako build's metadata steps).
 	Diff func(io.Writer) error
+	// Edit, when set, changes the new image's config last (hako build).
+	Edit func(*v1.ConfigFile) error
+	// Intermediate marks an untagged image as a build step's
+	// (IntermediateAnnotation): `hako images` lists it only with -a.
+	Intermediate bool
 }
+
+// IntermediateAnnotation marks the index entry of a build step's image.
+const IntermediateAnnotation = "io.hako.build.intermediate"
 
 // ContainerConfig is the part of a container's config a commit keeps.
 type ContainerConfig struct {
@@ -82,28 +91,39 @@ func (s *Store) Commit(ctx context.Context, o CommitOptions) (*Image, error) {
 		return nil, err
 	}
 
-	blob, size, diffID, err := s.writeLayerBlob(o.Diff)
-	if err != nil {
-		return nil, err
+	if o.Edit != nil {
+		if err := o.Edit(&cfg); err != nil {
+			return nil, err
+		}
 	}
-	diffIDs := append(cfg.RootFS.DiffIDs, diffID)
-	chain := ChainIDs(diffIDs)
-	top := chain[len(chain)-1]
-	if !s.hasLayer(top) {
-		x, err := s.extractBlob(ctx, blob, top, diffID)
+
+	diffIDs := cfg.RootFS.DiffIDs
+	var newLayers []v1.Descriptor
+	if o.Diff != nil {
+		blob, size, diffID, err := s.writeLayerBlob(o.Diff)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.commitLayer(x, top, s.lowerDirs(chain[:len(chain)-1])); err != nil {
-			return nil, err
+		diffIDs = append(diffIDs, diffID)
+		chain := ChainIDs(diffIDs)
+		top := chain[len(chain)-1]
+		if !s.hasLayer(top) {
+			x, err := s.extractBlob(ctx, blob, top, diffID)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.commitLayer(x, top, s.lowerDirs(chain[:len(chain)-1])); err != nil {
+				return nil, err
+			}
 		}
+		newLayers = append(newLayers, v1.Descriptor{Digest: blob, Size: size})
 	}
 
 	now := time.Now().UTC()
 	cfg.Created = v1.Time{Time: now}
 	cfg.Author = o.Author
 	cfg.RootFS.DiffIDs = diffIDs
-	cfg.History = append(cfg.History, v1.History{Created: v1.Time{Time: now}, Author: o.Author, CreatedBy: o.CreatedBy, Comment: o.Comment})
+	cfg.History = append(cfg.History, v1.History{Created: v1.Time{Time: now}, Author: o.Author, CreatedBy: o.CreatedBy, Comment: o.Comment, EmptyLayer: o.Diff == nil})
 	rawCfg, err := json.Marshal(&cfg)
 	if err != nil {
 		return nil, err
@@ -119,7 +139,10 @@ func (s *Store) Commit(ctx context.Context, o CommitOptions) (*Image, error) {
 		man.MediaType, cfgType, layerType = types.OCIManifestSchema1, types.OCIConfigJSON, types.OCILayer
 	}
 	man.Config = v1.Descriptor{MediaType: cfgType, Digest: cfgDigest, Size: int64(len(rawCfg))}
-	man.Layers = append(man.Layers, v1.Descriptor{MediaType: layerType, Digest: blob, Size: size})
+	for _, l := range newLayers {
+		l.MediaType = layerType
+		man.Layers = append(man.Layers, l)
+	}
 	rawMan, err := json.Marshal(&man)
 	if err != nil {
 		return nil, err
@@ -141,6 +164,9 @@ func (s *Store) Commit(ctx context.Context, o CommitOptions) (*Image, error) {
 			if d.Digest == manDigest {
 				return nil
 			}
+		}
+		if o.Intermediate {
+			desc.Annotations = map[string]string{IntermediateAnnotation: "true"}
 		}
 		idx.Manifests = append(idx.Manifests, desc) // untagged, as Docker's <none>
 		return nil
@@ -187,4 +213,25 @@ func (s *Store) writeLayerBlob(diff func(io.Writer) error) (blob v1.Hash, size i
 		}
 	}
 	return blob, size, diffID, nil
+}
+
+// KeepVisible drops the intermediate mark of the image id (a build's
+// result), so that `hako images` lists it even untagged, as Docker lists
+// a build's untagged result as <none>.
+func (s *Store) KeepVisible(id v1.Hash) error {
+	img, err := s.Get(id.String())
+	if err != nil {
+		return err
+	}
+	return s.updateIndex(func(idx *v1.IndexManifest) error {
+		for i, d := range idx.Manifests {
+			if d.Digest == img.Manifest.Digest && d.Annotations[IntermediateAnnotation] != "" {
+				delete(idx.Manifests[i].Annotations, IntermediateAnnotation)
+				if len(idx.Manifests[i].Annotations) == 0 {
+					idx.Manifests[i].Annotations = nil
+				}
+			}
+		}
+		return nil
+	})
 }

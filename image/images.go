@@ -27,9 +27,12 @@ type Image struct {
 	Config      *v1.ConfigFile
 	// Size is the image's unpacked size in bytes, as `docker images` shows.
 	// (The uncompressed tar size of its layers.)
-	Size  int64
-	store *Store
-	man   *v1.Manifest
+	Size int64
+	// Intermediate: a build step's image (its untagged index entry says
+	// so), hidden from `hako images` without -a.
+	Intermediate bool
+	store        *Store
+	man          *v1.Manifest
 }
 
 // Layers returns the extracted layer directories of the image, bottom
@@ -91,6 +94,9 @@ func (s *Store) list(idx *v1.IndexManifest, keep func(v1.Hash) bool) ([]*Image, 
 			}
 			byManifest[d.Digest.String()] = img
 			out = append(out, img)
+		}
+		if d.Annotations[IntermediateAnnotation] == "true" {
+			img.Intermediate = true
 		}
 		if refName != "" {
 			img.Names = append(img.Names, refName)

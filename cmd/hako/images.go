@@ -17,6 +17,7 @@ import (
 type imagesOptions struct {
 	quiet   bool
 	noTrunc bool
+	all     bool // -a: build steps' intermediate images too
 	format  string
 }
 
@@ -45,6 +46,7 @@ func newImagesCommand(g *globalOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "only show image IDs")
 	f.BoolVar(&o.noTrunc, "no-trunc", false, "don't truncate output")
+	f.BoolVarP(&o.all, "all", "a", false, "show all images (by default the intermediate images of builds are hidden)")
 	f.StringVar(&o.format, "format", "", "format output with a Go template, or 'json'")
 	return cmd
 }
@@ -60,6 +62,9 @@ func runImages(out io.Writer, g *globalOptions, o imagesOptions, args []string) 
 	}
 	var rows []imageRow
 	for _, img := range all {
+		if img.Intermediate && len(img.Names) == 0 && !o.all {
+			continue
+		}
 		for _, r := range imageRows(img, o.noTrunc) {
 			if len(args) == 1 && !matchesRepoFilter(r, args[0]) {
 				continue
