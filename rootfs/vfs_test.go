@@ -45,7 +45,7 @@ func TestApplyLayerFlatWhiteouts(t *testing.T) {
 	upper := tarOf(t,
 		fileE("etc/.wh.gone", "", 0o600),
 		dirE("data/", 0o700), fileE("data/.wh..wh..opq", "", 0o600), fileE("data/new", "n", 0o644),
-		fileE(".wh.missing", "", 0o600), // names nothing: no error
+		fileE(".wh.missing", "", 0o600),                           // names nothing: no error
 		fileE("fresh", "f", 0o644), fileE(".wh.fresh", "", 0o600)) // this layer's own entry stays
 	dirs := flatChain(t, lower, upper)
 	top, bottom := dirs[1], dirs[0]
