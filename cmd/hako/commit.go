@@ -77,11 +77,24 @@ func runCommit(cmd *cobra.Command, g *globalOptions, o commitOptions, ctrRef, re
 		CreatedBy: strings.Join(cc.Cmd, " "), // as Docker: the container's Cmd
 		Changes:   o.changes,
 		Container: &image.ContainerConfig{Entrypoint: cc.Entrypoint, Cmd: cc.Cmd, Env: cc.Env, WorkingDir: cc.WorkingDir},
-		Diff:      func(w io.Writer) error { return rootfs.WriteDiff(w, ctr.Upper(), ctr.MountStubs()...) },
+		Diff:      containerDiff(ctr, parentImg),
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), img.ID)
 	return nil
+}
+
+// containerDiff writes the container's changes as a layer: its overlay
+// upper dir, or with vfs the difference between its rootfs copy and the
+// full tree of its image's top layer.
+func containerDiff(ctr *runtime.Stopped, img *image.Image) func(io.Writer) error {
+	if ctr.VFS() {
+		dirs := img.LayerDirs()
+		return func(w io.Writer) error {
+			return rootfs.WriteChanges(w, dirs[len(dirs)-1], ctr.Rootfs(), ctr.MountStubs()...)
+		}
+	}
+	return func(w io.Writer) error { return rootfs.WriteDiff(w, ctr.Upper(), ctr.MountStubs()...) }
 }

@@ -22,6 +22,11 @@ func newInfoCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			s, err := openStore(g) // the driver the root uses (chosen now on a new root)
+			if err != nil {
+				return err
+			}
+			in.Driver = s.Driver()
 			if format != "" {
 				return printTemplate(cmd.OutOrStdout(), format, []*hostinfo.Info{in})
 			}

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/hako-run/hako/image"
+	"github.com/hako-run/hako/rootfs"
 )
 
 // openStore opens the image store under --root with hako's config file.
@@ -14,9 +15,19 @@ func openStore(g *globalOptions) (*image.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := image.Open(g.root)
+	driver := g.storageDriver
+	if driver == "" {
+		driver = cfg.StorageDriver
+	}
+	if driver != "" && !rootfs.ValidDriver(driver) {
+		return nil, usageError("invalid storage driver %q: use overlay or vfs", driver)
+	}
+	s, err := image.OpenDriver(g.root, driver)
 	if err != nil {
 		return nil, err
+	}
+	if s.Notice != "" {
+		fmt.Fprintf(os.Stderr, "hako: %s\n", s.Notice)
 	}
 	s.Insecure = cfg.InsecureRegistries
 	if g.debug {
