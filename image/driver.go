@@ -27,6 +27,26 @@ var driverLayers = map[string]string{rootfs.DriverOverlay: "layers", rootfs.Driv
 // rootfs.DriverVFS.
 func (s *Store) Driver() string { return s.driver }
 
+// DriverFor is the storage driver a store opened at root with want would
+// use, found without creating or recording anything (hako info): the
+// root's record, else want, else overlay when overlayOK (a probe's verdict
+// on root) and vfs when not.
+func DriverFor(root, want string, overlayOK bool) (string, error) {
+	s := &Store{root: root}
+	recorded, err := s.recordedDriver()
+	switch {
+	case err != nil:
+		return "", err
+	case recorded != "":
+		return recorded, nil
+	case want != "":
+		return want, nil
+	case overlayOK:
+		return rootfs.DriverOverlay, nil
+	}
+	return rootfs.DriverVFS, nil
+}
+
 // chooseDriver decides the store's driver: the one the root recorded, else
 // want, else overlay where the root can hold overlay upper dirs (a real
 // probe mount) and vfs where it cannot, with a Notice saying so. The

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hako-run/hako/hostinfo"
+	"github.com/hako-run/hako/image"
 )
 
 func newInfoCommand(g *globalOptions) *cobra.Command {
@@ -22,11 +23,18 @@ func newInfoCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			s, err := openStore(g) // the driver the root uses (chosen now on a new root)
+			// The driver the root uses, or would choose: info writes nothing.
+			cfg, err := image.LoadConfig(image.ConfigFile)
 			if err != nil {
 				return err
 			}
-			in.Driver = s.Driver()
+			want, err := storageDriver(g, cfg)
+			if err != nil {
+				return err
+			}
+			if in.Driver, err = image.DriverFor(g.root, want, in.OverlaySupported); err != nil {
+				return err
+			}
 			if format != "" {
 				return printTemplate(cmd.OutOrStdout(), format, []*hostinfo.Info{in})
 			}

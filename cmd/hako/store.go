@@ -15,12 +15,9 @@ func openStore(g *globalOptions) (*image.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	driver := g.storageDriver
-	if driver == "" {
-		driver = cfg.StorageDriver
-	}
-	if driver != "" && !rootfs.ValidDriver(driver) {
-		return nil, usageError("invalid storage driver %q: use overlay or vfs", driver)
+	driver, err := storageDriver(g, cfg)
+	if err != nil {
+		return nil, err
 	}
 	s, err := image.OpenDriver(g.root, driver)
 	if err != nil {
@@ -34,6 +31,19 @@ func openStore(g *globalOptions) (*image.Store, error) {
 		s.Debugf = debugf
 	}
 	return s, nil
+}
+
+// storageDriver is the driver asked for: --storage-driver, else the
+// config file's storage-driver, else "" (the root's, or a probe's).
+func storageDriver(g *globalOptions, cfg image.Config) (string, error) {
+	driver := g.storageDriver
+	if driver == "" {
+		driver = cfg.StorageDriver
+	}
+	if driver != "" && !rootfs.ValidDriver(driver) {
+		return "", usageError("invalid storage driver %q: use overlay or vfs", driver)
+	}
+	return driver, nil
 }
 
 // noSuchImage words a lookup failure as Docker does.
