@@ -75,9 +75,10 @@ func checkFlatLayers(t *testing.T, dir string) {
 // TestVFSForced: --storage-driver vfs on a new root stores each layer as
 // the full tree of its chain (whiteouts applied as deletions) and gives
 // containers plain copies, recorded so later commands use vfs without the
-// flag: run (foreground and -d), exec, cp, commit (the changes against the
-// image's top layer, deletions as whiteouts), export, rm, rmi freeing the
-// vfs dirs; another driver for the root is refused.
+// flag: run (foreground and -d), exec, cp, stop and start, commit (the
+// changes against the image's top layer, deletions as whiteouts), export,
+// rm, rmi freeing the vfs dirs, load; another driver for the root is
+// refused.
 func TestVFSForced(t *testing.T) {
 	ref := pushWhiteoutImage(t, "vfs-forced")
 	s := newStore(t)
@@ -98,6 +99,9 @@ func TestVFSForced(t *testing.T) {
 		t.Fatalf("vfs/ holds %d layer dirs (%v), want %d", len(layers), err, len(busybox.diffIDs)+2)
 	}
 	checkFlatLayers(t, vfsDir)
+
+	saved := filepath.Join(t.TempDir(), "image.tar")
+	s.mustHako(t, "save", "-o", saved, ref)
 
 	// Files from lower layers visible, the whiteout and opaque dir applied.
 	view := "ls /data; echo --; ls /opq; test -x /bin/busybox && echo busybox"
@@ -128,6 +132,12 @@ func TestVFSForced(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(s.root, "containers", id, "merged", "in.txt")); err != nil || fi.Size() != 9 {
 		t.Errorf("the vfs rootfs on disk lacks in.txt: %v", err)
+	}
+	// Stopped and started again: the same copy, no mount to redo.
+	s.mustHako(t, "stop", "-t", "1", "bg")
+	s.mustHako(t, "start", "bg")
+	if out := s.mustHako(t, "exec", "bg", "cat", "/in.txt"); out != "copied in" {
+		t.Errorf("after stop and start, /in.txt = %q", out)
 	}
 	s.mustHako(t, "rm", "-f", "bg")
 	if _, err := os.Stat(filepath.Join(s.root, "containers", id)); !os.IsNotExist(err) {
@@ -187,6 +197,13 @@ func TestVFSForced(t *testing.T) {
 	s.mustHako(t, "rmi", "mine:1", ref)
 	if ents, _ := os.ReadDir(vfsDir); len(ents) != 0 {
 		t.Errorf("vfs/ holds %d entries after rmi of every image", len(ents))
+	}
+
+	// load builds the same full-tree layers as pull.
+	s.mustHako(t, "load", "-i", saved)
+	checkFlatLayers(t, vfsDir)
+	if out := s.mustRun(t, "--rm", ref, "sh", "-c", view); out != "b\n--\nnew\nbusybox\n" {
+		t.Errorf("vfs view after load %q, want data/b, opq/new and busybox", out)
 	}
 }
 
