@@ -96,6 +96,9 @@ func Create(ctx context.Context, opts Options) (*runtime.Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := opts.Store.EnsureLayers(ctx, img); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -173,3 +173,43 @@ func (s *Store) pullFlat(ctx context.Context, i, n int, ld v1.Descriptor, chain 
 	progress(Event{Layer: id, Status: StatusComplete, Total: ld.Size})
 	return nil
 }
+
+// EnsureLayers extracts from the stored blobs whatever layer directories
+// of img are missing, bottom-up: a root that moved to vfs (its images
+// extracted for overlay only, before it was set up on an overlay root) or
+// lost a layer directory. Call it with the store in use (Use).
+func (s *Store) EnsureLayers(ctx context.Context, img *Image) error {
+	chain := img.ChainIDs()
+	if len(chain) != len(img.man.Layers) {
+		return fmt.Errorf("image %s has %d layers but its config lists %d diff IDs", shortID(img.ID), len(img.man.Layers), len(chain))
+	}
+	for i, c := range chain {
+		if s.hasLayer(c) {
+			continue
+		}
+		ld, diffID := img.man.Layers[i], img.Config.RootFS.DiffIDs[i]
+		if !s.hasBlob(ld.Digest, ld.Size) {
+			return fmt.Errorf("layer %s of image %s is neither extracted nor stored: pull or load the image again", shortID(ld.Digest), shortID(img.ID))
+		}
+		start := time.Now()
+		if s.driver == rootfs.DriverVFS {
+			var parent *v1.Hash
+			if i > 0 {
+				parent = &chain[i-1]
+			}
+			if _, err := s.extractFlat(ctx, ld.Digest, c, diffID, parent); err != nil {
+				return err
+			}
+		} else {
+			x, err := s.extractBlob(ctx, ld.Digest, c, diffID)
+			if err != nil {
+				return err
+			}
+			if err := s.commitLayer(x, c, s.lowerDirs(chain[:i])); err != nil {
+				return err
+			}
+		}
+		s.debugf("layer %d/%d: chain ID %s was missing, extracted from its blob at %s in %s", i+1, len(chain), c, s.LayerDir(c), time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}

@@ -29,6 +29,7 @@ func openStore(g *globalOptions) (*image.Store, error) {
 	s.Insecure = cfg.InsecureRegistries
 	if g.debug {
 		s.Debugf = debugf
+		debugf("storage driver: %s (root %s)", s.Driver(), s.Root())
 	}
 	return s, nil
 }
