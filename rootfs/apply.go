@@ -1,5 +1,7 @@
 // Package rootfs turns image layers into directories and directories into container root
-// filesystems: it extracts layer tars safely (with overlayfs whiteouts) and mounts overlays.
+// filesystems: it extracts layer tars safely (with overlayfs whiteouts) and mounts overlays,
+// or for the vfs storage driver applies each layer onto a full copy of the tree below it
+// (vfs.go) and diffs a container's copy against its base (changes.go).
 package rootfs
 
 import (

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -77,7 +78,7 @@ func runCommit(cmd *cobra.Command, g *globalOptions, o commitOptions, ctrRef, re
 		CreatedBy: strings.Join(cc.Cmd, " "), // as Docker: the container's Cmd
 		Changes:   o.changes,
 		Container: &image.ContainerConfig{Entrypoint: cc.Entrypoint, Cmd: cc.Cmd, Env: cc.Env, WorkingDir: cc.WorkingDir},
-		Diff:      containerDiff(ctr, parentImg),
+		Diff:      containerDiff(cmd.Context(), s, ctr, parentImg),
 	})
 	if err != nil {
 		return err
@@ -89,10 +90,13 @@ func runCommit(cmd *cobra.Command, g *globalOptions, o commitOptions, ctrRef, re
 // containerDiff writes the container's changes as a layer: its overlay
 // upper dir, or with vfs the difference between its rootfs copy and the
 // full tree of its image's top layer.
-func containerDiff(ctr *runtime.Stopped, img *image.Image) func(io.Writer) error {
+func containerDiff(ctx context.Context, s *image.Store, ctr *runtime.Stopped, img *image.Image) func(io.Writer) error {
 	if ctr.VFS() {
 		dirs := img.LayerDirs()
 		return func(w io.Writer) error {
+			if err := s.EnsureLayers(ctx, img); err != nil { // the base to compare with
+				return err
+			}
 			return rootfs.WriteChanges(w, dirs[len(dirs)-1], ctr.Rootfs(), ctr.MountStubs()...)
 		}
 	}
