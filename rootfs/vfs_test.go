@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -167,4 +168,34 @@ func tarNames(t *testing.T, b []byte) []string {
 		}
 		names = append(names, h.Name)
 	}
+}
+
+// Flat application is confined as the overlay form is: every hostile
+// layer, and whiteouts and opaque markers through symlinks pointing out of
+// the tree, change nothing outside it.
+func TestApplyLayerFlatHostile(t *testing.T) {
+	for _, tc := range hostileCases {
+		t.Run(tc.name, func(t *testing.T) {
+			parent := t.TempDir()
+			layer, sentinel := hostileSetup(t, parent)
+			before := snapshot(t, sentinel)
+			_, err := ApplyLayer(context.Background(), layer, bytes.NewReader(tc.layer(t, sentinel)), ApplyOptions{Flat: true})
+			if tc.refuse && (err == nil || !strings.Contains(err.Error(), "refusing layer")) {
+				t.Errorf("want the layer refused, got %v", err)
+			}
+			checkOutsideUntouched(t, parent, sentinel, before)
+		})
+	}
+	parent := t.TempDir()
+	layer, sentinel := hostileSetup(t, parent)
+	before := snapshot(t, sentinel)
+	if _, err := ApplyLayer(context.Background(), layer, bytes.NewReader(tarOf(t,
+		symE("s", sentinel), symE("e", sentinel+"/etc"), symE("up", "../sentinel"))), ApplyOptions{Flat: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ApplyLayer(context.Background(), layer, bytes.NewReader(tarOf(t,
+		fileE("s/.wh.passwd", "", 0o600), fileE("e/.wh..wh..opq", "", 0o600),
+		fileE("up/.wh.passwd", "", 0o600), fileE("up/etc/.wh..wh..opq", "", 0o600))), ApplyOptions{Flat: true})
+	t.Logf("result: %v", err)
+	checkOutsideUntouched(t, parent, sentinel, before)
 }
