@@ -209,7 +209,8 @@ func TestVFSForced(t *testing.T) {
 
 // TestVFSFallbackOnOverlayRoot: a storage root on an overlay mount (as a
 // Raspberry Pi's read-only overlay root) cannot hold overlay upper dirs:
-// hako falls back to vfs by itself, says so once, and runs the image.
+// hako falls back to vfs by itself, says so once, runs the image, and
+// prune frees the copies and layer dirs.
 func TestVFSFallbackOnOverlayRoot(t *testing.T) {
 	ref := pushWhiteoutImage(t, "vfs-fallback")
 	base := t.TempDir()
@@ -254,7 +255,16 @@ func TestVFSFallbackOnOverlayRoot(t *testing.T) {
 	if !strings.Contains(out, "Storage Driver: vfs\n") {
 		t.Errorf("info does not say Storage Driver: vfs:\n%s", out)
 	}
-	s.mustHako(t, "rm", "-f", id)
+	s.mustHako(t, "stop", "-t", "1", id)
+	// prune frees the stopped container's copy, then every layer dir.
+	s.mustHako(t, "container", "prune", "-f")
+	if _, err := os.Stat(filepath.Join(s.root, "containers", id)); !os.IsNotExist(err) {
+		t.Errorf("container prune left the container's copy behind: %v", err)
+	}
+	s.mustHako(t, "image", "prune", "-a", "-f")
+	if ents, _ := os.ReadDir(filepath.Join(s.root, "vfs")); len(ents) != 0 {
+		t.Errorf("vfs/ holds %d entries after image prune -a", len(ents))
+	}
 	if notices != 1 {
 		t.Errorf("the fallback notice was printed %d times, want once", notices)
 	}
