@@ -269,3 +269,32 @@ func TestVFSFallbackOnOverlayRoot(t *testing.T) {
 		t.Errorf("the fallback notice was printed %d times, want once", notices)
 	}
 }
+
+// TestVFSFromConfigFile: "storage-driver" in hako's config file chooses
+// the driver of a new root, as --storage-driver does; a bad value is a
+// one-line usage error.
+func TestVFSFromConfigFile(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "config.json")
+	withConf := func(body string, args ...string) (string, string, int) {
+		t.Helper()
+		if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s := newStore(t)
+		cmd := s.cmd(args...)
+		cmd.Env = append(os.Environ(), "HAKO_CONFIG="+conf)
+		_, errOut, code := runTool(t, cmd)
+		b, _ := os.ReadFile(filepath.Join(s.root, "storage-driver"))
+		return string(b), errOut, code
+	}
+	if rec, errOut, code := withConf(`{"storage-driver": "vfs"}`, "images"); code != 0 || rec != "vfs\n" {
+		t.Errorf("config storage-driver vfs: exit %d (%s), ROOT/storage-driver %q", code, errOut, rec)
+	}
+	if rec, errOut, code := withConf(`{"storage-driver": "vfs"}`, "--storage-driver", "overlay", "images"); code != 0 || rec != "overlay\n" {
+		t.Errorf("--storage-driver overlay over the config's vfs: exit %d (%s), ROOT/storage-driver %q", code, errOut, rec)
+	}
+	_, errOut, code := withConf(`{"storage-driver": "zfs"}`, "images")
+	if code != 125 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, `"zfs"`) {
+		t.Errorf("config storage-driver zfs: exit %d, stderr %q; want 125 and one line naming it", code, errOut)
+	}
+}

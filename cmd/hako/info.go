@@ -10,6 +10,7 @@ import (
 
 	"github.com/hako-run/hako/hostinfo"
 	"github.com/hako-run/hako/image"
+	"github.com/hako-run/hako/network"
 )
 
 func newInfoCommand(g *globalOptions) *cobra.Command {
@@ -24,7 +25,7 @@ func newInfoCommand(g *globalOptions) *cobra.Command {
 				return err
 			}
 			// The driver the root uses, or would choose: info writes nothing.
-			cfg, err := image.LoadConfig(image.ConfigFile)
+			cfg, err := image.LoadConfig(network.ConfigPath())
 			if err != nil {
 				return err
 			}

@@ -6,12 +6,13 @@ import (
 	"os"
 
 	"github.com/hako-run/hako/image"
+	"github.com/hako-run/hako/network"
 	"github.com/hako-run/hako/rootfs"
 )
 
 // openStore opens the image store under --root with hako's config file.
 func openStore(g *globalOptions) (*image.Store, error) {
-	cfg, err := image.LoadConfig(image.ConfigFile)
+	cfg, err := image.LoadConfig(network.ConfigPath()) // $HAKO_CONFIG, else /etc/hako/config.json
 	if err != nil {
 		return nil, err
 	}
