@@ -38,14 +38,16 @@ func openStore(g *globalOptions) (*image.Store, error) {
 // storageDriver is the driver asked for: --storage-driver, else the
 // config file's storage-driver, else "" (the root's, or a probe's).
 func storageDriver(g *globalOptions, cfg image.Config) (string, error) {
-	driver := g.storageDriver
-	if driver == "" {
-		driver = cfg.StorageDriver
+	if d := g.storageDriver; d != "" {
+		if !rootfs.ValidDriver(d) {
+			return "", usageError("invalid --storage-driver %q: use overlay or vfs", d)
+		}
+		return d, nil
 	}
-	if driver != "" && !rootfs.ValidDriver(driver) {
-		return "", usageError("invalid storage driver %q: use overlay or vfs", driver)
+	if d := cfg.StorageDriver; d != "" && !rootfs.ValidDriver(d) {
+		return "", usageError("%s: invalid \"storage-driver\" %q: use overlay or vfs", network.ConfigPath(), d)
 	}
-	return driver, nil
+	return cfg.StorageDriver, nil
 }
 
 // noSuchImage words a lookup failure as Docker does.
