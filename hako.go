@@ -53,7 +53,8 @@ type Options struct {
 	// pull and of a platform mismatch (image.Store.Resolve).
 	Resolve image.ResolveOptions
 	// Container is the container to make (runtime.Create). Its Image,
-	// ImageID, ImageConfig and LayerDirs are filled in from the image, and
+	// ImageID, ImageConfig and LayerDirs are filled in from the image (and
+	// StorageDriver from the store), and
 	// the image's VOLUMEs added to its Mounts as anonymous volumes; Root
 	// defaults to the store's root and Cgroups to the host's (detected).
 	Container runtime.Config
@@ -95,6 +96,9 @@ func Create(ctx context.Context, opts Options) (*runtime.Container, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := opts.Store.EnsureLayers(ctx, img); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -103,6 +107,7 @@ func Create(ctx context.Context, opts Options) (*runtime.Container, error) {
 	}
 	cfg.Image, cfg.ImageID = opts.Image, img.ID.String()
 	cfg.ImageConfig, cfg.LayerDirs = img.RunConfig(), img.LayerDirs()
+	cfg.StorageDriver = opts.Store.Driver()
 	cfg.Mounts = runtime.WithImageVolumes(cfg.Mounts, cfg.ImageConfig.Volumes, cfg.Options.Tmpfs)
 	return runtime.Create(cfg)
 }

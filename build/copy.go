@@ -207,6 +207,9 @@ func (b *builder) applyCopy(st *state, spool *os.File, dest string, destDir bool
 		cleanup()
 		return nil, nil, err
 	}
+	if m != nil {
+		return m.diff, cleanup, nil
+	}
 	return func(w io.Writer) error { return rootfs.WriteDiff(w, upper) }, cleanup, nil
 }
 
@@ -535,14 +538,19 @@ func (s *source) unpack(sw *spoolWriter, rel, dest string) error {
 // mounted is an image's rootfs mounted for this process alone.
 type mounted struct {
 	root  string
-	f     *os.File
 	close func()
+	// diff writes the changes made under root (work given): the overlay's
+	// upper dir, or with vfs the copy against the image's top tree.
+	diff func(io.Writer) error
 }
 
 // mountLayers mounts img's layers: read-only when work is "", else with
 // work/upper as the upper directory (its changes) and work/work.
 func mountLayers(s *image.Store, img *image.Image, work string) (*mounted, error) {
 	lowers := img.LayerDirs()
+	if s.Driver() == rootfs.DriverVFS {
+		return copyLayers(s, img, lowers[len(lowers)-1], work)
+	}
 	slices.Reverse(lowers) // top first
 	var upper, wdir, target string
 	var err error
@@ -565,10 +573,30 @@ func mountLayers(s *image.Store, img *image.Image, work string) (*mounted, error
 		}
 		return nil, err
 	}
-	return &mounted{root: fmt.Sprintf("/proc/self/fd/%d", f.Fd()), f: f, close: func() {
+	return &mounted{root: fmt.Sprintf("/proc/self/fd/%d", f.Fd()), close: func() {
 		f.Close()
 		if work == "" {
 			os.Remove(target)
 		}
-	}}, nil
+	}, diff: func(w io.Writer) error { return rootfs.WriteDiff(w, upper) }}, nil
+}
+
+// copyLayers is mountLayers for the vfs driver, where no overlay can be
+// mounted: the image's top layer is already its full tree, read in place
+// when work is "" (every path is opened inside it, nothing writes), else
+// copied to work/merged, whose changes are its difference from that tree.
+func copyLayers(s *image.Store, img *image.Image, top, work string) (*mounted, error) {
+	ctx := context.Background()
+	if err := s.EnsureLayers(ctx, img); err != nil {
+		return nil, err
+	}
+	if work == "" {
+		return &mounted{root: top, close: func() {}}, nil
+	}
+	merged := filepath.Join(work, "merged")
+	if err := rootfs.CopyTree(ctx, top, merged); err != nil {
+		return nil, err
+	}
+	return &mounted{root: merged, close: func() {},
+		diff: func(w io.Writer) error { return rootfs.WriteChanges(w, top, merged) }}, nil
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/hako-run/hako"
 	"github.com/hako-run/hako/image"
-	"github.com/hako-run/hako/rootfs"
 	"github.com/hako-run/hako/runtime"
 )
 
@@ -109,8 +108,7 @@ func (b *builder) runContainer(ctx context.Context, st *state, argv, env []strin
 		remove()
 		return nil, nil, err
 	}
-	upper, stubs := stopped.Upper(), stopped.MountStubs()
-	diff := func(w io.Writer) error { return rootfs.WriteDiff(w, upper, stubs...) }
+	diff := hako.ContainerDiff(ctx, b.o.Store, stopped, st.img)
 	return diff, func() { unlock(); remove() }, nil
 }
 

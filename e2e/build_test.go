@@ -378,3 +378,28 @@ func TestBuildSymlinkSafety(t *testing.T) {
 		t.Errorf("COPY --from through a link: %q (the image's /etc/passwd wanted)", got)
 	}
 }
+
+// TestBuildVFS: on a vfs root (no overlay to mount) COPY applies to a copy
+// of the stage's tree and RUN's changes are its difference from the image,
+// deletions included; the image runs and a rebuild is cached.
+func TestBuildVFS(t *testing.T) {
+	s := newStore(t)
+	cleanupContainers(t, s)
+	s.mustHako(t, "--storage-driver", "vfs", "pull", "-q", busybox.ref)
+	dir := writeContext(t, map[string]string{
+		"Dockerfile": "FROM " + busybox.ref + " AS one\nRUN echo x > /x\nFROM " + busybox.ref + "\nCOPY a.txt /data/a.txt\nRUN rm /bin/ls && echo x > /data/x\nCOPY --from=one /x /y\n",
+		"a.txt":      "a\n",
+	})
+	id, _ := s.build(t, "-t", "vfsbuild", dir)
+	if b, _ := os.ReadFile(filepath.Join(s.root, "storage-driver")); string(b) != "vfs\n" {
+		t.Fatalf("ROOT/storage-driver = %q, want vfs", b)
+	}
+	got := s.mustHako(t, "run", "--rm", "vfsbuild", "sh", "-c", "cat /data/a.txt /data/x /y; test -e /bin/ls || echo ls-gone")
+	if got != "a\nx\nx\nls-gone\n" {
+		t.Errorf("run of the vfs-built image: %q", got)
+	}
+	again, out := s.build(t, "-t", "vfsbuild", dir)
+	if again != id || strings.Count(out, "Using cache") != 4 {
+		t.Errorf("rebuild: ID %s (first %s), output:\n%s", again, id, out)
+	}
+}

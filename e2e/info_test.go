@@ -101,7 +101,7 @@ func TestInfoOverlayRoot(t *testing.T) {
 		t.Errorf("no warning naming --root: %q", in.Warnings)
 	}
 	_, errOut, code := s.hako(t, "info")
-	if code != 0 || !strings.Contains(errOut, "WARNING: containers cannot be mounted from") {
+	if code != 0 || !strings.Contains(errOut, "WARNING: overlayfs refuses") || !strings.Contains(errOut, "vfs storage driver") {
 		t.Errorf("hako info: exit %d, stderr %q", code, errOut)
 	}
 }

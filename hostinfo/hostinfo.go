@@ -36,7 +36,7 @@ type Info struct {
 	MemTotal        int64
 	PageSize        int
 
-	Driver           string // storage driver: overlay
+	Driver           string // storage driver: overlay or vfs (set by the caller, who knows the flags)
 	RootDir          string
 	RootFilesystem   string // the storage root's filesystem type
 	RootFreeBytes    uint64
@@ -105,7 +105,7 @@ func (in *Info) storage(root string) {
 	}
 	if err := rootfs.ProbeOverlay(root); err != nil {
 		in.OverlayError = err.Error()
-		in.warn("containers cannot be mounted from %s: overlayfs refuses it as an upper dir (%s): point --root (HAKO_ROOT) at a plain ext4, xfs or btrfs directory", root, in.RootFilesystem)
+		in.warn("overlayfs refuses %s as an upper dir (%s): hako uses the vfs storage driver there, which copies each layer and container in full; for overlay, point --root (HAKO_ROOT) at a plain ext4, xfs or btrfs directory", root, in.RootFilesystem)
 		return
 	}
 	in.OverlaySupported = true

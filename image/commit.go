@@ -13,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/hako-run/hako/internal/atomicfile"
+	"github.com/hako-run/hako/rootfs"
 	"github.com/klauspost/compress/gzip"
 )
 
@@ -107,7 +108,15 @@ func (s *Store) Commit(ctx context.Context, o CommitOptions) (*Image, error) {
 		diffIDs = append(diffIDs, diffID)
 		chain := ChainIDs(diffIDs)
 		top := chain[len(chain)-1]
-		if !s.hasLayer(top) {
+		if !s.hasLayer(top) && s.driver == rootfs.DriverVFS {
+			var parent *v1.Hash
+			if len(chain) > 1 {
+				parent = &chain[len(chain)-2]
+			}
+			if _, err := s.extractFlat(ctx, blob, top, diffID, parent); err != nil {
+				return nil, err
+			}
+		} else if !s.hasLayer(top) {
 			x, err := s.extractBlob(ctx, blob, top, diffID)
 			if err != nil {
 				return nil, err

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/hako-run/hako/rootfs"
 )
 
 // Inspect is an image as `docker image inspect` shows it.
@@ -61,7 +63,7 @@ func (img *Image) Inspect() Inspect {
 		Os:           c.OS,
 		Size:         img.Size,
 		RootFS:       RootFS{Type: "layers", Layers: []string{}},
-		GraphDriver:  GraphDriver{Name: "overlay", Data: map[string]string{}},
+		GraphDriver:  GraphDriver{Name: img.store.driver, Data: map[string]string{}},
 	}
 	for _, t := range img.Tags() {
 		if ref, err := ParseReference(t, img.store.Insecure...); err == nil {
@@ -82,7 +84,9 @@ func (img *Image) Inspect() Inspect {
 		out.RootFS.Layers = append(out.RootFS.Layers, d.String())
 	}
 	dirs := img.LayerDirs()
-	if n := len(dirs); n > 0 {
+	if n := len(dirs); n > 0 && img.store.driver == rootfs.DriverVFS {
+		out.GraphDriver.Data["Dir"] = dirs[n-1] // the full tree: nothing is stacked
+	} else if n > 0 {
 		lower := ""
 		for i := n - 2; i >= 0; i-- {
 			if lower != "" {

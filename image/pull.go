@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/hako-run/hako/internal/atomicfile"
+	"github.com/hako-run/hako/rootfs"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -189,8 +190,11 @@ func (s *Store) importImage(ctx context.Context, img v1.Image, progress Progress
 				s.debugf("layer %s: %d bytes (%s) downloaded and verified in %s", ld.Digest, ld.Size, ld.MediaType, time.Since(start).Round(time.Millisecond))
 				progress(Event{Layer: id, Status: StatusDownloaded, Current: ld.Size, Total: ld.Size})
 			}
+			// vfs layers are built on the full tree below them: after it.
+			flat := s.driver == rootfs.DriverVFS
+			need := !s.hasLayer(chain[i])
 			var x *extracted
-			if !s.hasLayer(chain[i]) {
+			if need && !flat {
 				fresh.Store(true)
 				if err := acquire(gctx, extractions); err != nil {
 					return err
@@ -213,10 +217,16 @@ func (s *Store) importImage(ctx context.Context, img v1.Image, progress Progress
 					return gctx.Err()
 				}
 			}
-			if x == nil {
+			switch {
+			case !need:
 				s.debugf("layer %d/%d: chain ID %s already extracted at %s", i+1, len(man.Layers), chain[i], s.LayerDir(chain[i]))
 				progress(Event{Layer: id, Status: StatusExists, Total: ld.Size})
-			} else {
+			case flat:
+				fresh.Store(true)
+				if err := s.pullFlat(gctx, i, len(man.Layers), ld, chain, diffIDs[i], progress); err != nil {
+					return err
+				}
+			default:
 				if err := s.commitLayer(x, chain[i], s.lowerDirs(chain[:i])); err != nil {
 					return err
 				}

@@ -26,6 +26,8 @@ var CertsDir = "/etc/docker/certs.d"
 // Config is the content of hako's configuration file.
 type Config struct {
 	InsecureRegistries []string `json:"insecure-registries"`
+	// StorageDriver is overlay or vfs, as --storage-driver (OpenDriver).
+	StorageDriver string `json:"storage-driver"`
 }
 
 // LoadConfig reads hako's configuration file; a missing file is no error.

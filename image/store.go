@@ -1,7 +1,7 @@
 // Package image is hako's image half: references, pull, load and save, tags,
 // and the store on disk — an OCI image layout of blobs and tags (images/)
-// beside one extracted directory per layer chain (layers/). It knows nothing
-// of containers.
+// beside one extracted directory per layer chain (layers/, or vfs/ with the
+// vfs storage driver: driver.go). It knows nothing of containers.
 package image
 
 import (
@@ -29,8 +29,13 @@ type Store struct {
 	root   string
 	images string // OCI image layout
 	blobs  string // images/blobs/sha256
-	layers string // one extracted directory per chain ID
+	layers string // one extracted directory per chain ID (the driver's area)
 	tmp    string // spool space for load
+	driver string // storage driver (driver.go)
+
+	// Notice, when set, is what a user should read once: the root could
+	// not hold overlay upper dirs, so the store fell back to vfs.
+	Notice string
 
 	// Insecure lists registries (host[:port]) reached over plain HTTP or
 	// without verifying TLS, from hako's config file.
@@ -50,8 +55,16 @@ func (s *Store) debugf(format string, args ...any) {
 // ErrNotFound is returned when no image matches a reference or ID.
 var ErrNotFound = errors.New("no such image")
 
-// Open opens (creating if needed) the store under root.
-func Open(root string) (*Store, error) {
+// Open opens (creating if needed) the store under root, with the storage
+// driver the root was set up with (OpenDriver with "").
+func Open(root string) (*Store, error) { return OpenDriver(root, "") }
+
+// OpenDriver opens (creating if needed) the store under root with the
+// storage driver driver (rootfs.DriverOverlay or DriverVFS). "" takes the
+// one the root recorded, or for a new root overlay where the root can
+// hold overlay upper dirs and vfs where it cannot (Notice says so). A
+// driver other than the root's is refused.
+func OpenDriver(root, driver string) (*Store, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("store root %q: %w", root, err)
@@ -60,16 +73,22 @@ func Open(root string) (*Store, error) {
 		root:   abs,
 		images: filepath.Join(abs, "images"),
 		blobs:  filepath.Join(abs, "images", "blobs", "sha256"),
-		layers: filepath.Join(abs, "layers"),
 		tmp:    filepath.Join(abs, "tmp"),
 	}
-	for _, d := range []string{s.blobs, s.layers, s.tmp} {
+	for _, d := range []string{s.blobs, s.tmp} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("creating store directory: %w", err)
 		}
 	}
 	if err := s.initLayout(); err != nil {
 		return nil, err
+	}
+	if err := s.chooseDriver(driver); err != nil {
+		return nil, err
+	}
+	s.layers = filepath.Join(abs, driverLayers[s.driver])
+	if err := os.MkdirAll(s.layers, 0o700); err != nil {
+		return nil, fmt.Errorf("creating store directory: %w", err)
 	}
 	return s, nil
 }

@@ -1,5 +1,7 @@
 // Package rootfs turns image layers into directories and directories into container root
-// filesystems: it extracts layer tars safely (with overlayfs whiteouts) and mounts overlays.
+// filesystems: it extracts layer tars safely (with overlayfs whiteouts) and mounts overlays,
+// or for the vfs storage driver applies each layer onto a full copy of the tree below it
+// (vfs.go) and diffs a container's copy against its base (changes.go).
 package rootfs
 
 import (
@@ -27,6 +29,11 @@ type ApplyOptions struct {
 	// A directory the layer implies without its own entry (a/b/f with no a/b/) takes owner,
 	// mode (and times) from the nearest lower that has it, else root 0755.
 	Lowers []string
+	// Flat applies the layer onto dir holding the full tree of the layers
+	// below it (the vfs driver): whiteouts delete what they name and an
+	// opaque marker empties its directory of what the lowers put there,
+	// instead of leaving overlay's marks. Lowers are not needed.
+	Flat bool
 }
 
 // ApplyResult describes an applied layer.
@@ -73,6 +80,9 @@ func ApplyLayer(ctx context.Context, dir string, r io.Reader, opts ApplyOptions)
 		return ApplyResult{}, err
 	}
 	defer x.close()
+	if opts.Flat {
+		x.touched = map[string]bool{}
+	}
 
 	hw := &hashWriter{h: sha256.New()}
 	tr := tar.NewReader(io.TeeReader(dec, hw))

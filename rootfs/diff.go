@@ -49,6 +49,12 @@ func WriteDiff(w io.Writer, upper string, skip ...string) error {
 	if err != nil {
 		return fmt.Errorf("writing the diff of %s: %w", upper, err)
 	}
+	return writeEntries(w, upper, rels, nil, skipped)
+}
+
+// writeEntries writes the entries rels of the tree at root (sorted,
+// parents first) as a layer tar; those in gone are written as whiteouts.
+func writeEntries(w io.Writer, upper string, rels []string, gone, skipped map[string]bool) error {
 	// A directory is dropped when something below it was skipped and
 	// nothing below it is kept.
 	hasSkipped, hasKept := map[string]bool{}, map[string]bool{}
@@ -65,6 +71,12 @@ func WriteDiff(w io.Writer, upper string, skip ...string) error {
 	links := map[[2]uint64]string{} // (dev, inode) → first path, for hardlinks
 	for _, rel := range rels {
 		if skipped[rel] || (hasSkipped[rel] && !hasKept[rel]) {
+			continue
+		}
+		if gone[rel] {
+			if err := writeWhiteout(tw, upper, rel); err != nil {
+				return fmt.Errorf("writing the diff of %s: %w", upper, err)
+			}
 			continue
 		}
 		if err := writeDiffEntry(tw, filepath.Join(upper, filepath.FromSlash(rel)), rel, links); err != nil {

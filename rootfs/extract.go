@@ -39,6 +39,10 @@ type extractor struct {
 	// without a lower to copy metadata from: FixImplicitDirs can give them
 	// their lowers' metadata later, when layers are extracted in parallel.
 	implicit map[string]bool
+	// touched is set in flat mode (ApplyOptions.Flat): the paths this
+	// layer's entries made, and their parents. A whiteout only removes
+	// what the lowers put there (OCI: it applies to lower layers only).
+	touched map[string]bool
 }
 
 type times struct{ atime, mtime unix.Timespec }
@@ -116,7 +120,15 @@ func (x *extractor) applyEntry(name string, hdr *tar.Header, r io.Reader) error 
 	}
 	parent, base := path.Dir(name), path.Base(name)
 	if strings.HasPrefix(base, whiteoutPrefix) {
+		if x.touched != nil {
+			return x.flatWhiteout(hdr, parent, base)
+		}
 		return x.whiteout(hdr, parent, base)
+	}
+	if x.touched != nil {
+		for p := name; p != "."; p = path.Dir(p) {
+			x.touched[p] = true
+		}
 	}
 	pfd, err := x.dir(parent, true)
 	if err != nil {

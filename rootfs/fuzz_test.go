@@ -8,7 +8,8 @@ import (
 )
 
 // FuzzApplyLayer extracts arbitrary bytes as a layer and checks that nothing outside the layer
-// directory appeared or changed, whether or not the layer was accepted.
+// directory appeared or changed, whether or not the layer was accepted, then applies it again
+// flat (the vfs form) onto the tree the first pass left.
 func FuzzApplyLayer(f *testing.F) {
 	f.Add(richLayer(f))
 	f.Add(gzipOf(f, richLayer(f)))
@@ -25,6 +26,8 @@ func FuzzApplyLayer(f *testing.F) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		ApplyLayer(ctx, layer, bytes.NewReader(data), ApplyOptions{}) // errors are fine
+		// Again flat (vfs) on what the first pass left: whiteouts now delete.
+		ApplyLayer(ctx, layer, bytes.NewReader(data), ApplyOptions{Flat: true})
 		checkOutsideUntouched(t, parent, sentinel, before)
 	})
 }

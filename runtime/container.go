@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/internal/atomicfile"
 	"github.com/hako-run/hako/network"
-	"github.com/hako-run/hako/rootfs"
 )
 
 // Names of the files and directories in a container's directory.
@@ -57,6 +55,9 @@ type Record struct {
 	Restart *RestartPolicy `json:"restart,omitempty"`
 	// OpenStdin is -i: the monitor keeps the container's stdin for attach.
 	OpenStdin bool `json:"open_stdin,omitempty"`
+	// StorageDriver is rootfs.DriverVFS for a container whose merged/ is
+	// a plain copy of its image's top layer; "" is overlay (vfs.go).
+	StorageDriver string `json:"storage_driver,omitempty"`
 }
 
 // Status is how a container ended, ROOT/containers/<id>/status.json.
@@ -88,6 +89,9 @@ type Config struct {
 	Labels      map[string]string   // --label
 	Restart     *RestartPolicy      // --restart (restart.go); nil: no
 	OpenStdin   bool                // -d -i: kept open for attach (attach.go)
+	// StorageDriver is the image store's (rootfs.DriverOverlay or
+	// DriverVFS; "" is overlay): how the rootfs is made of LayerDirs.
+	StorageDriver string
 
 	// Debugf, when set, is told each isolation step and how long it took
 	// (hako --debug).
@@ -159,7 +163,8 @@ func Create(cfg Config) (_ *Container, err error) {
 	cfg.Options.AppArmorProfile = profile
 	c := &Container{
 		Record: Record{ID: id, Name: cfg.Name, Image: cfg.Image, ImageID: cfg.ImageID, Created: time.Now().UTC(), Remove: cfg.Remove,
-			AppArmorProfile: profile, LayerDirs: cfg.LayerDirs, StopSignal: cfg.ImageConfig.StopSignal, Log: cfg.Log, Labels: cfg.Labels, Restart: cfg.Restart, OpenStdin: cfg.OpenStdin},
+			AppArmorProfile: profile, LayerDirs: cfg.LayerDirs, StopSignal: cfg.ImageConfig.StopSignal, Log: cfg.Log, Labels: cfg.Labels, Restart: cfg.Restart, OpenStdin: cfg.OpenStdin,
+			StorageDriver: recordedDriver(cfg.StorageDriver)},
 		dir:     filepath.Join(containersDir(cfg.Root), id),
 		runRoot: cfg.RunRoot,
 		cg:      cfg.Cgroups,
@@ -179,24 +184,17 @@ func Create(cfg Config) (_ *Container, err error) {
 			c.release()
 		}
 	}()
-	// The overlay's root takes upper's mode: it must be 0755 like any /.
-	for _, d := range []string{upperDir, workDir, mergedDir} {
-		if err := os.Mkdir(filepath.Join(c.dir, d), 0o755); err != nil {
-			return nil, fmt.Errorf("creating container directory: %w", err)
-		}
-	}
-	lowers := slices.Clone(cfg.LayerDirs)
-	slices.Reverse(lowers) // overlay wants the top layer first
 	merged := filepath.Join(c.dir, mergedDir)
-	t = time.Now()
-	if err := rootfs.Mount(lowers, filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir), merged); err != nil {
+	if c.VFS() {
+		if err := c.copyRootfs(cfg.LayerDirs); err != nil {
+			return nil, err
+		}
+	} else if err := c.mountOverlay(cfg.LayerDirs); err != nil {
 		return nil, err
 	}
-	c.debug("rootfs: overlay at %s, lowerdir=%s, upperdir=%s, workdir=%s (%s)", merged,
-		strings.Join(lowers, ":"), filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir), since(t))
 	defer func() {
 		if err != nil {
-			rootfs.Unmount(merged)
+			unmountMerged(merged)
 		}
 	}()
 

@@ -14,7 +14,7 @@ import (
 )
 
 // OpenRootfs returns an O_PATH handle of the container's root filesystem,
-// for hako cp: the overlay at merged/ while the container has it mounted
+// for hako cp: a vfs container's merged/ directory; the overlay at merged/ while the container has it mounted
 // (created or running), else the overlay of its layers and upper directory
 // mounted for this process alone (rootfs.MountPrivate) while the
 // container's lock is held, so it cannot start meanwhile. done closes the
@@ -25,6 +25,13 @@ import (
 // container's own mount namespace only (see MountAt).
 func OpenRootfs(root string, info *Info) (f *os.File, done func(), err error) {
 	merged := filepath.Join(info.Dir, mergedDir)
+	if info.VFS() { // a plain directory, whether the container runs or not
+		f, err := os.OpenFile(merged, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, nil, fmt.Errorf("opening the rootfs of container %s: %w", info.ID, err)
+		}
+		return f, func() { f.Close() }, nil
+	}
 	if f, err := os.OpenFile(merged, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
 		var st unix.Statfs_t
 		if unix.Fstatfs(int(f.Fd()), &st) == nil && st.Type == unix.OVERLAYFS_SUPER_MAGIC {

@@ -3,8 +3,14 @@ package runtime
 import "path/filepath"
 
 // SizeRw is the size of the files the container wrote or changed (its
-// overlay upper directory), Docker's SizeRw.
-func (i *Info) SizeRw() uint64 { return dirSize(filepath.Join(i.Dir, upperDir)) }
+// overlay upper directory), Docker's SizeRw; with vfs, its whole copy,
+// which is what it takes on disk.
+func (i *Info) SizeRw() uint64 {
+	if i.VFS() {
+		return dirSize(filepath.Join(i.Dir, mergedDir))
+	}
+	return dirSize(filepath.Join(i.Dir, upperDir))
+}
 
 // VolumeUse is a volume with its disk use and the containers mounting it.
 type VolumeUse struct {

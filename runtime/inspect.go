@@ -123,6 +123,9 @@ func (i *Info) Inspect() ContainerInspect {
 			Rootfs: filepath.Join(i.Dir, mergedDir), UpperDir: filepath.Join(i.Dir, upperDir),
 		},
 	}
+	if i.VFS() {
+		ci.Hako.UpperDir = "" // the rootfs is a plain copy: no upper dir
+	}
 	if i.Log != nil {
 		ci.HostConfig.LogConfig = *i.Log
 	}

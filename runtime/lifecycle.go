@@ -288,11 +288,13 @@ func reopen(root, runRoot, id string, cg *cgroups.Host, resetCount bool) (_ *Con
 // (Reopen), or the monitor restarting it. On failure nothing is left set up.
 func (c *Container) prepareRun() error {
 	dir := c.dir
-	lowers := slices.Clone(c.LayerDirs)
-	slices.Reverse(lowers)
 	merged := filepath.Join(dir, mergedDir)
-	if err := rootfs.Mount(lowers, filepath.Join(dir, upperDir), filepath.Join(dir, workDir), merged); err != nil {
-		return err
+	if !c.VFS() { // a vfs rootfs is a plain directory, always there
+		lowers := slices.Clone(c.LayerDirs)
+		slices.Reverse(lowers)
+		if err := rootfs.Mount(lowers, filepath.Join(dir, upperDir), filepath.Join(dir, workDir), merged); err != nil {
+			return err
+		}
 	}
 	err := c.reopenNetwork()
 	if err == nil && c.Network != nil { // its new address and ports
@@ -311,7 +313,7 @@ func (c *Container) prepareRun() error {
 	}
 	if err != nil {
 		c.closeNetwork()
-		rootfs.Unmount(merged)
+		unmountMerged(merged)
 		return err
 	}
 	return nil

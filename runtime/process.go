@@ -332,7 +332,11 @@ func (c *Container) teardown(code int, runErr error) error {
 		errs = append(errs, err)
 		return errors.Join(errs...) // never delete through a live mount
 	}
-	c.debug("rootfs unmounted (%s)", since(t))
+	if c.VFS() {
+		c.debug("rootfs: a vfs copy, nothing to unmount")
+	} else {
+		c.debug("rootfs unmounted (%s)", since(t))
+	}
 	t = time.Now()
 	if c.remove {
 		// For a later hako wait: the directory with its status goes now.

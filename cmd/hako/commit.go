@@ -2,12 +2,11 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/hako-run/hako"
 	"github.com/hako-run/hako/image"
-	"github.com/hako-run/hako/rootfs"
 	"github.com/hako-run/hako/runtime"
 	"github.com/spf13/cobra"
 )
@@ -77,7 +76,7 @@ func runCommit(cmd *cobra.Command, g *globalOptions, o commitOptions, ctrRef, re
 		CreatedBy: strings.Join(cc.Cmd, " "), // as Docker: the container's Cmd
 		Changes:   o.changes,
 		Container: &image.ContainerConfig{Entrypoint: cc.Entrypoint, Cmd: cc.Cmd, Env: cc.Env, WorkingDir: cc.WorkingDir},
-		Diff:      func(w io.Writer) error { return rootfs.WriteDiff(w, ctr.Upper(), ctr.MountStubs()...) },
+		Diff:      hako.ContainerDiff(cmd.Context(), s, ctr, parentImg),
 	})
 	if err != nil {
 		return err

@@ -46,6 +46,12 @@ func newExportCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("the image of container %s: %w", args[0], err)
 			}
+			if ctr.VFS() { // the rootfs is a plain tree: written as it is
+				if output == "" {
+					return rootfs.WriteDiff(out, ctr.Rootfs())
+				}
+				return writeFileAtomic(output, func(w io.Writer) error { return rootfs.WriteDiff(w, ctr.Rootfs()) })
+			}
 			layers := append([]string{ctr.Upper()}, img.LayerDirs()...)
 			slices.Reverse(layers[1:]) // nearest first below the upper dir
 			scratch, err := os.MkdirTemp(filepath.Join(s.Root(), "tmp"), atomicfile.TmpPrefix+fmt.Sprint(os.Getpid())+"-export-")

@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hako-run/hako/hostinfo"
+	"github.com/hako-run/hako/image"
+	"github.com/hako-run/hako/network"
 )
 
 func newInfoCommand(g *globalOptions) *cobra.Command {
@@ -20,6 +22,18 @@ func newInfoCommand(g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in, err := hostinfo.Gather(g.root, g.runroot, Version, commit)
 			if err != nil {
+				return err
+			}
+			// The driver the root uses, or would choose: info writes nothing.
+			cfg, err := image.LoadConfig(network.ConfigPath())
+			if err != nil {
+				return err
+			}
+			want, err := storageDriver(g, cfg)
+			if err != nil {
+				return err
+			}
+			if in.Driver, err = image.DriverFor(g.root, want, in.OverlaySupported); err != nil {
 				return err
 			}
 			if format != "" {

@@ -20,6 +20,9 @@ type globalOptions struct {
 	root    string
 	runroot string
 	debug   bool
+	// storageDriver is --storage-driver (store.go); "" leaves the choice
+	// to the config file, then to the root.
+	storageDriver string
 }
 
 // exitError carries a process exit code up to main with the message to print.
@@ -68,6 +71,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 	pf.StringVar(&g.root, "root", defaultRoot(), "directory of hako's persistent state (env HAKO_ROOT)")
 	pf.StringVar(&g.runroot, "runroot", "/run/hako", "directory of hako's runtime state (tmpfs)")
 	pf.BoolVar(&g.debug, "debug", false, "show each step hako takes")
+	pf.StringVar(&g.storageDriver, "storage-driver", "", "overlay or vfs (copies; for roots overlayfs cannot use); default: the root's, else overlay where it works")
 
 	root.AddCommand(
 		newVersionCommand(),

@@ -1,0 +1,77 @@
+package runtime
+
+// A container's root filesystem under either storage driver: an overlay of
+// the image's layers at merged/ (upper/ and work/ beside it), or with vfs a
+// plain copy of the image's top layer (the full tree) at merged/.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hako-run/hako/internal/atomicfile"
+	"github.com/hako-run/hako/rootfs"
+)
+
+// recordedDriver is how a record names the driver: "" for overlay, so
+// records stay as they were.
+func recordedDriver(d string) string {
+	if d == rootfs.DriverOverlay {
+		return ""
+	}
+	return d
+}
+
+// mountOverlay makes upper/, work/ and merged/ and mounts the overlay of
+// layers (bottom first) at merged/.
+func (c *Container) mountOverlay(layers []string) error {
+	// The overlay's root takes upper's mode: it must be 0755 like any /.
+	for _, d := range []string{upperDir, workDir, mergedDir} {
+		if err := os.Mkdir(filepath.Join(c.dir, d), 0o755); err != nil {
+			return fmt.Errorf("creating container directory: %w", err)
+		}
+	}
+	lowers := slices.Clone(layers)
+	slices.Reverse(lowers) // overlay wants the top layer first
+	merged := filepath.Join(c.dir, mergedDir)
+	t := time.Now()
+	if err := rootfs.Mount(lowers, filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir), merged); err != nil {
+		return err
+	}
+	c.debug("rootfs: overlay at %s, lowerdir=%s, upperdir=%s, workdir=%s (%s)", merged,
+		strings.Join(lowers, ":"), filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir), since(t))
+	return nil
+}
+
+// copyRootfs makes merged/ a copy of the top layer's full tree (vfs): made
+// under a .tmp-<pid>-… name, synced, then renamed, so merged/ is never a
+// partial copy.
+func (c *Container) copyRootfs(layers []string) error {
+	top := layers[len(layers)-1]
+	tmp := atomicfile.TmpName(c.dir, "rootfs")
+	t := time.Now()
+	err := rootfs.CopyTree(context.Background(), top, tmp)
+	if err == nil && !c.remove { // a --rm container is worthless after a power cut
+		err = rootfs.SyncFS(tmp)
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(c.dir, mergedDir))
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("copying the image's layer into the container's rootfs: %w", err)
+	}
+	c.debug("rootfs: vfs, a copy of %s at %s (%s)", top, filepath.Join(c.dir, mergedDir), since(t))
+	return nil
+}
+
+// Rootfs is the container's root filesystem directory (merged/): the
+// overlay's mount point, or with vfs the copy itself.
+func (c *Stopped) Rootfs() string { return filepath.Join(c.Dir, mergedDir) }
+
+// VFS reports whether the container's rootfs is a vfs copy.
+func (r *Record) VFS() bool { return r.StorageDriver == rootfs.DriverVFS }
