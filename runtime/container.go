@@ -250,7 +250,7 @@ func Create(cfg Config) (_ *Container, err error) {
 	}
 	c.Spec = spec
 	t = time.Now()
-	if err := c.writeRecord(filepath.Join(c.dir, recordFile), c.Record); err != nil {
+	if err := c.saveRecord(); err != nil {
 		return nil, err
 	}
 	c.debug("record with spec written (%s)", since(t))
