@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRename: rename a running container (ps, inspect and lookups by the
@@ -79,4 +81,54 @@ func TestRenameUserNetwork(t *testing.T) {
 		t.Errorf("r2's hosts after renaming r1 to z1:\n%s", hosts)
 	}
 	hako("exec", "r2", "ping", "-c", "1", "-W", "2", "z1")
+}
+
+// TestTop: Docker's columns from the host's ps, only the container's
+// processes (its init among them), ps options passed through, and a
+// stopped container refused.
+func TestTop(t *testing.T) {
+	s := detachStore(t)
+	s.runD(t, "--name", "tp", busybox.ref, "sh", "-c", "sleep 301 & sleep 302; wait")
+	initPid := s.inspectContainer(t, "tp").State.Pid
+	var out string
+	deadline := time.Now().Add(10 * time.Second)
+	for { // the shell starts its sleeps after it runs
+		out = s.mustHako(t, "top", "tp")
+		if strings.Count(out, "\n") >= 4 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if got := strings.Join(strings.Fields(lines[0]), " "); got != "UID PID PPID C STIME TTY TIME CMD" {
+		t.Fatalf("top header %q", lines[0])
+	}
+	if len(lines) != 4 {
+		t.Errorf("top: %d processes, want 3 (sh and two sleeps):\n%s", len(lines)-1, out)
+	}
+	pids := map[string]bool{}
+	for _, l := range lines[1:] {
+		pids[strings.Fields(l)[1]] = true
+	}
+	if !pids[strconv.Itoa(initPid)] || !strings.HasSuffix(lines[2], " sleep 301") || !strings.HasSuffix(lines[3], " sleep 302") {
+		t.Errorf("top lacks the init %d or a sleep:\n%s", initPid, out)
+	}
+
+	out = s.mustHako(t, "top", "tp", "-o", "pid,comm")
+	lines = strings.Split(strings.TrimRight(out, "\n"), "\n")
+	if got := strings.Join(strings.Fields(lines[0]), " "); got != "PID COMMAND" || len(lines) != 4 {
+		t.Errorf("top -o pid,comm:\n%s", out)
+	}
+	_, errOut, code := s.hako(t, "top", "tp", "-o", "user=PID")
+	wantOneError(t, "top with a renamed PID column", errOut, code)
+
+	s.mustHako(t, "kill", "tp")
+	s.mustHako(t, "wait", "tp")
+	_, errOut, code = s.hako(t, "top", "tp")
+	wantOneError(t, "top of a stopped container", errOut, code)
+	if !strings.Contains(errOut, "is not running") {
+		t.Errorf("top of a stopped container: %q", errOut)
+	}
+	_, errOut, code = s.hako(t, "top", "nosuch")
+	wantOneError(t, "top of no container", errOut, code)
 }

@@ -100,6 +100,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 	root.AddCommand(newGenerateCommand(g)) // generate.go: systemd units
 	root.AddCommand(newAttachCommand(g))   // attach.go
 	root.AddCommand(newRenameCommand(g))   // rename.go
+	root.AddCommand(newTopCommand(g))      // top.go
 
 	root.AddCommand(newCpCommand(g), newPauseCommand(g), newUnpauseCommand(g), // cp.go, pause.go
 		newImageCommand(g), newSystemCommand(g)) // image.go, system.go, prune.go
