@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -131,4 +133,130 @@ func TestTop(t *testing.T) {
 	}
 	_, errOut, code = s.hako(t, "top", "nosuch")
 	wantOneError(t, "top of no container", errOut, code)
+}
+
+// statsLines runs `hako stats ARGS…` and returns its table's rows by name,
+// checking Docker's header.
+func (s *store) statsLines(t *testing.T, args ...string) map[string][]string {
+	t.Helper()
+	out := s.mustHako(t, append([]string{"stats"}, args...)...)
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	head := columns.Split(strings.TrimSpace(lines[0]), -1)
+	if got := strings.Join(head, "|"); got != "CONTAINER ID|NAME|CPU %|MEM USAGE / LIMIT|MEM %|NET I/O|BLOCK I/O|PIDS" {
+		t.Fatalf("stats header %q", lines[0])
+	}
+	rows := map[string][]string{}
+	for _, l := range lines[1:] {
+		f := columns.Split(strings.TrimSpace(l), -1)
+		if len(f) != 8 {
+			t.Fatalf("stats row %q: %d columns, want 8", l, len(f))
+		}
+		rows[f[1]] = f
+	}
+	return rows
+}
+
+// TestStats: --no-stream's table (a busy container's CPU, a memory limit,
+// pids), -a with a stopped container, named containers, --format json
+// and a template, --no-trunc, and a stream of frames from a non-terminal.
+func TestStats(t *testing.T) {
+	s := detachStore(t)
+	idIdle := s.runD(t, "--name", "idle", "-m", "64m", busybox.ref, "sh", "-c", "sleep 301 & sleep 302; wait")
+	s.runD(t, "--name", "busy", busybox.ref, "sh", "-c", "while :; do :; done")
+	s.runD(t, "--name", "done", busybox.ref, "true")
+	s.mustHako(t, "wait", "done")
+
+	rows := s.statsLines(t, "--no-stream")
+	if len(rows) != 2 || rows["idle"] == nil || rows["busy"] == nil {
+		t.Fatalf("stats --no-stream rows %q, want idle and busy", rows)
+	}
+	idle, busy := rows["idle"], rows["busy"]
+	if idle[0] != idIdle[:12] || !strings.HasSuffix(idle[3], " / 64MiB") || idle[5] != "0B / 0B" || idle[7] != "3" {
+		t.Errorf("idle's row %q, want its ID, a 64MiB limit, no net I/O, 3 pids", idle)
+	}
+	if cpu, _ := strconv.ParseFloat(strings.TrimSuffix(busy[2], "%"), 64); cpu < 20 || cpu > 110 {
+		t.Errorf("busy's CPU %q, want 20–110%%", busy[2])
+	}
+	if cpu, _ := strconv.ParseFloat(strings.TrimSuffix(idle[2], "%"), 64); cpu > 5 {
+		t.Errorf("idle's CPU %q, want near 0%%", idle[2])
+	}
+	if used, ok := parseSize(strings.TrimSuffix(idle[3], " / 64MiB")); !ok || used <= 0 || used > 16<<20 {
+		t.Errorf("idle's memory %q", idle[3])
+	}
+	if mem, _ := strconv.ParseFloat(strings.TrimSuffix(idle[4], "%"), 64); mem <= 0 || mem > 25 {
+		t.Errorf("idle's MEM %% %q", idle[4])
+	}
+
+	rows = s.statsLines(t, "--no-stream", "-a")
+	if d := rows["done"]; d == nil || strings.Join(d[2:], "|") != "0.00%|0B / 0B|0.00%|0B / 0B|0B / 0B|0" {
+		t.Errorf("stats -a: the exited container's row %q, want zeros", d)
+	}
+	if rows = s.statsLines(t, "--no-stream", "done", "idle"); len(rows) != 2 {
+		t.Errorf("stats of two named containers: %q", rows)
+	}
+
+	out := s.mustHako(t, "stats", "--no-stream", "--no-trunc", "--format", "json", "idle")
+	var js map[string]string
+	if err := json.Unmarshal([]byte(out), &js); err != nil {
+		t.Fatalf("stats --format json: %v\n%s", err, out)
+	}
+	for _, k := range []string{"BlockIO", "CPUPerc", "Container", "ID", "MemPerc", "MemUsage", "Name", "NetIO", "PIDs"} {
+		if _, ok := js[k]; !ok {
+			t.Errorf("stats --format json lacks %s: %s", k, out)
+		}
+	}
+	if js["ID"] != idIdle || js["Name"] != "idle" || js["Container"] != "idle" || js["PIDs"] != "3" {
+		t.Errorf("stats --format json: %s", out)
+	}
+	if out := s.mustHako(t, "stats", "--no-stream", "--format", "{{.Name}}:{{.PIDs}}", "idle"); out != "idle:3\n" {
+		t.Errorf("stats --format template: %q", out)
+	}
+	_, errOut, code := s.hako(t, "stats", "--no-stream", "nosuch")
+	wantOneError(t, "stats of no container", errOut, code)
+
+	// Streaming, not on a terminal: a frame a second, each with its header.
+	cmd := s.cmd("stats", "idle")
+	var buf syncBuffer
+	cmd.Stdout = &buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for strings.Count(buf.String(), "CONTAINER ID") < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if n := strings.Count(buf.String(), "CONTAINER ID"); n < 2 || strings.Count(buf.String(), " idle ") < 2 {
+		t.Errorf("stats stream: %d frames in 15 s, want 2:\n%s", n, buf.String())
+	}
+}
+
+// TestStatsNetIO: NET I/O counts the bytes through the container's own
+// network namespace (a ping of its gateway on a user network).
+func TestStatsNetIO(t *testing.T) {
+	s := runStore(t)
+	n := newTestNet(t)
+	hako := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := n.hako(t, s, args...)
+		if code != 0 {
+			t.Fatalf("hako %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+		return out
+	}
+	hako("network", "create", "nets")
+	t.Cleanup(func() {
+		n.hako(t, s, "rm", "-f", "n1")
+		n.hako(t, s, "network", "rm", "nets")
+	})
+	hako("run", "-d", "--name", "n1", "--network", "nets", busybox.ref, "sleep", "300")
+	hako("exec", "n1", "sh", "-c", "ping -c 3 -i 0.2 -s 1000 $(ip route | awk '/default/ {print $3}')")
+	out := hako("stats", "--no-stream", "--format", "{{.NetIO}}", "n1")
+	rx, tx, _ := strings.Cut(strings.TrimSpace(out), " / ")
+	r, ok1 := parseSize(rx)
+	w, ok2 := parseSize(tx)
+	if !ok1 || !ok2 || r < 3000 || w < 3000 {
+		t.Errorf("NET I/O after 3 pings of 1 kB: %q, want at least 3kB each way", out)
+	}
 }

@@ -101,6 +101,7 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 	root.AddCommand(newAttachCommand(g))   // attach.go
 	root.AddCommand(newRenameCommand(g))   // rename.go
 	root.AddCommand(newTopCommand(g))      // top.go
+	root.AddCommand(newStatsCommand(g))    // stats.go
 
 	root.AddCommand(newCpCommand(g), newPauseCommand(g), newUnpauseCommand(g), // cp.go, pause.go
 		newImageCommand(g), newSystemCommand(g)) // image.go, system.go, prune.go
