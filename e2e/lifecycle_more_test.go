@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -174,11 +176,11 @@ func TestStats(t *testing.T) {
 	if idle[0] != idIdle[:12] || !strings.HasSuffix(idle[3], " / 64MiB") || idle[5] != "0B / 0B" || idle[7] != "3" {
 		t.Errorf("idle's row %q, want its ID, a 64MiB limit, no net I/O, 3 pids", idle)
 	}
-	if cpu, _ := strconv.ParseFloat(strings.TrimSuffix(busy[2], "%"), 64); cpu < 20 || cpu > 110 {
-		t.Errorf("busy's CPU %q, want 20–110%%", busy[2])
-	}
-	if cpu, _ := strconv.ParseFloat(strings.TrimSuffix(idle[2], "%"), 64); cpu > 5 {
-		t.Errorf("idle's CPU %q, want near 0%%", idle[2])
+	// A busy loop gets a share of a loaded 2-CPU host; at most one CPU.
+	busyCPU, _ := strconv.ParseFloat(strings.TrimSuffix(busy[2], "%"), 64)
+	idleCPU, _ := strconv.ParseFloat(strings.TrimSuffix(idle[2], "%"), 64)
+	if busyCPU < 5 || busyCPU > 110 || idleCPU > 2 || busyCPU < idleCPU+4 {
+		t.Errorf("CPU: busy %q, idle %q; want busy 5–110%%, idle near 0%%", busy[2], idle[2])
 	}
 	if used, ok := parseSize(strings.TrimSuffix(idle[3], " / 64MiB")); !ok || used <= 0 || used > 16<<20 {
 		t.Errorf("idle's memory %q", idle[3])
@@ -258,5 +260,124 @@ func TestStatsNetIO(t *testing.T) {
 	w, ok2 := parseSize(tx)
 	if !ok1 || !ok2 || r < 3000 || w < 3000 {
 		t.Errorf("NET I/O after 3 pings of 1 kB: %q, want at least 3kB each way", out)
+	}
+}
+
+// startHako starts `hako ARGS…` on this store with its output in buffers
+// and stdin from in (nil: none); the test waits for it or ends it.
+func (s *store) startHako(t *testing.T, in io.Reader, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+	t.Helper()
+	cmd := s.cmd(args...)
+	var out, errb syncBuffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = in, &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	return cmd, &out, &errb
+}
+
+// waitExit waits up to 20 s for cmd and returns its exit code (-1: killed
+// by a signal), failing the test if it is still running.
+func waitExit(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+		return cmd.ProcessState.ExitCode()
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("%q still running after 20 s", cmd.Args)
+		return 0
+	}
+}
+
+// trapLoop is a container command that prints ticks until SIGINT or
+// SIGTERM, which it reports and exits with 5 or 9.
+const trapLoop = `trap "echo got-int; exit 5" INT; trap "echo got-term; exit 9" TERM; echo ready; while :; do echo tick; sleep 0.2; done`
+
+// TestAttachOutputOnly: attach to a detached container run without -i or
+// -t streams its stdout and stderr, each to its own, live, and returns its
+// exit code; ctrl-c (SIGINT) goes to the container (--sig-proxy, the
+// default), or with --sig-proxy=false ends attach only; --no-stdin sends
+// nothing; start -a forwards signals too.
+func TestAttachOutputOnly(t *testing.T) {
+	s := detachStore(t)
+	s.runD(t, "--name", "ao", busybox.ref, "sh", "-c", "sleep 2; echo late-out; echo late-err >&2; exit 3")
+	out, errOut, code := s.hako(t, "attach", "ao")
+	if code != 3 || !strings.Contains(out, "late-out") || strings.Contains(out, "late-err") || !strings.Contains(errOut, "late-err") {
+		t.Errorf("attach to run -d: exit %d, stdout %q, stderr %q; want 3, late-out and late-err apart", code, out, errOut)
+	}
+
+	s.runD(t, "--name", "sp", busybox.ref, "sh", "-c", trapLoop)
+	cmd, aout, _ := s.startHako(t, nil, "attach", "sp")
+	aout.waitFor(t, "tick")
+	cmd.Process.Signal(syscall.SIGINT)
+	if code := waitExit(t, cmd); code != 5 || !strings.Contains(aout.String(), "got-int") {
+		t.Errorf("attach, SIGINT proxied: exit %d, output %q; want 5 and got-int", code, aout.String())
+	}
+
+	s.runD(t, "--name", "np", busybox.ref, "sh", "-c", trapLoop)
+	cmd, aout, _ = s.startHako(t, nil, "attach", "--sig-proxy=false", "np")
+	aout.waitFor(t, "tick")
+	cmd.Process.Signal(syscall.SIGINT)
+	if code := waitExit(t, cmd); code == 5 || strings.Contains(aout.String(), "got-int") {
+		t.Errorf("attach --sig-proxy=false, SIGINT: exit %d, output %q; want attach ended, not the container", code, aout.String())
+	}
+	if line := s.psLine(t, "np"); !strings.Contains(line, " Up ") {
+		t.Errorf("ps after attach --sig-proxy=false was interrupted: %q, want np Up", line)
+	}
+
+	s.runD(t, "-i", "--name", "ni", busybox.ref, "sh", "-c", "echo ready; while read l; do echo got-$l; done")
+	cmd, aout, _ = s.startHako(t, strings.NewReader("hello\n"), "attach", "--no-stdin", "--sig-proxy=false", "ni")
+	time.Sleep(time.Second)
+	cmd.Process.Signal(syscall.SIGINT)
+	waitExit(t, cmd)
+	if logs := s.mustHako(t, "logs", "ni"); strings.Contains(logs, "got-hello") || strings.Contains(aout.String(), "got-hello") {
+		t.Errorf("attach --no-stdin: the container read stdin: logs %q", logs)
+	}
+
+	s.mustHako(t, "create", "--name", "sa", "--network", "none", busybox.ref, "sh", "-c", trapLoop)
+	cmd, aout, _ = s.startHako(t, nil, "start", "-a", "sa")
+	aout.waitFor(t, "tick")
+	cmd.Process.Signal(syscall.SIGINT)
+	if code := waitExit(t, cmd); code != 5 || !strings.Contains(aout.String(), "got-int") {
+		t.Errorf("start -a, SIGINT proxied: exit %d, output %q; want 5 and got-int", code, aout.String())
+	}
+}
+
+// TestRunSigProxy: a foreground run forwards the signals hako receives
+// (SIGTERM here) to the container; with --sig-proxy=false it does not, and
+// waits on until the container ends (hako stop).
+func TestRunSigProxy(t *testing.T) {
+	s := detachStore(t)
+	cmd, out, _ := s.startHako(t, nil, "run", "--network", "none", "--name", "fp", busybox.ref, "sh", "-c", trapLoop)
+	out.waitFor(t, "ready")
+	cmd.Process.Signal(syscall.SIGTERM)
+	if code := waitExit(t, cmd); code != 9 || !strings.Contains(out.String(), "got-term") {
+		t.Errorf("run, SIGTERM proxied: exit %d, output %q; want 9 and got-term", code, out.String())
+	}
+
+	cmd, out, _ = s.startHako(t, nil, "run", "--sig-proxy=false", "--network", "none", "--name", "fn", busybox.ref, "sh", "-c", trapLoop)
+	out.waitFor(t, "ready")
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(time.Second)
+	if cmd.ProcessState != nil || strings.Contains(out.String(), "got-") {
+		t.Fatalf("run --sig-proxy=false after SIGTERM and SIGINT: ended or forwarded; output %q", out.String())
+	}
+	if line := s.psLine(t, "fn"); !strings.Contains(line, " Up ") {
+		t.Errorf("ps after signals to run --sig-proxy=false: %q, want fn Up", line)
+	}
+	s.mustHako(t, "stop", "-t", "5", "fn")
+	if code := waitExit(t, cmd); code != 9 {
+		t.Errorf("run --sig-proxy=false after hako stop: exit %d, want 9 (the container's TERM trap)", code)
 	}
 }

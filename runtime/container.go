@@ -114,6 +114,8 @@ type Container struct {
 
 	// destroyErr is set when libcontainer could not destroy the container.
 	destroyErr error
+	// noSigProxy: run --sig-proxy=false (sigproxy.go).
+	noSigProxy bool
 }
 
 var nameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
