@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/containerd/console"
 )
 
 // TestRename: rename a running container (ps, inspect and lookups by the
@@ -231,6 +233,17 @@ func TestStats(t *testing.T) {
 	cmd.Wait()
 	if n := strings.Count(buf.String(), "CONTAINER ID"); n < 2 || strings.Count(buf.String(), " idle ") < 2 {
 		t.Errorf("stats stream: %d frames in 15 s, want 2:\n%s", n, buf.String())
+	}
+	// On a terminal each frame clears the screen first.
+	_, tcmd, screen := startTTYCmd(t, s, console.WinSize{Height: 24, Width: 120}, "stats", "idle")
+	deadline = time.Now().Add(15 * time.Second)
+	for strings.Count(screen.String(), "\x1b[2J\x1b[HCONTAINER ID") < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	tcmd.Process.Signal(syscall.SIGINT)
+	exitOf(tcmd)
+	if n := strings.Count(screen.String(), "\x1b[2J\x1b[HCONTAINER ID"); n < 2 {
+		t.Errorf("stats on a terminal: %d redrawn frames in 15 s, want 2: %q", n, screen.String())
 	}
 }
 

@@ -136,10 +136,12 @@ func runStats(cmd *cobra.Command, g *globalOptions, o statsOptions, args []strin
 		case <-interrupted:
 			return nil
 		}
-		if !o.noStream && len(args) == 0 {
-			if ts, err = targets(); err != nil { // started and ended meanwhile
+		if !o.noStream { // started, ended or restarted meanwhile
+			if fresh, err := targets(); err == nil {
+				ts = fresh
+			} else if len(args) == 0 {
 				return err
-			}
+			} // a named one removed meanwhile: its last line stays, zeros
 		}
 		rows := make([]statsRow, 0, len(ts))
 		cur := map[string]statsSample{}
