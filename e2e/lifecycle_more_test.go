@@ -54,7 +54,7 @@ func TestRename(t *testing.T) {
 
 	// Stopped: renamed too, and it starts under its new name.
 	s.mustHako(t, "stop", "-t", "1", "new")
-	s.mustHako(t, "rename", id[:12], "third")
+	s.mustHako(t, "container", "rename", id[:12], "third") // the management form too
 	s.mustHako(t, "start", "third")
 	if got := s.inspectContainer(t, "third"); got.ID != id || got.Name != "/third" || !got.State.Running {
 		t.Errorf("inspect third after start: %+v", got)
@@ -120,7 +120,7 @@ func TestTop(t *testing.T) {
 		t.Errorf("top lacks the init %d or a sleep:\n%s", initPid, out)
 	}
 
-	out = s.mustHako(t, "top", "tp", "-o", "pid,comm")
+	out = s.mustHako(t, "container", "top", "tp", "-o", "pid,comm")
 	lines = strings.Split(strings.TrimRight(out, "\n"), "\n")
 	if got := strings.Join(strings.Fields(lines[0]), " "); got != "PID COMMAND" || len(lines) != 4 {
 		t.Errorf("top -o pid,comm:\n%s", out)
@@ -195,11 +195,11 @@ func TestStats(t *testing.T) {
 	if d := rows["done"]; d == nil || strings.Join(d[2:], "|") != "0.00%|0B / 0B|0.00%|0B / 0B|0B / 0B|0" {
 		t.Errorf("stats -a: the exited container's row %q, want zeros", d)
 	}
-	if rows = s.statsLines(t, "--no-stream", "done", "idle"); len(rows) != 2 {
+	if rows = s.statsLines(t, "--no-stream", "done", "idle"); len(rows) != 2 || rows["done"] == nil {
 		t.Errorf("stats of two named containers: %q", rows)
 	}
 
-	out := s.mustHako(t, "stats", "--no-stream", "--no-trunc", "--format", "json", "idle")
+	out := s.mustHako(t, "container", "stats", "--no-stream", "--no-trunc", "--format", "json", "idle")
 	var js map[string]string
 	if err := json.Unmarshal([]byte(out), &js); err != nil {
 		t.Fatalf("stats --format json: %v\n%s", err, out)
@@ -323,14 +323,19 @@ const trapLoop = `trap "echo got-int; exit 5" INT; trap "echo got-term; exit 9" 
 // nothing; start -a forwards signals too.
 func TestAttachOutputOnly(t *testing.T) {
 	s := detachStore(t)
-	s.runD(t, "--name", "ao", busybox.ref, "sh", "-c", "sleep 2; echo late-out; echo late-err >&2; exit 3")
-	out, errOut, code := s.hako(t, "attach", "ao")
-	if code != 3 || !strings.Contains(out, "late-out") || strings.Contains(out, "late-err") || !strings.Contains(errOut, "late-err") {
-		t.Errorf("attach to run -d: exit %d, stdout %q, stderr %q; want 3, late-out and late-err apart", code, out, errOut)
+	// It ticks until the test, once attach relays, lets it go on.
+	s.runD(t, "--name", "ao", busybox.ref, "sh", "-c",
+		"until [ -e /tmp/go ]; do echo tick; sleep 0.1; done; echo late-out; echo late-err >&2; exit 3")
+	cmd, aout, aerr := s.startHako(t, nil, "attach", "ao")
+	aout.waitFor(t, "tick")
+	s.mustHako(t, "exec", "ao", "touch", "/tmp/go")
+	if code := waitExit(t, cmd); code != 3 || !strings.Contains(aout.String(), "late-out") ||
+		strings.Contains(aout.String(), "late-err") || !strings.Contains(aerr.String(), "late-err") {
+		t.Errorf("attach to run -d: exit %d, stdout %q, stderr %q; want 3, late-out and late-err apart", code, aout.String(), aerr.String())
 	}
 
 	s.runD(t, "--name", "sp", busybox.ref, "sh", "-c", trapLoop)
-	cmd, aout, _ := s.startHako(t, nil, "attach", "sp")
+	cmd, aout, _ = s.startHako(t, nil, "attach", "sp")
 	aout.waitFor(t, "tick")
 	cmd.Process.Signal(syscall.SIGINT)
 	if code := waitExit(t, cmd); code != 5 || !strings.Contains(aout.String(), "got-int") {
