@@ -125,7 +125,19 @@ func TestTop(t *testing.T) {
 	if got := strings.Join(strings.Fields(lines[0]), " "); got != "PID COMMAND" || len(lines) != 4 {
 		t.Errorf("top -o pid,comm:\n%s", out)
 	}
-	_, errOut, code := s.hako(t, "top", "tp", "-o", "user=PID")
+	// Paused: top still lists it (its cgroup is frozen, not gone); attach is refused.
+	s.mustHako(t, "pause", "tp")
+	if out := s.mustHako(t, "top", "tp"); strings.Count(out, "\n") != 4 {
+		t.Errorf("top of a paused container:\n%s", out)
+	}
+	_, errOut, code := s.hako(t, "attach", "tp")
+	wantOneError(t, "attach to a paused container", errOut, code)
+	if !strings.Contains(errOut, "unpause it first") {
+		t.Errorf("attach to a paused container: %q", errOut)
+	}
+	s.mustHako(t, "unpause", "tp")
+
+	_, errOut, code = s.hako(t, "top", "tp", "-o", "user=PID")
 	wantOneError(t, "top with a renamed PID column", errOut, code)
 
 	s.mustHako(t, "kill", "tp")

@@ -28,7 +28,12 @@ func newAttachCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !info.State.Running {
+			switch {
+			case info.State.Restarting:
+				return errors.New("You cannot attach to a restarting container, wait until it is running")
+			case info.State.Paused:
+				return errors.New("You cannot attach to a paused container, unpause it first")
+			case !info.State.Running:
 				return errors.New("You cannot attach to a stopped container, start it first")
 			}
 			if sigProxy && !hasTTY(info) {
