@@ -165,16 +165,19 @@ func Main() int {
 		return fail(runtime.ExitCannotRun, err)
 	}
 	stdout, stderr := lw.Stream("stdout"), lw.Stream("stderr")
-	if c.Attachable() { // -i or -t: serve hako attach (runtime/attach.go)
-		hub, err := runtime.ServeAttach(runRoot, id, stdout, stderr)
-		if err != nil {
-			lw.Close()
+	// Serve hako attach: the output, and -i's or -t's input (runtime/attach.go).
+	hub, err := runtime.ServeAttach(runRoot, id, stdout, stderr)
+	if err != nil {
+		lw.Close()
+		if c.Record.Remove {
 			c.Remove()
-			return fail(runtime.ExitCannotRun, err)
+		} else {
+			c.Abort() // keep a container the user did not ask to lose
 		}
-		defer hub.Close()
-		stdout, stderr = hub.Stdout(), hub.Stderr()
+		return fail(runtime.ExitCannotRun, err)
 	}
+	defer hub.Close()
+	stdout, stderr = hub.Stdout(), hub.Stderr()
 	reported := false
 	code, err := c.RunDetached(stdout, stderr, func() {
 		if !reported { // the first run; later ones are restarts

@@ -16,19 +16,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Attach: the monitor of a container run with -i or -t (run -dit) keeps its
-// pty master (-t) or the write end of its stdin pipe (-i) and serves
-// clients (hako attach) on a unix socket, RUNROOT/attach/<id>.sock.
+// Attach: the monitor of every detached container serves clients (hako
+// attach, start -a) on a unix socket, RUNROOT/attach/<id>.sock, with the
+// container's output as it comes; with -t it keeps the pty master, with -i
+// the write end of the stdin pipe, for their input.
 //
 // The protocol is frames both ways: one type byte, a 4-byte big-endian
 // length, the payload.
 //
 //	client → monitor: 'i' input bytes, 'w' window size (uint16 cols, uint16 rows)
-//	monitor → client: 'o' output bytes, 'x' the container's exit code (int32), last
+//	monitor → client: 'o' stdout (or the pty's) bytes, 'e' stderr bytes,
+//	                  'x' the container's exit code (int32), last
 const (
 	frameInput  = 'i'
 	frameResize = 'w'
 	frameOutput = 'o'
+	frameStderr = 'e'
 	frameExit   = 'x'
 )
 
@@ -80,7 +83,8 @@ func (r *Record) Attachable() bool {
 }
 
 // AttachHub is the monitor's side: the container's output goes to the
-// log and to every client; the clients' input goes to the container.
+// log and to every client; the clients' input goes to the container, if it
+// keeps a stdin or pty.
 type AttachHub struct {
 	stdout  hubStream
 	stderr  hubStream
@@ -100,7 +104,7 @@ func ServeAttach(runRoot, id string, stdout, stderr io.Writer) (*AttachHub, erro
 		return nil, fmt.Errorf("making the attach socket: %w", err)
 	}
 	h := &AttachHub{path: filepath.Join(dir, sockName(id)), clients: map[net.Conn]bool{}}
-	h.stdout, h.stderr = hubStream{h, stdout}, hubStream{h, stderr}
+	h.stdout, h.stderr = hubStream{h, stdout, frameOutput}, hubStream{h, stderr, frameStderr}
 	os.Remove(h.path) // a dead monitor's
 	err := viaDir(dir, sockName(id), func(p string) (err error) {
 		h.ln, err = net.Listen("unix", p)
@@ -165,6 +169,7 @@ func (h *AttachHub) Stderr() io.Writer { return &h.stderr }
 type hubStream struct {
 	h   *AttachHub
 	log io.Writer
+	typ byte // frameOutput or frameStderr
 }
 
 // Write sends the container's output to the log and to the clients.
@@ -176,7 +181,7 @@ func (s *hubStream) Write(p []byte) (int, error) {
 		// A client that stops reading is dropped rather than stall the
 		// container (and its log).
 		conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
-		if writeFrame(conn, frameOutput, p) != nil {
+		if writeFrame(conn, s.typ, p) != nil {
 			delete(h.clients, conn)
 			conn.Close()
 		}
@@ -219,25 +224,31 @@ func (h *AttachHub) Close() {
 	os.Remove(h.path)
 }
 
-// ErrNotAttachable is attach to a container that keeps no stdin or pty.
-var ErrNotAttachable = errors.New("the container was not started with -i or -t: nothing to attach to (hako logs -f shows its output)")
-
 // ErrDetached is the client's end by the detach keys.
 var ErrDetached = errors.New("read escape sequence")
 
 // AttachOptions is hako attach's.
 type AttachOptions struct {
-	Stdin      io.Reader // nil: --no-stdin
+	Stdin      io.Reader // nil: --no-stdin; unread unless the container has -i or -t
 	Stdout     io.Writer
-	DetachKeys []byte // the sequence that detaches; empty: none
+	Stderr     io.Writer // nil: with Stdout
+	DetachKeys []byte    // the sequence that detaches; empty: none
 }
 
 // Attach connects to the monitor of the running container info and relays
 // until the container ends (its exit code) or the detach keys are read
-// (ErrDetached).
+// (ErrDetached). A container without -i or -t gets its output relayed
+// only, as Docker's: stdin is not read, the terminal not made raw.
 func Attach(runRoot string, info *Info, o AttachOptions) (int, error) {
+	if info.Log == nil {
+		return 1, fmt.Errorf("container %s runs in the foreground of a hako run: its terminal has it, there is nothing to attach to", info.ID[:12])
+	}
+	if o.Stderr == nil {
+		o.Stderr = o.Stdout
+	}
+	tty := info.Spec != nil && info.Spec.Process != nil && info.Spec.Process.Terminal
 	if !info.Attachable() {
-		return 1, ErrNotAttachable
+		o.Stdin = nil
 	}
 	var conn net.Conn
 	err := viaDir(attachDir(runRoot), sockName(info.ID), func(p string) (err error) {
@@ -254,10 +265,12 @@ func Attach(runRoot string, info *Info, o AttachOptions) (int, error) {
 		defer wmu.Unlock()
 		return writeFrame(conn, typ, p)
 	}
-	host := terminal(o.Stdin)
-	sizer := host
-	if sizer == nil {
-		sizer = terminal(o.Stdout)
+	var host, sizer console.Console // the terminal, for a container's pty only
+	if tty {
+		host = terminal(o.Stdin)
+		if sizer = host; sizer == nil {
+			sizer = terminal(o.Stdout)
+		}
 	}
 	if host != nil {
 		if err := host.SetRaw(); err != nil {
@@ -295,6 +308,8 @@ func Attach(runRoot string, info *Info, o AttachOptions) (int, error) {
 		switch typ {
 		case frameOutput:
 			o.Stdout.Write(p)
+		case frameStderr:
+			o.Stderr.Write(p)
 		case frameExit:
 			if len(p) == 4 {
 				return int(int32(binary.BigEndian.Uint32(p))), nil
@@ -407,16 +422,24 @@ func watchResize(t console.Console, send func(byte, []byte) error) (stop func())
 	return func() { signal.Stop(winch); close(done) }
 }
 
-// runAttachable is runDetachedOnce for a container run with -i or -t: its
-// pty (the tty hands the master to h) or its stdin pipe stays with the
-// monitor, for attach.
+// runAttachable is runDetachedOnce with attach clients served by h: the
+// output goes to them; with -t the pty (the tty hands the master to h),
+// with -i the stdin pipe, stays with the monitor for their input.
 func (c *Container) runAttachable(h *AttachHub, started func()) (int, error) {
+	if !c.Attachable() { // output only
+		code, err := c.runDetachedPiped(nil, h.Stdout(), h.Stderr(), started)
+		h.ended(code)
+		return code, err
+	}
 	if c.Spec.Process.Terminal {
 		c.stdio = Stdio{Stdout: h.Stdout()}
 		c.onStart = started
 		code, runErr := c.run()
+		// The clients hear of the end once it is recorded: ps and attach
+		// right after see the container exited.
+		err := c.teardown(code, runErr)
 		h.ended(code)
-		if err := c.teardown(code, runErr); err != nil && runErr == nil {
+		if err != nil && runErr == nil {
 			return code, fmt.Errorf("cleaning up after the container: %w", err)
 		}
 		return code, runErr

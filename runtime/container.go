@@ -118,6 +118,8 @@ type Container struct {
 
 	// destroyErr is set when libcontainer could not destroy the container.
 	destroyErr error
+	// noSigProxy: run --sig-proxy=false (sigproxy.go).
+	noSigProxy bool
 }
 
 var nameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
@@ -248,7 +250,7 @@ func Create(cfg Config) (_ *Container, err error) {
 	}
 	c.Spec = spec
 	t = time.Now()
-	if err := c.writeRecord(filepath.Join(c.dir, recordFile), c.Record); err != nil {
+	if err := c.saveRecord(); err != nil {
 		return nil, err
 	}
 	c.debug("record with spec written (%s)", since(t))

@@ -112,7 +112,7 @@ func Exec(runRoot string, info *Info, o ExecOptions) (int, error) {
 	if o.Detach {
 		return 0, nil
 	}
-	return wait(p, sigs, tt)
+	return wait(p, sigs, tt, true)
 }
 
 // mergeEnv is base with each KEY=V of extra replacing base's KEY.

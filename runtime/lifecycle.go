@@ -238,7 +238,7 @@ func reopen(root, runRoot, id string, cg *cgroups.Host, resetCount bool) (_ *Con
 	}
 	if c.Log == nil { // a foreground container: from now on it logs
 		if c.Log, err = ParseLogOpts(nil); err == nil {
-			err = c.writeRecord(filepath.Join(dir, recordFile), c.Record)
+			err = c.saveRecord()
 		}
 		if err != nil {
 			return nil, err
@@ -288,6 +288,7 @@ func reopen(root, runRoot, id string, cg *cgroups.Host, resetCount bool) (_ *Con
 // (Reopen), or the monitor restarting it. On failure nothing is left set up.
 func (c *Container) prepareRun() error {
 	dir := c.dir
+	c.refreshName() // the network's members find it by its current name
 	merged := filepath.Join(dir, mergedDir)
 	if !c.VFS() { // a vfs rootfs is a plain directory, always there
 		lowers := slices.Clone(c.LayerDirs)
@@ -298,7 +299,7 @@ func (c *Container) prepareRun() error {
 	}
 	err := c.reopenNetwork()
 	if err == nil && c.Network != nil { // its new address and ports
-		err = c.writeRecord(filepath.Join(dir, recordFile), c.Record)
+		err = c.saveRecord()
 	}
 	var m Monitor
 	if err == nil {

@@ -129,13 +129,15 @@ func (c *Container) run() (int, error) {
 	}
 	c.debug("start: init re-exec, namespaces, cgroups, mounts, seccomp, exec of %q (%s)", c.Spec.Process.Args, since(t))
 	t = time.Now()
-	code, err := wait(p, sigs, tt)
+	code, err := wait(p, sigs, tt, !c.noSigProxy)
 	c.debug("wait: exit code %d (%s)", code, since(t))
 	return code, err
 }
 
-// wait forwards signals to the process until it exits and returns its exit code.
-func wait(p *libcontainer.Process, sigs chan os.Signal, t *tty) (int, error) {
+// wait forwards signals to the process (unless not forward: run
+// --sig-proxy=false, which takes them and lets them go) until it exits and
+// returns its exit code.
+func wait(p *libcontainer.Process, sigs chan os.Signal, t *tty, forward bool) (int, error) {
 	done := make(chan struct{})
 	var ps *os.ProcessState
 	var werr error
@@ -153,7 +155,9 @@ func wait(p *libcontainer.Process, sigs chan os.Signal, t *tty) (int, error) {
 					t.resize()
 				}
 			default:
-				p.Signal(s) // an error means it just exited
+				if forward {
+					p.Signal(s) // an error means it just exited
+				}
 			}
 		case <-done:
 			if t != nil {

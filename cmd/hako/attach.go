@@ -9,11 +9,12 @@ import (
 	"github.com/hako-run/hako/runtime"
 )
 
-// newAttachCommand is docker attach: this terminal to a container run with
-// -i or -t, through its monitor (runtime/attach.go).
+// newAttachCommand is docker attach: this terminal to a detached
+// container through its monitor (runtime/attach.go): its output, and with
+// -i or -t its input.
 func newAttachCommand(g *globalOptions) *cobra.Command {
 	var detachKeys string
-	var noStdin bool
+	var noStdin, sigProxy bool
 	c := &cobra.Command{
 		Use:   "attach [OPTIONS] CONTAINER",
 		Short: "Attach local standard input, output, and error streams to a running container",
@@ -27,8 +28,16 @@ func newAttachCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !info.State.Running {
+			switch {
+			case info.State.Restarting:
+				return errors.New("You cannot attach to a restarting container, wait until it is running")
+			case info.State.Paused:
+				return errors.New("You cannot attach to a paused container, unpause it first")
+			case !info.State.Running:
 				return errors.New("You cannot attach to a stopped container, start it first")
+			}
+			if sigProxy && !hasTTY(info) {
+				defer proxySignals(info)()
 			}
 			return attachTo(cmd, g, info, keys, !noStdin)
 		},
@@ -36,14 +45,14 @@ func newAttachCommand(g *globalOptions) *cobra.Command {
 	f := c.Flags()
 	f.StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "override the key sequence for detaching a container")
 	f.BoolVar(&noStdin, "no-stdin", false, "do not attach STDIN")
-	f.Bool("sig-proxy", true, "proxy all received signals to the process (accepted; a detached container gets no signals from attach)")
+	f.BoolVar(&sigProxy, "sig-proxy", true, "proxy all received signals to the process (without -t; ctrl-c then goes to the container)")
 	return c
 }
 
 // attachTo relays this terminal to info's running container until the
 // detach keys (exit 0) or the container's end (its exit code).
 func attachTo(cmd *cobra.Command, g *globalOptions, info *runtime.Info, keys []byte, withStdin bool) error {
-	o := runtime.AttachOptions{Stdout: cmd.OutOrStdout(), DetachKeys: keys}
+	o := runtime.AttachOptions{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), DetachKeys: keys}
 	if withStdin {
 		o.Stdin = cmd.InOrStdin()
 	}

@@ -20,5 +20,6 @@ func newContainerCommand(g *globalOptions) *cobra.Command {
 		newWaitCommand(g), newLogsCommand(g), inspect, newRunCommand(g), newPortCommand(g), newExecCommand(g),
 		newCpCommand(g), newPauseCommand(g), newUnpauseCommand(g), newContainerPruneCommand(g),
 		newCreateCommand(g), newRestartCommand(g))
+	cmd.AddCommand(newAttachCommand(g), newRenameCommand(g), newTopCommand(g), newStatsCommand(g))
 	return cmd
 }

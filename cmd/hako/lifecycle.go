@@ -242,7 +242,7 @@ func newStartCommand(g *globalOptions) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "attach STDOUT/STDERR and forward the exit code")
+	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "attach STDOUT/STDERR and forward signals and the exit code")
 	cmd.Flags().BoolVarP(&interactive, "interactive", "i", false, "attach container's STDIN")
 	cmd.Flags().StringVar(&detachKeys, "detach-keys", "ctrl-p,ctrl-q", "override the key sequence for detaching a container")
 	cmd.Flags().BoolVar(&restartable, "all-restartable", false, "start every stopped container whose restart policy brings it back after a reboot (run it at boot)")
@@ -296,6 +296,9 @@ func startAttached(cmd *cobra.Command, g *globalOptions, cg *cgroups.Host, ref s
 	info, err := startContainer(g, cg, ref)
 	if err != nil {
 		return err
+	}
+	if !hasTTY(info) { // -a forwards signals, as Docker's (sigproxy.go)
+		defer proxySignals(info)()
 	}
 	if info.Attachable() { // -i or -t: through its monitor (attach.go)
 		return attachTo(cmd, g, info, keys, interactive)

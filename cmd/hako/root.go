@@ -104,6 +104,9 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 	root.AddCommand(newGenerateCommand(g)) // generate.go: systemd units
 	root.AddCommand(newAttachCommand(g))   // attach.go
 	root.AddCommand(newBuildCommand(g))    // build.go
+	root.AddCommand(newRenameCommand(g))   // rename.go
+	root.AddCommand(newTopCommand(g))      // top.go
+	root.AddCommand(newStatsCommand(g))    // stats.go
 
 	root.AddCommand(newCpCommand(g), newPauseCommand(g), newUnpauseCommand(g), // cp.go, pause.go
 		newImageCommand(g), newSystemCommand(g)) // image.go, system.go, prune.go

@@ -40,9 +40,11 @@ type runOptions struct {
 }
 
 func newRunCommand(g *globalOptions) *cobra.Command {
-	return newRunLikeCommand(g, func(cmd *cobra.Command, o runOptions, args []string) error {
+	cmd := newRunLikeCommand(g, func(cmd *cobra.Command, o runOptions, args []string) error {
 		return runRun(cmd, g, o, args[0], args[1:])
 	})
+	cmd.Flags().Bool("sig-proxy", true, "proxy received signals to the process (without -t; runtime/sigproxy.go)")
+	return cmd
 }
 
 // newRunLikeCommand is run's usage, flags and argument rules around another
@@ -126,6 +128,9 @@ func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args
 	}
 	if o.detach {
 		return runDetached(cmd, g, c)
+	}
+	if proxy, _ := cmd.Flags().GetBool("sig-proxy"); !proxy {
+		c.SetSigProxy(false)
 	}
 	code, err := c.Run()
 	if err != nil {
