@@ -196,7 +196,7 @@ func mustCmd(t *testing.T, name string, args ...string) string {
 // hakoCmd is hako on store s inside the test's host namespace.
 func (n *testNet) hakoCmd(s *store, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command("nsenter", append([]string{"--net=" + n.ns, hakoBin, "--root", s.root, "--runroot", s.runroot}, args...)...)
-	cmd.Env = append(append(os.Environ(), "HAKO_NETWORK_DIR="+n.stateDir, "HAKO_NETWORK_DEFS="+n.defsDir()), env...)
+	cmd.Env = append(append(os.Environ(), "HAKO_NETWORK_DIR="+n.stateDir, "HAKO_NETWORK_DEFS="+n.defsDir(), "HAKO_CONFIG="+n.bridgeConfig()), env...)
 	return cmd
 }
 

@@ -219,6 +219,9 @@ func Release(id string) error {
 		if e.Network != "" {
 			syncHosts(st, e.Network)
 		}
+		if len(st.Entries) == 0 {
+			return firewallIdle() // iptables: the tables as before hako
+		}
 		return nil
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hako-run/hako/hostinfo"
+	"github.com/hako-run/hako/network"
 )
 
 func newInfoCommand(g *globalOptions) *cobra.Command {
@@ -22,10 +23,12 @@ func newInfoCommand(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			in.Warnings = append(in.Warnings, network.ForwardWarnings()...)
 			if format != "" {
 				return printTemplate(cmd.OutOrStdout(), format, []*hostinfo.Info{in})
 			}
 			printInfo(cmd.OutOrStdout(), in)
+			fmt.Fprintf(cmd.OutOrStdout(), "Network Firewall: %s\n", network.FirewallName())
 			for _, w := range in.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s\n", w)
 			}
