@@ -64,7 +64,9 @@ func (t *iptables) run(args ...string) (string, error) {
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(errb.String())
-		if strings.Contains(msg, "No chain/target/match by that name") || strings.Contains(msg, "does not exist") {
+		// iptables-nft 1.8.9 calls a missing chain "incompatible".
+		if strings.Contains(msg, "No chain/target/match by that name") || strings.Contains(msg, "does not exist") ||
+			strings.Contains(msg, "is incompatible, use 'nft' tool") {
 			return "", fmt.Errorf("%s %s: %w", t.bin, strings.Join(args, " "), errNoChain)
 		}
 		return "", fmt.Errorf("%s %s: %v: %s", t.bin, strings.Join(args, " "), err, msg)
