@@ -103,3 +103,34 @@ func TestNetworkDefaultBridge(t *testing.T) {
 	}
 	n.checkClean(t)
 }
+
+// TestNetworkForwardDropWarning: hako info warns when iptables' FORWARD
+// policy (Docker's DROP) will drop hako's forwarded traffic, and says how
+// to let it through; once DOCKER-USER accepts hako+ both ways, it does not.
+func TestNetworkForwardDropWarning(t *testing.T) {
+	s := newStore(t)
+	n := newTestNet(t)
+	info := func() string {
+		t.Helper()
+		_, errOut, code := n.hako(t, s, "info")
+		if code != 0 {
+			t.Fatalf("hako info: exit %d, %s", code, errOut)
+		}
+		return errOut
+	}
+	if w := info(); strings.Contains(w, "FORWARD") {
+		t.Errorf("a warning with the policy ACCEPT: %q", w)
+	}
+	ipt := func(args ...string) { mustCmd(t, "nsenter", append([]string{"--net=" + n.ns, "iptables-nft", "-w"}, args...)...) }
+	ipt("-P", "FORWARD", "DROP")
+	ipt("-N", "DOCKER-USER")
+	ipt("-A", "FORWARD", "-j", "DOCKER-USER")
+	if w := info(); !strings.Contains(w, "FORWARD chain's policy is DROP") || !strings.Contains(w, "iptables -I DOCKER-USER -i hako+ -j ACCEPT") {
+		t.Errorf("hako info with Docker's DROP policy: stderr %q, want a warning naming the DOCKER-USER fix", w)
+	}
+	ipt("-I", "DOCKER-USER", "-i", "hako+", "-j", "ACCEPT")
+	ipt("-I", "DOCKER-USER", "-o", "hako+", "-j", "ACCEPT")
+	if w := info(); strings.Contains(w, "FORWARD") {
+		t.Errorf("a warning although DOCKER-USER lets hako+ through: %q", w)
+	}
+}
