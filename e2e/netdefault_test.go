@@ -121,7 +121,9 @@ func TestNetworkForwardDropWarning(t *testing.T) {
 	if w := info(); strings.Contains(w, "FORWARD") {
 		t.Errorf("a warning with the policy ACCEPT: %q", w)
 	}
-	ipt := func(args ...string) { mustCmd(t, "nsenter", append([]string{"--net=" + n.ns, "iptables-nft", "-w"}, args...)...) }
+	ipt := func(args ...string) {
+		mustCmd(t, "nsenter", append([]string{"--net=" + n.ns, "iptables-nft", "-w"}, args...)...)
+	}
 	ipt("-P", "FORWARD", "DROP")
 	ipt("-N", "DOCKER-USER")
 	ipt("-A", "FORWARD", "-j", "DOCKER-USER")
