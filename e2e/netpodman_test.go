@@ -79,7 +79,8 @@ func TestNetworkPodmanCoexists(t *testing.T) {
 		exec.Command("podman", append(global, "system", "reset", "-f")...).Run()
 	})
 	podman(false, "pull", "-q", "--tls-verify=false", busybox.ref)
-	// The ulimits: podman's defaults exceed this machine's hard limits.
+	// The ulimits: podman's defaults exceed the hard limits hako's tests
+	// may run under, which a container cannot raise.
 	podman(true, "run", "-d", "--name", "web", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
 		"-p", "8090:80", busybox.ref, "sh", "-c", "mkdir /www && echo podman-ok > /www/index.html && exec httpd -f -p 80 -h /www")
 	waitHTTP(t, n.ns, "127.0.0.1:8090", "podman-ok")
