@@ -74,8 +74,15 @@ func TestNetworkPodmanCoexists(t *testing.T) {
 		return string(out)
 	}
 	t.Cleanup(func() {
+		// podman leaves the container's namespace file when its run failed.
+		key, _ := exec.Command("podman", append(global, "inspect", "--format", "{{.NetworkSettings.SandboxKey}}", "web")...).Output()
 		// In the namespace, where CNI removes what it added.
 		exec.Command("nsenter", append([]string{"--net=" + n.ns, "podman"}, append(global, "rm", "-f", "-t", "0", "-a")...)...).Run()
+		if k := strings.TrimSpace(string(key)); strings.HasPrefix(k, "/run/netns/netns-") {
+			if _, err := os.Stat(k); err == nil {
+				exec.Command("ip", "netns", "del", filepath.Base(k)).Run()
+			}
+		}
 		exec.Command("podman", append(global, "system", "reset", "-f")...).Run()
 	})
 	podman(false, "pull", "-q", "--tls-verify=false", busybox.ref)
