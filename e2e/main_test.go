@@ -48,6 +48,12 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	unisolate, err := isolateNetwork()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer unisolate()
 	stop, err := startRegistry()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

@@ -154,6 +154,7 @@ func netImage(t *testing.T) string {
 type testNet struct {
 	ns, peer string // paths under /run/netns
 	stateDir string
+	env      []string // more environment for hako (HAKO_CONFIG, PATH)
 }
 
 const (
@@ -196,7 +197,7 @@ func mustCmd(t *testing.T, name string, args ...string) string {
 // hakoCmd is hako on store s inside the test's host namespace.
 func (n *testNet) hakoCmd(s *store, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command("nsenter", append([]string{"--net=" + n.ns, hakoBin, "--root", s.root, "--runroot", s.runroot}, args...)...)
-	cmd.Env = append(append(os.Environ(), "HAKO_NETWORK_DIR="+n.stateDir, "HAKO_NETWORK_DEFS="+n.defsDir()), env...)
+	cmd.Env = append(append(os.Environ(), "HAKO_NETWORK_DIR="+n.stateDir, "HAKO_NETWORK_DEFS="+n.defsDir(), "HAKO_CONFIG="+n.bridgeConfig()), append(n.env, env...)...)
 	return cmd
 }
 

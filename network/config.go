@@ -22,6 +22,12 @@ const DefaultConfigPath = "/etc/hako/config.json"
 // Config is the network part of hako's config file.
 type Config struct {
 	Subnet netip.Prefix // the bridge's subnet; its first address is the bridge's
+	// NoBridge is "bridge": "none" (dockerd's --bridge none): a container
+	// started without --network or -p gets none instead of bridge.
+	NoBridge bool
+	// Firewall is "nftables", "iptables" (the iptables binary, in hako's
+	// HAKO-* chains), or "" to use nftables where the kernel has it.
+	Firewall string
 }
 
 // ConfigPath is the config file hako reads: $HAKO_CONFIG, else
@@ -44,12 +50,14 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("reading %s: %w", path, err)
 	}
-	var f struct {
-		BridgeSubnet string `json:"bridge-subnet"`
-	}
+	var f fileConfig
 	if err := json.Unmarshal(b, &f); err != nil {
 		return cfg, fmt.Errorf("reading %s: %w", path, err)
 	}
+	if err := f.check(path); err != nil {
+		return cfg, err
+	}
+	cfg.NoBridge, cfg.Firewall = f.Bridge == "none", f.Firewall
 	if f.BridgeSubnet == "" {
 		return cfg, nil
 	}

@@ -1,8 +1,10 @@
 // Package network gives containers a network: the hako0 bridge with its
 // subnet, a veth pair and an address per container in a network namespace
 // hako creates, outbound NAT and published ports (-p) as nftables rules in
-// hako's own table (table ip hako), and the resolv.conf and hosts lines a
-// container on the bridge needs.
+// hako's own table (table ip hako), or where nftables is absent the same
+// rules with the iptables binary in hako's own HAKO-* chains
+// (iptables.go), and the resolv.conf and hosts lines a container on the
+// bridge needs.
 //
 // State shared by every hako process on the host (address allocations, the
 // namespaces hako made) lives under Dir (/run/hako-network), changed only

@@ -241,6 +241,9 @@ func Release(id string) error {
 				syncHosts(st, n)
 			}
 		}
+		if len(st.Entries) == 0 {
+			return firewallIdle() // iptables: the tables as before hako
+		}
 		return nil
 	})
 }

@@ -58,6 +58,12 @@ func baseChains() []*nftables.Chain {
 // postrouting chain is as written), it is left alone: rewriting it costs
 // several milliseconds of every start.
 func ensureTable(subnet netip.Prefix) error {
+	if ipt, err := useIptables(); err != nil || ipt != nil {
+		if err != nil {
+			return err
+		}
+		return ipt.ensureTable(subnet)
+	}
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
@@ -115,6 +121,12 @@ func addPortRules(id string, addr netip.Addr, ports []PortMapping) error {
 	if len(ports) == 0 {
 		return nil
 	}
+	if ipt, err := useIptables(); err != nil || ipt != nil {
+		if err != nil {
+			return err
+		}
+		return ipt.addPortRules(id, addr, ports)
+	}
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
@@ -149,6 +161,12 @@ func addPortRules(id string, addr netip.Addr, ports []PortMapping) error {
 
 // deletePortRules removes the container's rules; none (or no table) is fine.
 func deletePortRules(id string) error {
+	if ipt, err := useIptables(); err != nil || ipt != nil {
+		if err != nil {
+			return err
+		}
+		return ipt.deletePortRules(id)
+	}
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)

@@ -22,6 +22,12 @@ func netComment(id string) []byte {
 // forwarding rules (see the table's layout in nft.go) unless they are
 // there. Called under the state lock, after ensureTable.
 func ensureNetRules(d *Def) error {
+	if ipt, err := useIptables(); err != nil || ipt != nil {
+		if err != nil {
+			return err
+		}
+		return ipt.ensureNetRules(d)
+	}
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
@@ -71,6 +77,12 @@ func ensureNetRules(d *Def) error {
 
 // deleteNetRules removes a user network's rules; none (or no table) is fine.
 func deleteNetRules(id string) error {
+	if ipt, err := useIptables(); err != nil || ipt != nil {
+		if err != nil {
+			return err
+		}
+		return ipt.deleteNetRules(id)
+	}
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)

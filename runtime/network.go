@@ -83,6 +83,11 @@ func (c *Container) setupNetwork(b *BridgeOptions, img ocispec.ImageConfig, o *S
 	c.Network.published(ep)
 	o.NetNSPath = ep.NetNS
 	c.debug("network: %s on %s via %s, netns %s, ports %v (%s)", ep.Address, ep.Bridge, ep.HostLink, ep.NetNS, ep.Ports, since(t))
+	if c.debugf != nil {
+		for _, w := range network.ForwardWarnings() {
+			c.debug("network: WARNING: %s", w)
+		}
+	}
 	return nil
 }
 

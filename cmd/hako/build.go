@@ -13,6 +13,7 @@ import (
 	"github.com/hako-run/hako/build"
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/image"
+	"github.com/hako-run/hako/network"
 	"github.com/hako-run/hako/rootfs"
 	"github.com/spf13/cobra"
 )
@@ -42,7 +43,7 @@ func newBuildCommand(g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.noCache, "no-cache", false, "do not use the cache")
 	f.BoolVar(&o.pull, "pull", false, "always pull the FROM images")
 	f.Var(&o.platform, "platform", "build for this os/arch[/variant]")
-	f.StringVar(&o.network, "network", "none", "network of the RUN containers: none, host or bridge (hako0)")
+	f.StringVar(&o.network, "network", "bridge", "network of the RUN containers: bridge (hako0), none or host")
 	f.StringArrayVar(&o.labels, "label", nil, "set metadata on the image (KEY=VALUE)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only the image ID")
 	return cmd
@@ -50,6 +51,13 @@ func newBuildCommand(g *globalOptions) *cobra.Command {
 
 func runBuild(cmd *cobra.Command, g *globalOptions, o buildOptions, ctxArg string) error {
 	defer interruptible(cmd)()
+	if !cmd.Flags().Changed("network") { // as run: the config file's default
+		mode, err := network.DefaultMode()
+		if err != nil {
+			return err
+		}
+		o.network = mode
+	}
 	s, err := openStore(g)
 	if err != nil {
 		return err

@@ -19,6 +19,8 @@ func newBundleCommand(g *globalOptions) *cobra.Command {
 	cmd.Use = "bundle [RUN OPTIONS] IMAGE DIR [-- COMMAND [ARG...]]"
 	cmd.Short = "Write the OCI bundle (config.json and rootfs/) of the container run would make"
 	cmd.Args = minArgs(2)
+	cmd.Flags().Lookup("network").DefValue = "none"
+	cmd.Flags().Lookup("network").Usage = "network mode: none or host (a bundle cannot carry hako's bridge)"
 	return cmd
 }
 
@@ -26,6 +28,9 @@ func runBundle(cmd *cobra.Command, g *globalOptions, o runOptions, args []string
 	ref, dir, command := args[0], args[1], args[2:]
 	if len(command) > 0 && command[0] == "--" {
 		command = command[1:]
+	}
+	if !cmd.Flags().Changed("network") && len(o.publish) == 0 && !o.publishAll {
+		o.network = "none" // a bundle cannot carry the bridge: none is its default
 	}
 	if o.network != "none" && o.network != "host" {
 		return usageError("hako bundle makes containers with --network none or host: a bundle cannot carry hako's bridge")

@@ -36,10 +36,12 @@ func newInfoCommand(g *globalOptions) *cobra.Command {
 			if in.Driver, err = image.DriverFor(g.root, want, in.OverlaySupported); err != nil {
 				return err
 			}
+			in.Warnings = append(in.Warnings, network.ForwardWarnings()...)
 			if format != "" {
 				return printTemplate(cmd.OutOrStdout(), format, []*hostinfo.Info{in})
 			}
 			printInfo(cmd.OutOrStdout(), in)
+			fmt.Fprintf(cmd.OutOrStdout(), "Network Firewall: %s\n", network.FirewallName())
 			for _, w := range in.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "WARNING: %s\n", w)
 			}

@@ -59,8 +59,8 @@ func newRunLikeCommand(g *globalOptions, action func(*cobra.Command, runOptions,
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.entrypointSet = cmd.Flags().Changed("entrypoint")
-			if !cmd.Flags().Changed("network") && (len(o.publish) > 0 || o.publishAll) {
-				o.network = "bridge" // publishing needs the bridge (Docker's default)
+			if err := defaultNetwork(cmd, &o); err != nil {
+				return err
 			}
 			return action(cmd, o, args)
 		},
@@ -91,7 +91,7 @@ func newRunLikeCommand(g *globalOptions, action func(*cobra.Command, runOptions,
 	f.Uint64VarP(&o.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
 	f.Int64Var(&o.pidsLimit, "pids-limit", 0, "maximum number of processes (-1 for unlimited)")
 	f.StringArrayVar(&o.ulimits, "ulimit", nil, "set a ulimit (NAME=SOFT[:HARD])")
-	f.StringVar(&o.network, "network", "none", "network mode: none, host, bridge (hako0), container:NAME or a network's name")
+	f.StringVar(&o.network, "network", "bridge", "network mode: bridge (hako0), none, host, container:NAME or a network's name")
 	f.StringArrayVar(&o.networkAliases, "network-alias", nil, "add a network-scoped alias for the container (user networks)")
 	f.StringArrayVar(&o.dns, "dns", nil, "set a DNS server")
 	f.StringArrayVar(&o.dnsSearch, "dns-search", nil, "set a DNS search domain ('.' for none)")
