@@ -98,9 +98,9 @@ func TestTop(t *testing.T) {
 	initPid := s.inspectContainer(t, "tp").State.Pid
 	var out string
 	deadline := time.Now().Add(10 * time.Second)
-	for { // the shell starts its sleeps after it runs
+	for { // the shell starts its sleeps after it runs, and they exec after the fork
 		out = s.mustHako(t, "top", "tp")
-		if strings.Count(out, "\n") >= 4 || time.Now().After(deadline) {
+		if strings.Contains(out, " sleep 301\n") && strings.Contains(out, " sleep 302\n") || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -205,12 +205,21 @@ func reopen(root, runRoot, id string, cg *cgroups.Host, resetCount bool) (_ *Con
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoSuchContainer, id)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
+	// A container that just ended may still have its monitor finishing
+	// the teardown (an attach sees the exit first): wait a little for it.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
 		if initAlive(dir) || readState(dir).Restarting {
+			f.Close()
 			return nil, ErrRunning // running, or its monitor restarts it
 		}
-		return nil, fmt.Errorf("container %s is being started or removed by another hako", id)
+		if time.Now().After(deadline) {
+			f.Close()
+			return nil, fmt.Errorf("container %s is being started or removed by another hako", id)
+		}
 	}
 	c := &Container{dir: dir, runRoot: runRoot, cg: cg, lockf: f, unlock: func() { f.Close() }}
 	defer func() {
