@@ -28,6 +28,8 @@ type options struct {
 	containerdMode bool
 	execMode       bool
 	runRounds      int
+	monitorMode    bool
+	monitors       int
 }
 
 func main() {
@@ -60,6 +62,8 @@ func parseFlags() (*options, error) {
 	flag.IntVar(&o.runRounds, "run-rounds", 30, "start-latency rounds per tool with -run")
 	flag.BoolVar(&o.execMode, "exec", false, "measure exec latency in a running container (hako exec, runc exec, podman exec)")
 	flag.BoolVar(&o.containerdMode, "containerd", false, "measure ctr run through containerd's runc shim with hako-runc, runc and crun")
+	flag.BoolVar(&o.monitorMode, "monitor", false, "measure the memory of idle detached containers' monitors (hako monitor, podman's conmon)")
+	flag.IntVar(&o.monitors, "monitors", 10, "detached containers per tool with -monitor")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", flag.Args())
@@ -120,6 +124,9 @@ func run(ctx context.Context, o *options) (err error) {
 	}
 	if o.execMode {
 		return runExecBench(env)
+	}
+	if o.monitorMode {
+		return runMonitorBench(env)
 	}
 	return runPullBench(env)
 }

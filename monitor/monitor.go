@@ -183,8 +183,11 @@ func Main() int {
 			reported = true
 		}
 		// What start-up allocated (the spec, libcontainer's config, JSON)
-		// is garbage now: give it back, as this process lives on.
+		// is garbage now: give it back, as this process lives on; and
+		// unmap the code it ran (trim.go, malloc.go). All three only save memory.
 		debug.FreeOSMemory()
+		trimCHeap()
+		trimText()
 	})
 	lw.Close()
 	if !reported {
