@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -182,12 +181,7 @@ func Main() int {
 			report.Close()
 			reported = true
 		}
-		// What start-up allocated (the spec, libcontainer's config, JSON)
-		// is garbage now: give it back, as this process lives on; and
-		// unmap the code it ran (trim.go, malloc.go). All three only save memory.
-		debug.FreeOSMemory()
-		trimCHeap()
-		trimText()
+		Trim()
 	})
 	lw.Close()
 	if !reported {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,17 @@ import (
 // they are touched. The idle monitor then maps about 1.2 MiB of them
 // (BENCHMARKS.md, "Idle monitor memory").
 const trimChunk = 16 << 10
+
+// Trim is called once a container runs, in the process that waits for it
+// (the monitor; the foreground hako run): what start-up allocated (the
+// spec, libcontainer's config, JSON) is garbage now and goes back to the
+// kernel, as does libseccomp's freed C heap (malloc.go), and the code that
+// start-up ran is unmapped (trimText). It only saves memory.
+func Trim() {
+	debug.FreeOSMemory()
+	trimCHeap()
+	trimText()
+}
 
 // trimText does that, best effort: it changes only what this process maps,
 // never what a page holds.

@@ -11,6 +11,7 @@ import (
 	"github.com/hako-run/hako"
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/image"
+	"github.com/hako-run/hako/monitor"
 	"github.com/hako-run/hako/network"
 	"github.com/hako-run/hako/runtime"
 )
@@ -125,6 +126,7 @@ func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args
 	if o.detach {
 		return runDetached(cmd, g, c)
 	}
+	c.OnStart(monitor.Trim) // this process lives as long as its container
 	code, err := c.Run()
 	if err != nil {
 		return &exitError{code: code, err: err}
