@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // options are the command-line flags.
@@ -30,6 +31,7 @@ type options struct {
 	runRounds      int
 	monitorMode    bool
 	monitors       int
+	monitorIdle    time.Duration
 }
 
 func main() {
@@ -64,6 +66,7 @@ func parseFlags() (*options, error) {
 	flag.BoolVar(&o.containerdMode, "containerd", false, "measure ctr run through containerd's runc shim with hako-runc, runc and crun")
 	flag.BoolVar(&o.monitorMode, "monitor", false, "measure the memory of idle detached containers' monitors (hako monitor, podman's conmon)")
 	flag.IntVar(&o.monitors, "monitors", 10, "detached containers per tool with -monitor")
+	flag.DurationVar(&o.monitorIdle, "monitor-idle", 5*time.Second, "how long the containers idle before -monitor measures (over 2m includes the Go runtime's periodic collection)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", flag.Args())

@@ -16,9 +16,6 @@ import (
 // podman's conmon — with -monitors of them running at once, so that what
 // they share (the executable's pages) is split between them in PSS.
 
-// monitorSettle is how long the containers idle before the measurement.
-const monitorSettle = 5 * time.Second
-
 // memRow is one tool's figures, per process, in KiB.
 type memRow struct {
 	name           string
@@ -36,8 +33,8 @@ func runMonitorBench(env *benchEnv) error {
 	n := env.opts.monitors
 	rows := []*memRow{hakoMonitors(env, img, n), conmonMonitors(env, img, n)}
 	printHeader(env, "Idle monitor memory")
-	fmt.Printf("#### %d detached `sh -c 'exec busybox sleep …'` containers (`run -d --network none`), idle %s\n\n", n, monitorSettle)
-	fmt.Println("Per process that watches a container, from /proc/PID/smaps_rollup with all of them running: median (min–max) in KiB. PSS splits shared pages (the executable) between the processes that map them; private is Private_Clean+Private_Dirty.")
+	fmt.Printf("#### %d detached `sh -c 'exec busybox sleep …'` containers (`run -d --network none`), idle %s\n\n", n, env.opts.monitorIdle)
+	fmt.Println("Per process that watches a container, from /proc/PID/smaps_rollup with all of them running: median (min–max), memory in KiB. PSS splits shared pages (the executable) between the processes that map them; private is Private_Clean+Private_Dirty.")
 	fmt.Println()
 	fmt.Println("| process | RSS KiB | PSS KiB | private KiB | threads |")
 	fmt.Println("|---|---:|---:|---:|---:|")
@@ -75,7 +72,9 @@ func hakoMonitors(env *benchEnv, img *benchImage, n int) *memRow {
 			return row
 		}
 	}
-	time.Sleep(monitorSettle)
+	if row.err = idle(env); row.err != nil {
+		return row
+	}
 	pids, err := cmdPids(env.ctx, env.opts.hako, hako(append([]string{"inspect", "--format", "{{.State.MonitorPid}}"}, names...)...)...)
 	if err != nil {
 		row.err = err
@@ -111,7 +110,9 @@ func conmonMonitors(env *benchEnv, img *benchImage, n int) *memRow {
 			return row
 		}
 	}
-	time.Sleep(monitorSettle)
+	if row.err = idle(env); row.err != nil {
+		return row
+	}
 	pids, err := cmdPids(env.ctx, "podman", append(append(append([]string{}, global...), "inspect", "--format", "{{.State.ConmonPid}}"), names...)...)
 	if err != nil {
 		row.err = err
@@ -120,6 +121,16 @@ func conmonMonitors(env *benchEnv, img *benchImage, n int) *memRow {
 	row.measure(pids)
 	row.note = fmt.Sprintf("conmon: %s; podman %s", firstLine(cmdOutput("conmon", "--version")), podman.describe())
 	return row
+}
+
+// idle waits -monitor-idle, or until Ctrl-C.
+func idle(env *benchEnv) error {
+	select {
+	case <-time.After(env.opts.monitorIdle):
+		return nil
+	case <-env.ctx.Done():
+		return env.ctx.Err()
+	}
 }
 
 func containerNames(prefix string, n int) []string {

@@ -2,9 +2,11 @@ package monitor
 
 import (
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // exeROStats sums the resident KiB and counts the mappings of this test
@@ -141,4 +143,24 @@ func TestCleanExeMappingsSkipsRELRO(t *testing.T) {
 		}
 	}
 	t.Logf("%d read-only mappings of the executable with private pages (RELRO), none trimmed", found)
+}
+
+// After a garbage collection the executable is unmapped again, once a
+// minute at most.
+func TestTrimAfterGC(t *testing.T) {
+	Trim()
+	trimmed.Lock()
+	trimmed.last = time.Now().Add(-2 * time.Minute)
+	trimmed.Unlock()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+		trimmed.Lock()
+		again := time.Since(trimmed.last) < time.Minute
+		trimmed.Unlock()
+		if again {
+			return
+		}
+	}
+	t.Fatal("no trim after a garbage collection")
 }
