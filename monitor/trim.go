@@ -99,11 +99,16 @@ func rearmAfterGC() {
 	runtime.SetFinalizer(&gcSentinel{}, func(*gcSentinel) {
 		trimmed.Lock()
 		due := time.Since(trimmed.last) >= time.Minute
-		trimmed.Unlock()
 		if due {
+			trimmed.last = time.Now() // the collection below is not due
+		}
+		trimmed.Unlock()
+		rearmAfterGC()
+		if due {
+			// What the collection left free goes back too.
+			debug.FreeOSMemory()
 			trimText()
 		}
-		rearmAfterGC()
 	})
 }
 
