@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -102,7 +104,12 @@ func conmonMonitors(env *benchEnv, img *benchImage, n int) *memRow {
 	}
 	global := append(podman.args(env, t.home), v.global...)
 	names := containerNames("bench-mon", n)
-	defer runCmd(context.Background(), "podman", append(append(append([]string{}, global...), "rm", "-f", "-t", "0"), names...)...)
+	defer func() {
+		runCmd(context.Background(), "podman", append(append(append([]string{}, global...), "rm", "-f", "-t", "0"), names...)...)
+		// conmon runs podman's cleanup command after rm returns: let it
+		// finish before the store is removed.
+		waitNoProcessMentions(t.home, 20*time.Second)
+	}()
 	for _, name := range names {
 		args := append(append([]string{}, v.global...), "run", "-d", "--name", name, "--network", "none")
 		args = append(append(args, v.run...), img.ref, "sh", "-c", execSleeper)
@@ -121,6 +128,27 @@ func conmonMonitors(env *benchEnv, img *benchImage, n int) *memRow {
 	row.measure(pids)
 	row.note = fmt.Sprintf("conmon: %s; podman %s", firstLine(cmdOutput("conmon", "--version")), podman.describe())
 	return row
+}
+
+// waitNoProcessMentions waits until no process has s in its command line,
+// at most d.
+func waitNoProcessMentions(s string, d time.Duration) {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		found := false
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			if _, err := strconv.Atoi(e.Name()); err != nil {
+				continue
+			}
+			if cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); bytes.Contains(cmdline, []byte(s)) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return
+		}
+	}
 }
 
 // idle waits -monitor-idle, or until Ctrl-C.
