@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -126,8 +127,14 @@ func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args
 	if o.detach {
 		return runDetached(cmd, g, c)
 	}
-	c.OnStart(monitor.Trim) // this process lives as long as its container
+	// This process lives as long as its container: once it has run for a
+	// second, drop what starting it left mapped (a quick one never pays).
+	var trim *time.Timer
+	c.OnStart(func() { trim = time.AfterFunc(time.Second, monitor.Trim) })
 	code, err := c.Run()
+	if trim != nil {
+		trim.Stop()
+	}
 	if err != nil {
 		return &exitError{code: code, err: err}
 	}
