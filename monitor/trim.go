@@ -25,8 +25,9 @@ import (
 // read-only mappings into chunk-sized mappings, so that a fault maps at
 // most one chunk, and drops what start-up mapped; the pages stay in the
 // page cache, shared with every other hako process, and fault back in as
-// they are touched. The idle monitor then maps about 1.2 MiB of them
-// (BENCHMARKS.md, "Idle monitor memory").
+// they are touched. The idle monitor then maps 0.6–1.1 MB of them
+// (BENCHMARKS.md, "Idle monitor memory"). Smaller chunks map less but cost
+// the kernel ~220 bytes per mapping: 16 KiB makes ~1,100 of them.
 const trimChunk = 16 << 10
 
 // Trim is called once a container runs, in the process that waits for it
@@ -48,7 +49,7 @@ var trimmed struct {
 	last time.Time
 }
 
-// trimText does that, best effort: it changes only what this process maps,
+// trimText splits and unmaps, best effort: it changes only what this process maps,
 // never what a page holds. The first call splits the mappings; later ones
 // (a restarted container, a garbage collection) only unmap.
 func trimText() error {
@@ -148,7 +149,7 @@ func cleanExeMappings() ([]exeMapping, error) {
 			continue
 		}
 		cur = nil
-		if len(fields) < 6 || fields[5] != exe || strings.ContainsAny(fields[1], "ws") {
+		if len(fields) < 6 || strings.Join(fields[5:], " ") != exe || strings.ContainsAny(fields[1], "ws") {
 			continue
 		}
 		lo, hi, ok := strings.Cut(fields[0], "-")
