@@ -83,6 +83,7 @@ bench: bench-deps build
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN)
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -run
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -exec
+	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -monitor
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -containerd
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -build
 

@@ -28,6 +28,7 @@ func runExecBench(env *benchEnv) error {
 	}
 	printHeader(env, "Exec latency")
 	printStartTable(res, env.opts.runRounds)
+	printExecRatio(res)
 	return nil
 }
 
@@ -110,7 +111,7 @@ func execContenders(env *benchEnv, podman *podmanTool) ([]*contender, func()) {
 		pod.note = fmt.Sprintf("podman exec: %s", podman.describe())
 		return nil
 	}
-	cs := []*contender{hako, runc, pod}
+	cs := []*contender{hako, sameSpecRuncExec(env, hakoArgs, closers), runc, pod}
 	// Each running container goes after its contender's last round, while
 	// its state dir still exists (measure removes the dirs when it returns).
 	stop := func(name string) {

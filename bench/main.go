@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // options are the command-line flags.
@@ -29,6 +30,9 @@ type options struct {
 	execMode       bool
 	buildMode      bool // -build: hako build vs podman build (buildbench.go)
 	runRounds      int
+	monitorMode    bool
+	monitors       int
+	monitorIdle    time.Duration
 }
 
 func main() {
@@ -62,6 +66,9 @@ func parseFlags() (*options, error) {
 	flag.BoolVar(&o.execMode, "exec", false, "measure exec latency in a running container (hako exec, runc exec, podman exec)")
 	flag.BoolVar(&o.buildMode, "build", false, "measure hako build against podman build, cold and cached")
 	flag.BoolVar(&o.containerdMode, "containerd", false, "measure ctr run through containerd's runc shim with hako-runc, runc and crun")
+	flag.BoolVar(&o.monitorMode, "monitor", false, "measure the memory of idle detached containers' monitors (hako monitor, podman's conmon)")
+	flag.IntVar(&o.monitors, "monitors", 10, "detached containers per tool with -monitor")
+	flag.DurationVar(&o.monitorIdle, "monitor-idle", 5*time.Second, "how long the containers idle before -monitor measures (over 2m includes the Go runtime's periodic collection)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", flag.Args())
@@ -125,6 +132,9 @@ func run(ctx context.Context, o *options) (err error) {
 	}
 	if o.buildMode {
 		return runBuildBench(env)
+	}
+	if o.monitorMode {
+		return runMonitorBench(env)
 	}
 	return runPullBench(env)
 }

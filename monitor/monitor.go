@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -185,9 +184,7 @@ func Main() int {
 			report.Close()
 			reported = true
 		}
-		// What start-up allocated (the spec, libcontainer's config, JSON)
-		// is garbage now: give it back, as this process lives on.
-		debug.FreeOSMemory()
+		Trim()
 	})
 	lw.Close()
 	if !reported {

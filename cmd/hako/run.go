@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hako-run/hako"
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/image"
+	"github.com/hako-run/hako/monitor"
 	"github.com/hako-run/hako/network"
 	"github.com/hako-run/hako/runtime"
 )
@@ -132,7 +134,14 @@ func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args
 	if proxy, _ := cmd.Flags().GetBool("sig-proxy"); !proxy {
 		c.SetSigProxy(false)
 	}
+	// This process lives as long as its container: once it has run for a
+	// second, drop what starting it left mapped (a quick one never pays).
+	var trim *time.Timer
+	c.OnStart(func() { trim = time.AfterFunc(time.Second, monitor.Trim) })
 	code, err := c.Run()
+	if trim != nil {
+		trim.Stop()
+	}
 	if err != nil {
 		return &exitError{code: code, err: err}
 	}
