@@ -124,6 +124,10 @@ func TestRestartAlwaysKilledFromOutside(t *testing.T) {
 	s := detachStore(t)
 	id := s.runD(t, "--name", "always", "--restart", "always", busybox.ref, "sh", "-c", "echo up; exec sleep 1000")
 	first := s.inspectRestart(t, id)
+	// Kill it only once it has said so: a kill before its echo leaves one "up".
+	if !eventually(10*time.Second, func() bool { return len(s.logTimes(t, id, "up")) == 1 }) {
+		t.Fatal("the first run never logged \"up\"")
+	}
 	if err := syscall.Kill(first.State.Pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
