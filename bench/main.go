@@ -53,7 +53,7 @@ func parseFlags() (*options, error) {
 	var only string
 	flag.StringVar(&o.hako, "hako", "bin/hako", "path of the hako binary to measure")
 	flag.IntVar(&o.rounds, "rounds", 3, "pull rounds per image and tool (the median is reported)")
-	flag.StringVar(&only, "only", "", "comma-separated images to pull (mixed,smallfiles); default all")
+	flag.StringVar(&only, "only", "", "comma-separated images to pull (mixed,smallfiles,large); default all")
 	flag.StringVar(&o.cacheDir, "cache", "/var/tmp/hako-bench-cache", "where generated layer tarballs are kept between runs")
 	flag.BoolVar(&o.keepCache, "keep-cache", true, "keep generated layers for the next run (false removes them at exit)")
 	flag.BoolVar(&o.runMode, "run", false, "measure container start latency instead of pulls")
@@ -71,7 +71,7 @@ func parseFlags() (*options, error) {
 		o.only = map[string]bool{}
 		for _, name := range strings.Split(only, ",") {
 			if _, ok := imageSpecs[name]; !ok {
-				return nil, fmt.Errorf("unknown image %q (want mixed or smallfiles)", name)
+				return nil, fmt.Errorf("unknown image %q (want mixed, smallfiles or large)", name)
 			}
 			o.only[name] = true
 		}
