@@ -26,6 +26,7 @@ type options struct {
 	keepCache      bool
 	runMode        bool
 	containerdMode bool
+	serveMode      bool
 	execMode       bool
 	runRounds      int
 }
@@ -59,6 +60,7 @@ func parseFlags() (*options, error) {
 	flag.BoolVar(&o.runMode, "run", false, "measure container start latency instead of pulls")
 	flag.IntVar(&o.runRounds, "run-rounds", 30, "start-latency rounds per tool with -run")
 	flag.BoolVar(&o.execMode, "exec", false, "measure exec latency in a running container (hako exec, runc exec, podman exec)")
+	flag.BoolVar(&o.serveMode, "serve", false, "push the images (see -only), print their references and serve them until interrupted")
 	flag.BoolVar(&o.containerdMode, "containerd", false, "measure ctr run through containerd's runc shim with hako-runc, runc and crun")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -114,6 +116,9 @@ func run(ctx context.Context, o *options) (err error) {
 	env := &benchEnv{ctx: ctx, opts: o, tmp: tmp, reg: reg, loadAtStart: loadAvg()}
 	if o.containerdMode {
 		return runContainerdBench(env)
+	}
+	if o.serveMode {
+		return runServe(env)
 	}
 	if o.runMode {
 		return runStartBench(env)
