@@ -165,7 +165,7 @@ func newNetworkLsCommand() *cobra.Command {
 	f.BoolVarP(&quiet, "quiet", "q", false, "only display network IDs")
 	f.BoolVar(&noTrunc, "no-trunc", false, "do not truncate the output")
 	f.StringVar(&format, "format", "", "format output with a Go template, or 'json'")
-	f.StringArrayVarP(&filters, "filter", "f", nil, "filter output (name=NAME, id=ID, driver=DRIVER, type=custom|builtin)")
+	stringArrayVarP(f, &filters, "filter", "f", nil, "filter output (name=NAME, id=ID, driver=DRIVER, type=custom|builtin)")
 	return cmd
 }
 
