@@ -32,8 +32,11 @@ build: deps
 # binary, which speaks runc's command line under that name (containerd's
 # runc shim, BinaryName). Keep it outside the state roots (/run/hako*).
 PREFIX ?= /usr/local
+# The installed copy is stripped (symbol table and DWARF: 20.7 -> 14.8 MB
+# on amd64); start-up is the same, as neither is loaded. bin/hako keeps them
+# for perf and debuggers.
 install: build
-	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hako
+	install -D -s -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hako
 	ln -sf hako $(DESTDIR)$(PREFIX)/bin/hako-runc
 
 # cross builds static binaries for Raspberry Pis from an amd64 Debian host:
