@@ -196,6 +196,9 @@ func packageOf(sym string) string {
 			}
 			sym = strings.TrimPrefix(sym, p)
 			sym = strings.TrimLeft(sym, "*")
+			for _, q := range []string{".eq.", ".hash.", ".namedata.", ".gcmask."} {
+				sym = strings.TrimLeft(strings.TrimPrefix(sym, q), "*")
+			}
 			if sym == "" || !strings.ContainsAny(sym, "./") {
 				return "type"
 			}
@@ -205,10 +208,13 @@ func packageOf(sym string) string {
 		return "go"
 	}
 	// The package ends at the first dot after the last slash, looking only
-	// before any type parameters or receivers.
+	// before any type parameters, receivers or itab interface.
 	head := sym
 	if i := strings.IndexAny(head, "[("); i >= 0 {
 		head = head[:i]
+	}
+	if i := strings.IndexByte(head, ','); i >= 0 {
+		head = head[:i] // an itab: the concrete type's package
 	}
 	slash := strings.LastIndex(head, "/")
 	dot := strings.Index(head[slash+1:], ".")
