@@ -14,9 +14,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"text/template"
 
 	"github.com/hako-run/hako/internal/atomicfile"
+	template "github.com/hako-run/hako/internal/gotemplate"
 )
 
 const (

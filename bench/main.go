@@ -27,6 +27,7 @@ type options struct {
 	keepCache      bool
 	runMode        bool
 	containerdMode bool
+	serveMode      bool
 	execMode       bool
 	buildMode      bool // -build: hako build vs podman build (buildbench.go)
 	runRounds      int
@@ -58,13 +59,14 @@ func parseFlags() (*options, error) {
 	var only string
 	flag.StringVar(&o.hako, "hako", "bin/hako", "path of the hako binary to measure")
 	flag.IntVar(&o.rounds, "rounds", 3, "pull rounds per image and tool (the median is reported)")
-	flag.StringVar(&only, "only", "", "comma-separated images to pull (mixed,smallfiles); default all")
+	flag.StringVar(&only, "only", "", "comma-separated images to pull (mixed,smallfiles,large); default all")
 	flag.StringVar(&o.cacheDir, "cache", "/var/tmp/hako-bench-cache", "where generated layer tarballs are kept between runs")
 	flag.BoolVar(&o.keepCache, "keep-cache", true, "keep generated layers for the next run (false removes them at exit)")
 	flag.BoolVar(&o.runMode, "run", false, "measure container start latency instead of pulls")
 	flag.IntVar(&o.runRounds, "run-rounds", 30, "start-latency rounds per tool with -run")
 	flag.BoolVar(&o.execMode, "exec", false, "measure exec latency in a running container (hako exec, runc exec, podman exec)")
 	flag.BoolVar(&o.buildMode, "build", false, "measure hako build against podman build, cold and cached")
+	flag.BoolVar(&o.serveMode, "serve", false, "push the images (see -only), print their references and serve them until interrupted")
 	flag.BoolVar(&o.containerdMode, "containerd", false, "measure ctr run through containerd's runc shim with hako-runc, runc and crun")
 	flag.BoolVar(&o.monitorMode, "monitor", false, "measure the memory of idle detached containers' monitors (hako monitor, podman's conmon)")
 	flag.IntVar(&o.monitors, "monitors", 10, "detached containers per tool with -monitor")
@@ -80,7 +82,7 @@ func parseFlags() (*options, error) {
 		o.only = map[string]bool{}
 		for _, name := range strings.Split(only, ",") {
 			if _, ok := imageSpecs[name]; !ok {
-				return nil, fmt.Errorf("unknown image %q (want mixed or smallfiles)", name)
+				return nil, fmt.Errorf("unknown image %q (want mixed, smallfiles or large)", name)
 			}
 			o.only[name] = true
 		}
@@ -123,6 +125,9 @@ func run(ctx context.Context, o *options) (err error) {
 	env := &benchEnv{ctx: ctx, opts: o, tmp: tmp, reg: reg, loadAtStart: loadAvg()}
 	if o.containerdMode {
 		return runContainerdBench(env)
+	}
+	if o.serveMode {
+		return runServe(env)
 	}
 	if o.runMode {
 		return runStartBench(env)

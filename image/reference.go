@@ -5,6 +5,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 )
@@ -42,7 +43,7 @@ func ParseReference(s string, insecure ...string) (name.Reference, error) {
 		return nil, fmt.Errorf("invalid reference format %q: repository name must not be more than 255 characters", s)
 	}
 	for _, part := range strings.Split(ref.Context().RepositoryStr(), "/") {
-		if !pathComponent.MatchString(part) {
+		if !pathComponent().MatchString(part) {
 			return nil, fmt.Errorf("invalid reference format %q: each part of a repository name must start and end with a letter or digit", s)
 		}
 	}
@@ -50,7 +51,9 @@ func ParseReference(s string, insecure ...string) (name.Reference, error) {
 }
 
 // pathComponent is the distribution grammar of one part of a repository.
-var pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
+var pathComponent = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
+})
 
 // FullName is the reference as hako stores it: Docker's spelling with the
 // registry, repository and tag or digest (docker.io/library/busybox:latest).

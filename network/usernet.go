@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -65,7 +66,7 @@ type Def struct {
 // 10.88.0.0/16.
 var userPool = netip.MustParsePrefix("10.90.0.0/15")
 
-var netNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+var netNameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`) })
 
 // ErrNotFound is a network name or ID that names no network.
 var ErrNotFound = errors.New("network not found")
@@ -134,7 +135,7 @@ func lookupIn(defs []*Def, ref string) (*Def, error) {
 // subnet's first address. With ipv6 the network has IPv6 too, in subnet6
 // (zero: a random unique local /64).
 func Create(name string, subnet netip.Prefix, gw netip.Addr, ipv6 bool, subnet6 netip.Prefix) (*Def, error) {
-	if !netNameRe.MatchString(name) {
+	if !netNameRe().MatchString(name) {
 		return nil, fmt.Errorf("invalid network name %q, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name)
 	}
 	if slices.Contains(Predefined, name) {

@@ -85,7 +85,9 @@ func ApplyLayer(ctx context.Context, dir string, r io.Reader, opts ApplyOptions)
 	}
 
 	hw := &hashWriter{h: sha256.New()}
-	tr := tar.NewReader(io.TeeReader(dec, hw))
+	ra := newReadAhead(dec, hw) // gunzip and hash run beside the extraction
+	defer ra.stop()             // before closeDec (defers run last first)
+	tr := tar.NewReader(ra)
 	entries := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -109,7 +111,7 @@ func ApplyLayer(ctx context.Context, dir string, r io.Reader, opts ApplyOptions)
 
 	// Drain what follows the end marker: the DiffID covers it, and a verifying reader below
 	// only checks the blob digest when it reaches EOF.
-	if err := drain(ctx, hw, dec, *bufp); err != nil {
+	if err := drain(ctx, io.Discard, ra, *bufp); err != nil { // ra hashes it
 		return ApplyResult{}, err
 	}
 	if err := drain(ctx, io.Discard, raw, *bufp); err != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -122,10 +123,12 @@ type Container struct {
 	noSigProxy bool
 }
 
-var nameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+// Compiled on first use: package-level work runs in every hako process,
+// each container's init included.
+var nameRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`) })
 
 // ValidName reports whether name is a valid container name (Docker's rule).
-func ValidName(name string) bool { return nameRe.MatchString(name) }
+func ValidName(name string) bool { return nameRe().MatchString(name) }
 
 // containersDir is Root/containers.
 func containersDir(root string) string { return filepath.Join(root, "containers") }

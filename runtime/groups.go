@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/moby/sys/user"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -41,12 +42,14 @@ func addGroups(rootfs string, u *specs.User, groups []string) error {
 }
 
 // deviceCgroupRule is Docker's --device-cgroup-rule syntax: TYPE MAJOR:MINOR ACCESS.
-var deviceCgroupRule = regexp.MustCompile(`^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$`)
+var deviceCgroupRule = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([acb]) ([0-9]+|\*):([0-9]+|\*) ([rwm]{1,3})$`)
+})
 
 // ParseDeviceCgroupRule parses one --device-cgroup-rule ("c 13:* rwm") into
 // an allow rule of the device cgroup.
 func ParseDeviceCgroupRule(s string) (specs.LinuxDeviceCgroup, error) {
-	m := deviceCgroupRule.FindStringSubmatch(s)
+	m := deviceCgroupRule().FindStringSubmatch(s)
 	if m == nil {
 		return specs.LinuxDeviceCgroup{}, fmt.Errorf("invalid device cgroup format '%s': want TYPE MAJOR:MINOR ACCESS, e.g. 'c 13:* rwm'", s)
 	}

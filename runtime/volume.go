@@ -103,7 +103,7 @@ func (vs Volumes) lock() (func(), error) {
 
 // ValidVolumeName reports whether name is a valid local volume name
 // (Docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+, so at least two characters).
-func ValidVolumeName(name string) bool { return nameRe.MatchString(name) }
+func ValidVolumeName(name string) bool { return nameRe().MatchString(name) }
 
 func invalidVolumeName(name string) error {
 	return fmt.Errorf("create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path", name, name)

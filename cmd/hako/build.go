@@ -36,15 +36,15 @@ func newBuildCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&o.tags, "tag", "t", nil, "name and optionally a tag (name:tag)")
+	stringArrayVarP(f, &o.tags, "tag", "t", nil, "name and optionally a tag (name:tag)")
 	f.StringVarP(&o.file, "file", "f", "", "name of the Dockerfile (default PATH/Dockerfile; - reads it from stdin)")
-	f.StringArrayVar(&o.buildArgs, "build-arg", nil, "set a build-time variable (KEY=VALUE, or KEY to take it from the environment)")
+	stringArrayVar(f, &o.buildArgs, "build-arg", nil, "set a build-time variable (KEY=VALUE, or KEY to take it from the environment)")
 	f.StringVar(&o.target, "target", "", "the build stage to build (the last by default)")
 	f.BoolVar(&o.noCache, "no-cache", false, "do not use the cache")
 	f.BoolVar(&o.pull, "pull", false, "always pull the FROM images")
 	f.Var(&o.platform, "platform", "build for this os/arch[/variant]")
 	f.StringVar(&o.network, "network", "bridge", "network of the RUN containers: bridge (hako0), none or host")
-	f.StringArrayVar(&o.labels, "label", nil, "set metadata on the image (KEY=VALUE)")
+	stringArrayVar(f, &o.labels, "label", nil, "set metadata on the image (KEY=VALUE)")
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "print only the image ID")
 	return cmd
 }

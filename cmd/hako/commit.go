@@ -34,7 +34,7 @@ func newCommitCommand(g *globalOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVarP(&o.message, "message", "m", "", "commit message")
 	f.StringVarP(&o.author, "author", "a", "", `author (e.g. "Jane <jane@example.com>")`)
-	f.StringArrayVarP(&o.changes, "change", "c", nil, "apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)")
+	stringArrayVarP(f, &o.changes, "change", "c", nil, "apply a Dockerfile instruction to the image (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, VOLUME, WORKDIR, STOPSIGNAL)")
 	f.BoolVarP(&o.pause, "pause", "p", true, "pause a running container while committing (only stopped containers are committed yet)")
 	return cmd
 }

@@ -34,8 +34,8 @@ func newExecCommand(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&o.tty, "tty", "t", false, "allocate a pseudo-TTY")
 	f.BoolVarP(&o.detach, "detach", "d", false, "run the command in the background")
 	f.BoolVar(&o.privileged, "privileged", false, "give the command every capability")
-	f.StringArrayVarP(&o.env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to copy it from hako's environment)")
-	f.StringArrayVar(&o.envFiles, "env-file", nil, "read environment variables from a file")
+	stringArrayVarP(f, &o.env, "env", "e", nil, "set an environment variable (KEY=VALUE, or KEY to copy it from hako's environment)")
+	stringArrayVar(f, &o.envFiles, "env-file", nil, "read environment variables from a file")
 	f.StringVarP(&o.workdir, "workdir", "w", "", "working directory inside the container")
 	f.StringVarP(&o.user, "user", "u", "", "user name or UID, optionally with group (name|uid[:group|gid])")
 	return cmd

@@ -6,11 +6,11 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"text/template"
 	"time"
 
 	"github.com/docker/go-units"
 	"github.com/hako-run/hako/image"
+	template "github.com/hako-run/hako/internal/gotemplate"
 	"github.com/spf13/cobra"
 )
 

@@ -69,7 +69,7 @@ func newNetworkCreateCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&driver, "driver", "d", "bridge", "driver to manage the network (only bridge)")
-	f.StringArrayVar(&subnets, "subnet", nil, "subnet in CIDR format (default: a free /24 of 10.90.0.0/15); with --ipv6 also an IPv6 one (default: a random fdXX:…::/64)")
+	stringArrayVar(f, &subnets, "subnet", nil, "subnet in CIDR format (default: a free /24 of 10.90.0.0/15); with --ipv6 also an IPv6 one (default: a random fdXX:…::/64)")
 	f.BoolVar(&ipv6, "ipv6", false, "enable IPv6 networking")
 	f.StringVar(&gateway, "gateway", "", "gateway for the subnet (default: its first address)")
 	return cmd
@@ -175,7 +175,7 @@ func newNetworkLsCommand() *cobra.Command {
 	f.BoolVarP(&quiet, "quiet", "q", false, "only display network IDs")
 	f.BoolVar(&noTrunc, "no-trunc", false, "do not truncate the output")
 	f.StringVar(&format, "format", "", "format output with a Go template, or 'json'")
-	f.StringArrayVarP(&filters, "filter", "f", nil, "filter output (name=NAME, id=ID, driver=DRIVER, type=custom|builtin)")
+	stringArrayVarP(f, &filters, "filter", "f", nil, "filter output (name=NAME, id=ID, driver=DRIVER, type=custom|builtin)")
 	return cmd
 }
 

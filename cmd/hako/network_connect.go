@@ -31,7 +31,7 @@ func newNetworkConnectCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVar(&aliases, "alias", nil, "add a network-scoped alias for the container")
+	stringArrayVar(f, &aliases, "alias", nil, "add a network-scoped alias for the container")
 	f.StringVar(&ip, "ip", "", "IPv4 address (e.g., 10.90.5.10)")
 	return cmd
 }

@@ -55,7 +55,7 @@ func newPsCommand(g *globalOptions, use string) *cobra.Command {
 	f.BoolVarP(&o.latest, "latest", "l", false, "show the latest created container (includes all states)")
 	f.IntVarP(&o.last, "last", "n", -1, "show n last created containers (includes all states)")
 	f.BoolVar(&o.noTrunc, "no-trunc", false, "don't truncate output")
-	f.StringArrayVarP(&o.filters, "filter", "f", nil, "filter output based on conditions (name=, status=, ancestor=, label=, exited=)")
+	stringArrayVarP(f, &o.filters, "filter", "f", nil, "filter output based on conditions (name=, status=, ancestor=, label=, exited=)")
 	f.StringVar(&o.format, "format", "", "format output with a Go template, or 'json'")
 	return cmd
 }

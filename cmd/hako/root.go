@@ -53,9 +53,11 @@ func defaultRoot() string {
 
 func newRootCommand(g *globalOptions) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "hako",
-		Short:         "A daemonless container runtime",
-		Version:       Version,
+		Use:   "hako",
+		Short: "A daemonless container runtime",
+		// cobra prints "hako version " + Version for --version; a version
+		// template would link text/template's method lookup (internal/gotemplate).
+		Version:       Version + ", build " + commit,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// Docker's CLI stops parsing hako's own flags at the first argument
@@ -63,7 +65,6 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		TraverseChildren: false,
 	}
 	root.PersistentPreRunE = needRoot
-	root.SetVersionTemplate(versionLine() + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: 125, err: fmt.Errorf("%w\nSee '%s --help'", err, c.CommandPath())}
 	})

@@ -85,7 +85,7 @@ func newSearchCommand(g *globalOptions) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.IntVar(&limit, "limit", 25, "max number of search results")
-	f.StringArrayVarP(&filters, "filter", "f", nil, "filter output: stars=N, is-official=true|false, is-automated=true|false")
+	stringArrayVarP(f, &filters, "filter", "f", nil, "filter output: stars=N, is-official=true|false, is-automated=true|false")
 	f.StringVar(&format, "format", "", "format output with a Go template, or 'json'")
 	f.BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
 	return cmd

@@ -81,7 +81,7 @@ func newSystemPruneCommand(g *globalOptions) *cobra.Command {
 	f.BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
 	f.BoolVarP(&all, "all", "a", false, "remove all unused images, not just dangling ones")
 	f.BoolVar(&volumes, "volumes", false, "prune anonymous volumes")
-	f.StringArrayVar(&filters, "filter", nil, "provide filter values (until=DURATION|TIMESTAMP, label=KEY[=VALUE], label!=KEY[=VALUE])")
+	stringArrayVar(f, &filters, "filter", nil, "provide filter values (until=DURATION|TIMESTAMP, label=KEY[=VALUE], label!=KEY[=VALUE])")
 	return cmd
 }
 

@@ -58,8 +58,8 @@ func newVolumeCreateCommand(g *globalOptions) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&driver, "driver", "d", "local", "volume driver name")
-	f.StringArrayVar(&labels, "label", nil, "set metadata for a volume (KEY[=VALUE])")
-	f.StringArrayVarP(&opts, "opt", "o", nil, "set driver specific options (not supported)")
+	stringArrayVar(f, &labels, "label", nil, "set metadata for a volume (KEY[=VALUE])")
+	stringArrayVarP(f, &opts, "opt", "o", nil, "set driver specific options (not supported)")
 	return cmd
 }
 
@@ -116,7 +116,7 @@ func newVolumeLsCommand(g *globalOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&o.quiet, "quiet", "q", false, "only display volume names")
 	f.StringVar(&o.format, "format", "", "format output with a Go template, or 'json'")
-	f.StringArrayVarP(&o.filters, "filter", "f", nil, "filter output (dangling=true|false, name=NAME, label=KEY[=VALUE])")
+	stringArrayVarP(f, &o.filters, "filter", "f", nil, "filter output (dangling=true|false, name=NAME, label=KEY[=VALUE])")
 	return cmd
 }
 

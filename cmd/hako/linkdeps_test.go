@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestLinkerRemovesUnusedMethods links hako as make build does and fails
+// when a function that looks methods up by name at run time
+// (reflect.Value.MethodByName, reflect.Type.Method with a variable: the
+// linker marks it <ReflectMethod>) is reachable. One such function makes
+// the linker keep every exported method of every type that can reach an
+// interface: 4 MB more binary (text/template's method calls, reached
+// through cobra's version template, hako's --format and the AppArmor
+// profile; internal/gotemplate is the copy without them).
+func TestLinkerRemovesUnusedMethods(t *testing.T) {
+	if testing.Short() {
+		t.Skip("links the whole binary")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	out := filepath.Join(t.TempDir(), "hako")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "seccomp netgo osusergo",
+		"-ldflags", "-linkmode external -extldflags -static -dumpdep", "-o", out, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	sc := bufio.NewScanner(stderr)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		// "caller <ReflectMethod> -> callee": the caller makes dynamic method calls.
+		if from, _, ok := strings.Cut(sc.Text(), " -> "); ok && strings.HasSuffix(from, "<ReflectMethod>") {
+			if len(found) == 0 || found[len(found)-1] != from {
+				found = append(found, from)
+			}
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	if len(found) > 0 {
+		t.Errorf("reachable functions that call methods by name (the linker then keeps all exported methods; use internal/gotemplate instead of text/template):\n%s\nfind who reaches them in the output of go build -ldflags=-dumpdep",
+			strings.Join(found, "\n"))
+	}
+}
