@@ -17,6 +17,8 @@ func Pause(runRoot string, info *Info) error {
 	switch {
 	case !info.State.Running:
 		return fmt.Errorf("Container %s is not running", info.ID)
+	case info.State.Paused && commitFroze(info.Dir):
+		return nil // frozen by a killed commit: now paused by the user
 	case info.State.Paused:
 		return fmt.Errorf("Container %s is already paused", info.ID)
 	}
@@ -35,6 +37,7 @@ func Unpause(runRoot string, info *Info) error {
 	if !info.State.Paused {
 		return fmt.Errorf("Container %s is not paused", info.ID)
 	}
+	commitFroze(info.Dir) // a killed commit's marker goes with the freeze
 	return thaw(runRoot, info)
 }
 
