@@ -64,8 +64,14 @@ type heldCommit struct {
 
 func (s *store) startHeldCommit(t *testing.T, args ...string) *heldCommit {
 	t.Helper()
-	h := &heldCommit{hold: filepath.Join(t.TempDir(), "hold")}
-	h.cmd = s.cmd(append([]string{"commit"}, args...)...)
+	return startHeldCommit(t, s.cmd(append([]string{"commit"}, args...)...))
+}
+
+// startHeldCommit starts cmd, a hako commit, with the hold file set.
+func startHeldCommit(t *testing.T, cmd *exec.Cmd) *heldCommit {
+	t.Helper()
+	args := cmd.Args
+	h := &heldCommit{cmd: cmd, hold: filepath.Join(t.TempDir(), "hold")}
 	h.cmd.Env = append(os.Environ(), "HAKO_TEST_COMMIT_HOLD="+h.hold)
 	h.cmd.Stdout, h.cmd.Stderr = &h.out, &h.err
 	if err := h.cmd.Start(); err != nil {
@@ -77,7 +83,7 @@ func (s *store) startHeldCommit(t *testing.T, args ...string) *heldCommit {
 			return h
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("commit %q never reached its diff: %s", args, h.err.String())
+			t.Fatalf("%q never reached its diff: %s", args, h.err.String())
 		}
 	}
 }
@@ -310,4 +316,64 @@ func TestVFSCommitRunning(t *testing.T) {
 		t.Errorf("the committed image holds %q", out)
 	}
 	s.mustHako(t, "rm", "-f", "live")
+}
+
+// TestCommitRunningOnCgroupV2: on cgroup v2 (made as TestRunOnCgroupV2
+// makes it on a hybrid host: every hako in a mount namespace with the
+// cgroup2 hierarchy at /sys/fs/cgroup) the commit freezes the container
+// through cgroup.freeze, thaws it after, and leaves a user-paused one
+// paused.
+func TestCommitRunningOnCgroupV2(t *testing.T) {
+	if data, err := os.ReadFile("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		t.Skipf("already a cgroup v2 host (controllers %q): TestCommitRunningContainer covers it", strings.TrimSpace(string(data)))
+	}
+	unified := "/sys/fs/cgroup/unified"
+	if _, err := os.Stat(unified + "/cgroup.controllers"); err != nil {
+		t.Skip("no cgroup2 hierarchy on this host")
+	}
+	s := runStore(t)
+	for _, dir := range []string{unified, unified + "/hako"} {
+		before := subtreeControl(dir)
+		t.Cleanup(func() { restoreSubtreeControl(t, dir, before) })
+	}
+	v2 := func(args ...string) *exec.Cmd {
+		const script = `mount -t cgroup2 cgroup2 /sys/fs/cgroup && exec "$@"`
+		return exec.Command("unshare", append([]string{"-m", "--propagation", "private", "sh", "-c", script, "sh",
+			hakoBin, "--root", s.root, "--runroot", s.runroot}, args...)...)
+	}
+	must := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := runTool(t, v2(args...))
+		if code != 0 {
+			t.Fatalf("%q on cgroup v2: exit %d: %s", args, code, errOut)
+		}
+		return out
+	}
+	id := strings.TrimSpace(must("run", "-d", "--network", "none", "--name", "live", "--mount", "type=tmpfs,target=/cnt", busybox.ref, "sh", "-c", liveScript))
+	t.Cleanup(func() { runTool(t, v2("rm", "-f", "live")) })
+	freeze := func() string {
+		b, _ := os.ReadFile(filepath.Join(unified, "hako", id, "cgroup.freeze"))
+		return strings.TrimSpace(string(b))
+	}
+	c := counter{t, s, "live"}
+	if !c.moving() || freeze() != "0" {
+		t.Fatalf("the counter does not move, or no thawed v2 cgroup (cgroup.freeze %q)", freeze())
+	}
+	h := startHeldCommit(t, v2("commit", "live", "v2live:1"))
+	if got := freeze(); got != "1" || !c.still() {
+		t.Errorf("during the diff: cgroup.freeze %q, want 1 and a still counter", got)
+	}
+	h.finish(t)
+	if got := freeze(); got != "0" || !c.moving() {
+		t.Errorf("after the commit: cgroup.freeze %q, want 0 and a moving counter", got)
+	}
+	must("pause", "live")
+	must("commit", "live", "v2live:2")
+	if got := freeze(); got != "1" {
+		t.Errorf("a user-paused container after commit: cgroup.freeze %q, want 1", got)
+	}
+	must("unpause", "live")
+	if out := s.mustRun(t, "--rm", "v2live:2", "cat", "/a"); out != "a\n" {
+		t.Errorf("the committed image: %q", out)
+	}
 }
