@@ -195,10 +195,11 @@ func TestCommitRunningContainer(t *testing.T) {
 	}
 }
 
-// TestCommitKilledWhileFrozen: a commit killed (SIGKILL) while the
-// container is frozen leaves it frozen and marked: ps shows it Paused,
-// and the next commit thaws it after its diff; hako unpause thaws it; hako
-// pause keeps it paused as the user's own (a later commit leaves it so).
+// TestCommitKilledWhileFrozen: a commit interrupted (SIGINT) while the
+// container is frozen thaws it before it fails. A commit killed (SIGKILL)
+// then leaves it frozen and marked: ps shows it Paused, and the next
+// commit thaws it after its diff; hako unpause thaws it; hako pause keeps
+// it paused as the user's own (a later commit leaves it so).
 func TestCommitKilledWhileFrozen(t *testing.T) {
 	s := runStore(t)
 	id := s.runD(t, "--network", "none", "--name", "live", "--mount", "type=tmpfs,target=/cnt", busybox.ref, "sh", "-c", liveScript)
@@ -222,6 +223,26 @@ func TestCommitKilledWhileFrozen(t *testing.T) {
 	}
 	if !c.moving() {
 		t.Fatal("the counter does not move")
+	}
+
+	// Interrupted (Ctrl-C) while frozen: it fails, and thaws first.
+	h := s.startHeldCommit(t, "live", "never:1")
+	h.cmd.Process.Signal(syscall.SIGINT)
+	if err := h.cmd.Wait(); err == nil {
+		t.Errorf("an interrupted commit succeeded")
+	}
+	wantOneError(t, "an interrupted commit", h.err.String(), h.cmd.ProcessState.ExitCode())
+	if !strings.Contains(h.err.String(), "interrupted") {
+		t.Errorf("an interrupted commit says %q", h.err.String())
+	}
+	if got := s.paused(t, "live"); got != "running false\n" || !c.moving() {
+		t.Errorf("after an interrupted commit: %q, want running and a moving counter", got)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("an interrupted commit left its marker")
+	}
+	if _, _, code := s.hako(t, "image", "inspect", "never:1"); code == 0 {
+		t.Errorf("an interrupted commit made its image")
 	}
 
 	killed()

@@ -93,6 +93,9 @@ func runCommit(cmd *cobra.Command, g *globalOptions, o commitOptions, ctrRef, re
 		Container: &image.ContainerConfig{Entrypoint: cc.Entrypoint, Cmd: cc.Cmd, Env: cc.Env, WorkingDir: cc.WorkingDir},
 		Diff:      diff,
 	})
+	if err != nil && cmd.Context().Err() != nil {
+		return fmt.Errorf("commit of container %s interrupted: no image made", ctrRef)
+	}
 	if err != nil {
 		return err
 	}
