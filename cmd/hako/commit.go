@@ -114,17 +114,17 @@ func runningDiff(ctx context.Context, runRoot string, ctr *runtime.Stopped, paus
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
 			defer signal.Stop(hup)
-			thaw, err := runtime.FreezeForCommit(runRoot, ctr)
-			if err != nil {
-				return err
+			thaw, ferr := runtime.FreezeForCommit(runRoot, ctr)
+			if ferr != nil {
+				return ferr
 			}
-			defer func() {
+			defer func() { // err is the diff's: a thaw's failure comes second
 				if terr := thaw(); err == nil {
 					err = terr
 				}
 			}()
 		}
-		if err := holdForTest(ctx); err != nil {
+		if err = holdForTest(ctx); err != nil {
 			return err
 		}
 		return diff(ctxWriter{ctx, w})
