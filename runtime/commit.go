@@ -92,7 +92,8 @@ func FreezeForCommit(runRoot string, c *Stopped) (thaw func() error, err error) 
 	marker := filepath.Join(c.Dir, commitFrozenFile)
 	// Under the lock a marker is a killed commit's: the freeze is hako's.
 	_, markErr := os.Stat(marker)
-	if markErr != nil && frozen(in.PID) {
+	stale, isFrozen := markErr == nil, frozen(in.PID)
+	if !stale && isFrozen {
 		unlock() // paused by the user: left paused
 		return func() error { return nil }, nil
 	}
@@ -101,11 +102,13 @@ func FreezeForCommit(runRoot string, c *Stopped) (thaw func() error, err error) 
 		unlock()
 		return nil, fmt.Errorf("loading container %s: %w", c.ID, err)
 	}
-	if markErr != nil {
+	if !stale {
 		if err := os.WriteFile(marker, nil, 0o600); err != nil {
 			unlock()
 			return nil, fmt.Errorf("marking container %s frozen by commit: %w", c.ID, err)
 		}
+	}
+	if !isFrozen {
 		if err := lc.Pause(); err != nil {
 			os.Remove(marker)
 			unlock()
