@@ -9,10 +9,12 @@ import (
 	"github.com/hako-run/hako/runtime"
 )
 
-// ContainerDiff writes a stopped container's changes as a layer (commit,
-// build's RUN steps): its overlay upper dir, or with vfs the difference
-// between its rootfs copy and the full tree of its image's top layer (img
-// nil or without layers: FROM scratch, everything is new).
+// ContainerDiff writes a container's changes as a layer (commit, build's
+// RUN steps): a stopped one's, or a running one's that the caller froze
+// (or reads live: commit --pause=false). Its overlay upper dir, or with
+// vfs the difference between its rootfs copy and the full tree of its
+// image's top layer (img nil or without layers: FROM scratch, everything
+// is new).
 func ContainerDiff(ctx context.Context, s *image.Store, ctr *runtime.Stopped, img *image.Image) func(io.Writer) error {
 	if ctr.VFS() {
 		var dirs []string

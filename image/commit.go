@@ -200,7 +200,12 @@ func (s *Store) writeLayerBlob(diff func(io.Writer) error) (blob v1.Hash, size i
 	// content alone.
 	zw, _ := gzip.NewWriterLevel(io.MultiWriter(f, compressed), gzip.DefaultCompression)
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(diff(pw)) }()
+	// Wait for diff to return whatever happens here: it may have a running
+	// container frozen until then (commit), and must thaw it before hako
+	// exits.
+	done := make(chan struct{})
+	go func() { defer close(done); pw.CloseWithError(diff(pw)) }()
+	defer func() { <-done }()
 	if _, err := io.Copy(io.MultiWriter(zw, uncompressed), pr); err != nil {
 		pr.CloseWithError(err)
 		return blob, 0, diffID, err

@@ -14,7 +14,9 @@ import (
 )
 
 // Stopped is a container that has ended, held so that nothing starts,
-// repairs or removes it while its files are read (commit, export).
+// repairs or removes it while its files are read (commit, export); or,
+// from OpenCommit, a running one whose files commit reads while it is
+// frozen.
 type Stopped struct {
 	Record
 	Dir string

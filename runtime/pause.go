@@ -17,6 +17,8 @@ func Pause(runRoot string, info *Info) error {
 	switch {
 	case !info.State.Running:
 		return fmt.Errorf("Container %s is not running", info.ID)
+	case info.State.Paused && commitFroze(info.Dir):
+		return nil // frozen by a killed commit: now paused by the user
 	case info.State.Paused:
 		return fmt.Errorf("Container %s is already paused", info.ID)
 	}
@@ -35,6 +37,7 @@ func Unpause(runRoot string, info *Info) error {
 	if !info.State.Paused {
 		return fmt.Errorf("Container %s is not paused", info.ID)
 	}
+	commitFroze(info.Dir) // a killed commit's marker goes with the freeze
 	return thaw(runRoot, info)
 }
 
@@ -61,7 +64,7 @@ func thaw(runRoot string, info *Info) error {
 
 // frozen reports whether the process pid is in a frozen cgroup, read from
 // the host's files so that any hako process sees it: the v1 freezer's
-// freezer.state, else cgroup v2's cgroup.freeze.
+// freezer.state where it can be read, else cgroup v2's cgroup.freeze.
 func frozen(pid int) bool {
 	return frozenAt(fmt.Sprintf("/proc/%d/cgroup", pid), "/sys/fs/cgroup")
 }
@@ -83,8 +86,12 @@ func frozenAt(procCgroup, cgroupRoot string) bool {
 			continue
 		}
 		for _, c := range strings.Split(parts[1], ",") {
-			if c == "freezer" {
-				b, _ := os.ReadFile(filepath.Join(cgroupRoot, "freezer", parts[2], "freezer.state"))
+			if c != "freezer" {
+				continue
+			}
+			// Unreadable where /sys/fs/cgroup is a cgroup2 mount (v2 in a
+			// mount namespace of a hybrid host): v2 decides then.
+			if b, err := os.ReadFile(filepath.Join(cgroupRoot, "freezer", parts[2], "freezer.state")); err == nil {
 				s := strings.TrimSpace(string(b))
 				return s == "FROZEN" || s == "FREEZING"
 			}

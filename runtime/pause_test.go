@@ -28,6 +28,7 @@ func TestFrozenAt(t *testing.T) {
 		{"hybrid: v1 freezer decides", "0::/hako/c1\n6:freezer:/hako/c1\n", "freezer/hako/c1/freezer.state", "THAWED\n", false},
 		{"v2 frozen", "0::/hako/c1\n", "hako/c1/cgroup.freeze", "1\n", true},
 		{"v2 thawed", "0::/hako/c1\n", "hako/c1/cgroup.freeze", "0\n", false},
+		{"a v1 freezer line, v2 mounted: v2 decides", "6:freezer:/user\n0::/hako/c1\n", "hako/c1/cgroup.freeze", "1\n", true},
 		{"v2 no freezer file", "0::/hako/c1\n", "hako/c1/other", "1\n", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
