@@ -276,7 +276,7 @@ func resolveChown(root, chown string) (int, int, error) {
 }
 
 func readDB(root, p string, parse func(io.Reader) (any, error)) (any, error) {
-	f, err := rootfs.OpenInRoot(root, p, unix.O_RDONLY)
+	f, err := rootfs.OpenRegularInRoot(root, p)
 	if err != nil {
 		return nil, err
 	}
@@ -501,9 +501,12 @@ func (s *source) write(sw *spoolWriter, rel string, isDir bool, target string) e
 }
 
 // isArchive tells whether the file rel is a tar archive (plain, gzip,
-// bzip2, xz or zstd), which ADD unpacks.
+// bzip2, xz or zstd), which ADD unpacks; only a regular file can be one.
 func (s *source) isArchive(rel string) (bool, error) {
-	f, err := rootfs.OpenInRoot(s.root, rel, unix.O_RDONLY)
+	f, err := rootfs.OpenRegularInRoot(s.root, rel)
+	if errors.Is(err, rootfs.ErrNotRegular) {
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}
@@ -519,7 +522,7 @@ func (s *source) isArchive(rel string) (bool, error) {
 
 // unpack adds the entries of the archive rel under dest, owners kept.
 func (s *source) unpack(sw *spoolWriter, rel, dest string) error {
-	f, err := rootfs.OpenInRoot(s.root, rel, unix.O_RDONLY)
+	f, err := rootfs.OpenRegularInRoot(s.root, rel)
 	if err != nil {
 		return err
 	}
