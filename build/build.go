@@ -183,6 +183,8 @@ func Build(ctx context.Context, o Options) (*image.Image, error) {
 		return nil, err
 	}
 	defer release()
+	// What killed builds left (work dirs, spools; with vfs whole trees).
+	atomicfile.RemoveAbandoned(filepath.Join(o.Store.Root(), "tmp"))
 	for i := range b.stages {
 		if !need[i] {
 			continue
