@@ -86,3 +86,38 @@ func TestDockerignoreStaysInContext(t *testing.T) {
 	b = &builder{o: Options{ContextDir: ctx2}}
 	within(t, "a FIFO .dockerignore", func() { b.readIgnore() })
 }
+
+// TestDockerignoreNotBypassedBySymlink: a file or directory .dockerignore
+// excludes stays out of COPY when a symlink of the context leads to it, as
+// with Docker, whose builder never receives an excluded file (the link then
+// leads nowhere).
+func TestDockerignoreNotBypassedBySymlink(t *testing.T) {
+	ctx := t.TempDir()
+	for name, body := range map[string]string{".dockerignore": "secret\nsdir\n", "secret": "s3cr3t", "sdir/key": "k", "ok": "fine"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(ctx, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(ctx, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{"link": "secret", "alink": "/secret", "ldir": "sdir", "okl": "ok"} {
+		if err := os.Symlink(target, filepath.Join(ctx, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := &builder{o: Options{ContextDir: ctx}}
+	if err := b.readIgnore(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.source(nil, 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"link", "alink", "ldir", "ldir/key", "l*"} {
+		if m, err := s.glob(p); err != nil || len(m) != 0 {
+			t.Errorf("COPY %s: matches %q (%v), want none: it leads to what .dockerignore excludes", p, m, err)
+		}
+	}
+	if m, err := s.glob("okl"); err != nil || len(m) != 1 {
+		t.Errorf("COPY okl (a link to a file not excluded): %q, %v", m, err)
+	}
+}
