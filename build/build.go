@@ -36,6 +36,7 @@ import (
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/image"
 	"github.com/hako-run/hako/internal/atomicfile"
+	"github.com/hako-run/hako/rootfs"
 )
 
 // Options describe one build.
@@ -182,6 +183,8 @@ func Build(ctx context.Context, o Options) (*image.Image, error) {
 		return nil, err
 	}
 	defer release()
+	// What killed builds left (work dirs, spools; with vfs whole trees).
+	atomicfile.RemoveAbandoned(filepath.Join(o.Store.Root(), "tmp"))
 	for i := range b.stages {
 		if !need[i] {
 			continue
@@ -290,7 +293,9 @@ func (b *builder) readIgnore() error {
 	if b.o.ContextDir == "" {
 		return nil
 	}
-	f, err := os.Open(filepath.Join(b.o.ContextDir, ".dockerignore"))
+	// Inside the context, as any path of it: a symlink cannot make the
+	// build read a host file, nor a FIFO block it.
+	f, err := rootfs.OpenRegularInRoot(b.o.ContextDir, ".dockerignore")
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

@@ -276,7 +276,7 @@ func resolveChown(root, chown string) (int, int, error) {
 }
 
 func readDB(root, p string, parse func(io.Reader) (any, error)) (any, error) {
-	f, err := rootfs.OpenInRoot(root, p, unix.O_RDONLY)
+	f, err := rootfs.OpenRegularInRoot(root, p)
 	if err != nil {
 		return nil, err
 	}
@@ -425,11 +425,46 @@ func (s *source) glob(p string) ([]string, error) {
 		if err != nil {
 			continue
 		}
+		_, excluded := s.realRel(f)
 		f.Close()
+		if excluded {
+			continue
+		}
 		out = append(out, m)
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+// realRel is where the open entry f lies in the context, its symlinks
+// resolved ("" for the context itself), and whether .dockerignore excludes
+// it there: Docker's builder never receives an excluded file, whatever
+// link of the context leads to it. Where that cannot be told, it is
+// excluded.
+func (s *source) realRel(f *os.File) (string, bool) {
+	if s.ignore == nil {
+		return "", false
+	}
+	root, err := filepath.Abs(s.root)
+	if err == nil {
+		root, err = filepath.EvalSymlinks(root)
+	}
+	if err != nil {
+		return "", true
+	}
+	p, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	if err != nil {
+		return "", true
+	}
+	rel, err := filepath.Rel(root, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", true
+	}
+	if rel == "." {
+		return "", false
+	}
+	rel = filepath.ToSlash(rel)
+	return rel, s.ignore(rel)
 }
 
 func nonEmpty(p string) string {
@@ -480,12 +515,16 @@ func (s *source) write(sw *spoolWriter, rel string, isDir bool, target string) e
 	}
 	var keep func(string) bool
 	if s.ignore != nil {
+		real, excluded := s.realRel(f)
+		if excluded {
+			return fmt.Errorf("copying %s from %s: it is excluded by .dockerignore", rel, s.what)
+		}
 		keep = func(n string) bool {
 			full := n
 			if isDir {
-				full = path.Join(rel, n)
+				full = path.Join(real, n)
 			} else {
-				full = rel
+				full = real
 			}
 			return !s.ignore(full)
 		}
@@ -501,9 +540,12 @@ func (s *source) write(sw *spoolWriter, rel string, isDir bool, target string) e
 }
 
 // isArchive tells whether the file rel is a tar archive (plain, gzip,
-// bzip2, xz or zstd), which ADD unpacks.
+// bzip2, xz or zstd), which ADD unpacks; only a regular file can be one.
 func (s *source) isArchive(rel string) (bool, error) {
-	f, err := rootfs.OpenInRoot(s.root, rel, unix.O_RDONLY)
+	f, err := rootfs.OpenRegularInRoot(s.root, rel)
+	if errors.Is(err, rootfs.ErrNotRegular) {
+		return false, nil
+	}
 	if err != nil {
 		return false, err
 	}
@@ -519,7 +561,7 @@ func (s *source) isArchive(rel string) (bool, error) {
 
 // unpack adds the entries of the archive rel under dest, owners kept.
 func (s *source) unpack(sw *spoolWriter, rel, dest string) error {
-	f, err := rootfs.OpenInRoot(s.root, rel, unix.O_RDONLY)
+	f, err := rootfs.OpenRegularInRoot(s.root, rel)
 	if err != nil {
 		return err
 	}

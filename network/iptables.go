@@ -261,10 +261,16 @@ func (t *iptables) ensureNetRules(d *Def) error {
 	if err != nil && !errors.Is(err, errNoChain) {
 		return err
 	}
+	// All three, added last: iptables calls are one rule each, so a
+	// killed hako may have left the first without the isolation DROPs.
+	n := 0
 	for _, r := range rs {
 		if comment(r) == tag {
-			return nil
+			n++
 		}
+	}
+	if n == 3 {
+		return nil
 	}
 	if err := t.deleteNetRules(d.ID); err != nil { // a crash's half
 		return err

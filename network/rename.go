@@ -1,17 +1,22 @@
 package network
 
-// Rename changes the name the other members of a user network find the
-// container id by, and rewrites their hosts files (hako rename). A
-// container with no entry (stopped, or on no network) has nothing to change:
-// its next start registers the new name.
+// Rename changes the name the other members of its user networks find the
+// container id by, and rewrites their hosts files (hako rename): on its
+// first network and on those it was connected to later. A container with
+// no entry (stopped, or on no network) has nothing to change: its next
+// start registers the new name.
 func Rename(id, name string) error {
 	return withState(Dir(), func(st *state) error {
-		e := st.Entries[id]
-		if e == nil || e.Network == "" {
-			return nil
+		for _, e := range st.Entries {
+			if e.ID == id {
+				e.Name = name
+			}
 		}
-		e.Name = name
-		syncHosts(st, e.Network)
+		for _, e := range st.Entries {
+			if e.ID == id && e.Network != "" {
+				syncHosts(st, e.Network)
+			}
+		}
 		return nil
 	})
 }

@@ -131,3 +131,32 @@ func openRoot(root string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// ErrNotRegular is OpenRegularInRoot's answer for anything but a regular
+// file.
+var ErrNotRegular = errors.New("not a regular file")
+
+// OpenRegularInRoot opens the regular file p inside root for reading, as
+// OpenInRoot resolves it. Anything else is ErrNotRegular, never opened: a
+// FIFO would block, and a device node (an image's or a context tar's) could
+// be any of the host's devices.
+func OpenRegularInRoot(root, p string) (*os.File, error) {
+	h, err := OpenInRoot(root, p, unix.O_PATH)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(h.Fd()), &st); err != nil {
+		return nil, &os.PathError{Op: "stat in root " + root, Path: p, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return nil, &os.PathError{Op: "open in root " + root, Path: p, Err: ErrNotRegular}
+	}
+	// The very file the handle holds, not the path again.
+	f, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", h.Fd()), os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open in root " + root, Path: p, Err: err}
+	}
+	return f, nil
+}

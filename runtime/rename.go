@@ -59,8 +59,9 @@ func Rename(root, ref, newName string) error {
 	if err := c.writeRecord(path, rec); err != nil {
 		return fmt.Errorf("renaming container %s: %w", ref, err)
 	}
-	// Members of a user network find it by its new name from now on.
-	if rec.Network != nil && rec.Network.NetworkID != "" {
+	// Members of its user networks find it by its new name from now on
+	// (those connected later too, its first network maybe the bridge).
+	if rec.Network != nil {
 		if err := network.Rename(rec.ID, newName); err != nil {
 			return fmt.Errorf("renaming container %s: updating its network's hosts files: %w", ref, err)
 		}

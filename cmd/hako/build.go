@@ -174,7 +174,7 @@ func buildInputs(ctx context.Context, s *image.Store, stdin io.Reader, ctxArg, f
 		if file == "" {
 			file = "Dockerfile"
 		}
-		f, err := rootfs.OpenInRoot(dir, file, os.O_RDONLY)
+		f, err := rootfs.OpenRegularInRoot(dir, file) // not a FIFO or a device the tar made
 		if err != nil {
 			cleanup()
 			return "", nil, "", func() {}, fmt.Errorf("the build context has no %s: %w", file, err)

@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +28,9 @@ func newNetworkConnectCommand(g *globalOptions) *cobra.Command {
 				if addr, err = netip.ParseAddr(ip); err != nil || !addr.Is4() {
 					return errors.New("invalid IPv4 address: " + ip)
 				}
+			}
+			if err := checkAliases(aliases); err != nil {
+				return err
 			}
 			return runtime.Connect(g.root, args[1], args[0], aliases, addr)
 		},
@@ -61,6 +66,18 @@ func networkAliases(o runOptions) error {
 	case o.network == "bridge", o.network == "host", o.network == "none", o.network == "default",
 		strings.HasPrefix(o.network, runtime.ContainerNetworkPrefix):
 		return errors.New("network-scoped alias is supported only for containers in user defined networks")
+	}
+	return checkAliases(o.networkAliases)
+}
+
+// checkAliases refuses an alias that is not one word of a hosts file: it
+// is written into the other members' /etc/hosts, where a newline would add
+// a line of the caller's choosing and a blank or '#' would cut it.
+func checkAliases(aliases []string) error {
+	for _, a := range aliases {
+		if a == "" || strings.ContainsFunc(a, func(r rune) bool { return r == '#' || unicode.IsSpace(r) || unicode.IsControl(r) }) {
+			return fmt.Errorf("invalid network alias %q: give a name without blanks, control characters or '#'", a)
+		}
 	}
 	return nil
 }
