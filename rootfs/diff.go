@@ -79,14 +79,15 @@ func writeEntries(w io.Writer, upper string, rels []string, gone, skipped map[st
 			}
 			continue
 		}
-		if err := writeDiffEntry(tw, filepath.Join(upper, filepath.FromSlash(rel)), rel, links); err != nil {
+		if err := writeDiffEntry(tw, upper, rel, links); err != nil {
 			return fmt.Errorf("writing the diff of %s: %w", upper, err)
 		}
 	}
 	return tw.Close()
 }
 
-func writeDiffEntry(tw *tar.Writer, p, rel string, links map[[2]uint64]string) error {
+func writeDiffEntry(tw *tar.Writer, upper, rel string, links map[[2]uint64]string) error {
+	p := filepath.Join(upper, filepath.FromSlash(rel))
 	var st unix.Stat_t
 	if err := unix.Lstat(p, &st); err != nil {
 		return &os.PathError{Op: "lstat", Path: p, Err: err}
@@ -158,9 +159,17 @@ func writeDiffEntry(tw *tar.Writer, p, rel string, links map[[2]uint64]string) e
 		return err
 	}
 	if hdr.Typeflag == tar.TypeReg && hdr.Size > 0 {
-		f, err := os.Open(p)
+		// A running container (commit --pause=false) may swap a directory
+		// for a symlink during the walk: the content is opened inside the
+		// tree, never through a final link, and must be the file stat saw.
+		f, err := OpenInRoot(upper, rel, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
 		if err != nil {
 			return err
+		}
+		var fst unix.Stat_t
+		if err := unix.Fstat(int(f.Fd()), &fst); err != nil || fst.Dev != st.Dev || fst.Ino != st.Ino {
+			f.Close()
+			return fmt.Errorf("%s changed while its layer was written", p)
 		}
 		n, err := io.Copy(tw, io.LimitReader(f, hdr.Size))
 		f.Close()

@@ -109,3 +109,22 @@ func TestWriteDiff(t *testing.T) {
 		t.Errorf("data after apply is not opaque: %v", err)
 	}
 }
+
+// TestWriteDiffReadsInsideUpper: an entry the walk saw as d/f, whose d a
+// running container then swapped for a symlink out of the tree, is not
+// read through the link: the host file never lands in the layer.
+func TestWriteDiffReadsInsideUpper(t *testing.T) {
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "f"), []byte("host secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	upper := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(upper, "d")); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	err := writeEntries(&buf, upper, []string{"d/f"}, nil, nil)
+	if err == nil || bytes.Contains(buf.Bytes(), []byte("host secret")) {
+		t.Fatalf("writeEntries through a swapped symlink: err %v, layer holds the host file: %v", err, bytes.Contains(buf.Bytes(), []byte("host secret")))
+	}
+}
