@@ -113,13 +113,13 @@ func (tr *startTrace) translate(msg string) string {
 	case strings.HasPrefix(msg, "unshare remaining namespaces"):
 		var made []string
 		for _, n := range spec.Linux.Namespaces {
-			if n.Path == "" && n.Type != specs.CgroupNamespace && n.Type != specs.UserNamespace {
+			if n.Path == "" && n.Type != specs.UserNamespace {
 				made = append(made, string(n.Type))
 			}
 		}
 		return "init: unshare(2) makes the new namespaces: " + strings.Join(made, ", ") + " (pid " + pid + ")"
-	case msg == "unshare cgroup namespace":
-		return "init: unshare(2) makes a new cgroup namespace"
+	case msg == "unshare user namespace":
+		return "init: unshare(2) makes a new user namespace"
 	case msg == "spawn stage-2":
 		return "init: forks again: the child is pid 1 of the new pid namespace"
 	case msg == "<= nsexec container setup":
