@@ -139,8 +139,8 @@ func describeCaps(caps *specs.LinuxCapabilities) string {
 		}
 	}
 	return fmt.Sprintf("%d of this kernel's %d kept (bounding set; %d effective): %s; %d dropped: %s",
-		len(caps.Bounding), len(all), len(caps.Effective), strings.Join(caps.Bounding, " "),
-		len(dropped), strings.Join(dropped, " "))
+		len(caps.Bounding), len(all), len(caps.Effective), orNone(strings.Join(caps.Bounding, " ")),
+		len(dropped), orNone(strings.Join(dropped, " ")))
 }
 
 // describeSeccomp names the profile and counts what it lets through.
