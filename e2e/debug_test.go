@@ -17,7 +17,8 @@ import (
 // capabilities kept and dropped counted against the kernel's, the seccomp
 // profile, masked and read-only paths, the devices; and on the bridge (in
 // a network namespace the test made) the veth, the addresses and the port
-// rule. A run without --debug prints none of it.
+// rule; with -d, the monitor tells the start. A run without --debug
+// prints none of it.
 func TestDebugNarration(t *testing.T) {
 	s := runStore(t)
 	_, errOut, code := s.run(t, "--rm", "--memory", "64m", "--pids-limit", "50", busybox.ref, "true")
@@ -86,6 +87,27 @@ func TestDebugNarration(t *testing.T) {
 			t.Errorf("start line out of order or without a time: %q", mm[0])
 		}
 		last = at
+	}
+
+	// -d: the monitor starts the container and tells the start on hako's
+	// stderr, then lets go of it (else this would wait for the sleep).
+	t0 := time.Now()
+	out, errOut, code := s.hako(t, "--debug", "run", "-d", "--network", "none", busybox.ref, "sleep", "60")
+	if code != 0 {
+		t.Fatalf("--debug run -d: exit %d, stderr: %s", code, errOut)
+	}
+	s.mustHako(t, "rm", "-f", strings.TrimSpace(out))
+	if d := time.Since(t0); d > 30*time.Second {
+		t.Errorf("--debug run -d took %s: the monitor kept hako's stderr", d)
+	}
+	for _, want := range []string{
+		`debug: monitor: seccomp program: `,
+		`debug: monitor: start \+.*init: pivot_root\(2\) into ` + q(filepath.Join(s.root, "containers", strings.TrimSpace(out), "merged")),
+		`debug: monitor: start \+.*exec: .*execve\(2\) of \["sleep" "60"\]`,
+	} {
+		if !regexp.MustCompile(want).MatchString(errOut) {
+			t.Errorf("--debug run -d output lacks %s; got:\n%s", want, errOut)
+		}
 	}
 
 	// The bridge, in a network namespace of the test's own.

@@ -312,3 +312,10 @@ func overlayOptions(target string) string {
 	}
 	return "unknown"
 }
+
+// Debugging reports whether the container tells its steps (hako --debug):
+// its monitor then tells them too, until the container runs.
+func (c *Container) Debugging() bool { return c.debugf != nil }
+
+// SetDebugf sets (nil: stops) where the container tells its steps.
+func (c *Container) SetDebugf(f func(format string, args ...any)) { c.debugf = f }
