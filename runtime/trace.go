@@ -32,9 +32,8 @@ import (
 //     (State().Created), after pivot_root and the masked paths.
 //
 // The lines are collected while Start runs (the log arrives on another
-// goroutine) and printed in time order once it returns. logrus is global:
-// two containers started at once with --debug in one process would share
-// each other's init lines.
+// goroutine) and printed in time order once it returns. logrus is global,
+// so traceMu lets one traced start at a time per process.
 type startTrace struct {
 	c      *Container
 	res    *cgroups.Resources // the limits libcontainer writes
@@ -43,6 +42,8 @@ type startTrace struct {
 	events []traceEvent
 	undo   func()
 }
+
+var traceMu sync.Mutex
 
 type traceEvent struct {
 	at  time.Time
@@ -62,6 +63,7 @@ func (c *Container) traceStart(cfg *configs.Config, p *libcontainer.Process) *st
 	}
 	// A function hook is never serialised to the init: it runs in hako.
 	cfg.Hooks[configs.CreateRuntime] = append(cfg.Hooks[configs.CreateRuntime], configs.NewFunctionHook(tr.hook))
+	traceMu.Lock()
 	l := logrus.StandardLogger()
 	level, out, hooks := l.GetLevel(), l.Out, l.ReplaceHooks(logrus.LevelHooks{})
 	l.SetLevel(logrus.DebugLevel)
@@ -71,6 +73,7 @@ func (c *Container) traceStart(cfg *configs.Config, p *libcontainer.Process) *st
 		l.ReplaceHooks(hooks)
 		l.SetOutput(out)
 		l.SetLevel(level)
+		traceMu.Unlock()
 	}
 	return tr
 }
