@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,14 +94,17 @@ func (tr *startTrace) Fire(e *logrus.Entry) error {
 	return nil
 }
 
-var nsexecPrefix = regexp.MustCompile(`^nsexec(-\d)?\[(\d+)\]: `)
-
 // translate words the init's debug lines that mark an isolation step;
 // the others ("stage-1 synchronisation loop", …) are dropped.
 func (tr *startTrace) translate(msg string) string {
+	// "nsexec-1[1234]: unshare …": the stage's pid, then the message.
 	pid := ""
-	if m := nsexecPrefix.FindStringSubmatch(msg); m != nil {
-		pid, msg = m[2], msg[len(m[0]):]
+	if strings.HasPrefix(msg, "nsexec") {
+		if head, rest, ok := strings.Cut(msg, "]: "); ok {
+			if i := strings.IndexByte(head, '['); i >= 0 {
+				pid, msg = head[i+1:], rest
+			}
+		}
 	}
 	spec := tr.c.Spec
 	switch {
