@@ -47,7 +47,7 @@ func TestRunOnCgroupV2(t *testing.T) {
 	if code != 0 || strings.Fields(out)[0] != "0::/" || strings.TrimSpace(strings.Fields(out)[1]) != "2" {
 		t.Fatalf("exit %d, stdout %q, want 0::/ and 2 processes; stderr: %s", code, out, errOut)
 	}
-	if !regexp.MustCompile(`namespaces: .*\bcgroup\b`).MatchString(errOut) {
+	if !regexp.MustCompile(`namespaces: new [^;]*\bcgroup\b`).MatchString(errOut) {
 		t.Errorf("no cgroup namespace on cgroup v2; stderr: %s", errOut)
 	}
 	m := regexp.MustCompile(`cgroup: /hako/([0-9a-f]{64})`).FindStringSubmatch(errOut)

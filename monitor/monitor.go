@@ -83,6 +83,10 @@ func Start(c *runtime.Container, root, runRoot string) (code int, started bool, 
 	cmd := exec.Command("/proc/self/exe", "monitor", root, runRoot, c.ID)
 	cmd.Env = append(os.Environ(), envKey+"=1", fmt.Sprintf("%s=%d", portsEnvKey, len(ports)))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	if c.Debugging() { // hako --debug: the monitor tells the start on our stderr (debug.go)
+		cmd.Stderr = os.Stderr
+		cmd.Env = append(cmd.Env, debugEnvKey+"=1")
+	}
 	cmd.ExtraFiles = append([]*os.File{c.LockFile(), w}, ports...) // fds 3, 4, 5…
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -148,6 +152,7 @@ func Main() int {
 		return fail(runtime.ExitCannotRun, err)
 	}
 	c.HoldPorts(ports)
+	quiet := debugUntilStarted(c) // debug.go
 	logCfg := c.Log
 	if logCfg == nil {
 		if logCfg, err = runtime.ParseLogOpts(nil); err != nil {
@@ -180,6 +185,7 @@ func Main() int {
 	reported := false
 	code, err := c.RunDetached(stdout, stderr, func() {
 		if !reported { // the first run; later ones are restarts
+			quiet()
 			io.WriteString(report, "0\n")
 			report.Close()
 			reported = true

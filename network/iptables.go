@@ -229,21 +229,25 @@ func (t *iptables) ensureTable(subnet netip.Prefix) error {
 // addPortRules is nft.go's addPortRules.
 func (t *iptables) addPortRules(id string, addr netip.Addr, ports []PortMapping) error {
 	for _, p := range ports {
-		var spec []string
-		if p.HostIP.IsValid() {
-			spec = append(spec, "-d", p.HostIP.String()+"/32")
-		}
-		proto := "tcp"
-		if p.Proto == "udp" {
-			proto = "udp"
-		}
-		spec = append(spec, "-p", proto, "-m", proto, "--dport", strconv.Itoa(int(p.HostPort)),
-			"-j", "DNAT", "--to-destination", netip.AddrPortFrom(addr, p.ContainerPort).String())
-		if err := t.add("nat", iptPorts, "hako:"+id, spec...); err != nil {
+		if err := t.add("nat", iptPorts, "hako:"+id, iptPortSpec(addr, p)...); err != nil {
 			return fmt.Errorf("adding port forwarding rules: %w", err)
 		}
 	}
 	return nil
+}
+
+// iptPortSpec is the DNAT rule of one published port.
+func iptPortSpec(addr netip.Addr, p PortMapping) []string {
+	var spec []string
+	if p.HostIP.IsValid() {
+		spec = append(spec, "-d", p.HostIP.String()+"/32")
+	}
+	proto := "tcp"
+	if p.Proto == "udp" {
+		proto = "udp"
+	}
+	return append(spec, "-p", proto, "-m", proto, "--dport", strconv.Itoa(int(p.HostPort)),
+		"-j", "DNAT", "--to-destination", netip.AddrPortFrom(addr, p.ContainerPort).String())
 }
 
 // deletePortRules is nft.go's deletePortRules.

@@ -84,6 +84,9 @@ type Request struct {
 	// and Hostname are what its other members resolve to the container.
 	Network, Name, Hostname string
 	Aliases                 []string // --network-alias
+	// Debugf, when set, is told each step with its values and time
+	// (hako --debug; debug.go).
+	Debugf func(format string, args ...any)
 }
 
 // Endpoint is a container's network while it exists. Close tears it down.
@@ -110,9 +113,11 @@ func Setup(req Request) (_ *Endpoint, err error) {
 			ep.closeListeners()
 		}
 	}()
+	step := newSteps(req.Debugf)
 	if ep.Ports, ep.listeners, err = reservePorts(req.Ports); err != nil {
 		return nil, err
 	}
+	step.ports(ep.Ports)
 	dir := Dir()
 	ep.Entry = Entry{
 		ID: req.ID, Owner: req.Owner, Ports: ep.Ports,
@@ -123,6 +128,7 @@ func Setup(req Request) (_ *Endpoint, err error) {
 	if ep.Gateway, err = allocate(dir, cfg, &ep.Entry); err != nil {
 		return nil, err
 	}
+	step.done("address %s/%d allocated on bridge %s (gateway %s), bridge and NAT rules in place", ep.Address, ep.BridgeNet.Bits(), ep.bridge(), ep.Gateway)
 	defer func() {
 		if err != nil {
 			Release(req.ID)
@@ -131,15 +137,21 @@ func Setup(req Request) (_ *Endpoint, err error) {
 	if err := createNetNS(ep.NetNS); err != nil {
 		return nil, err
 	}
+	step.done("new network namespace (unshare), kept by a bind mount at %s", ep.NetNS)
 	if err := createVeth(ep.bridge(), ep.HostLink, ep.NetNS, netip.PrefixFrom(ep.Address, ep.BridgeNet.Bits()), ep.Gateway); err != nil {
 		return nil, err
 	}
+	step.done("veth pair: %s on the host, a port of bridge %s <-> eth0 in the namespace, %s/%d, default route via %s", ep.HostLink, ep.bridge(), ep.Address, ep.BridgeNet.Bits(), ep.Gateway)
 	if err := setup6(&ep.Entry, "eth0", true); err != nil {
 		return nil, err
+	}
+	if ep.Address6.IsValid() {
+		step.done("IPv6 %s on eth0", ep.Address6)
 	}
 	if err := addPortRules(ep.ID, ep.Address, ep.Ports); err != nil {
 		return nil, err
 	}
+	step.rules(ep.ID, ep.Address, ep.Ports)
 	return ep, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"sync"
 	"time"
 
@@ -246,7 +245,7 @@ func Create(cfg Config) (_ *Container, err error) {
 		return nil, err
 	}
 	c.debug("spec built (%s)", since(t))
-	c.debugSpec(spec)
+	c.debugSpec(spec, o) // narrate.go
 	// Docker creates a missing working directory, owned by root.
 	if err := EnsureWorkdir(merged, spec.Process.Cwd, 0, 0); err != nil {
 		return nil, err
@@ -269,39 +268,6 @@ func (c *Container) debug(format string, args ...any) {
 
 // since is the time since t, rounded for --debug lines.
 func since(t time.Time) time.Duration { return time.Since(t).Round(time.Microsecond) }
-
-// debugSpec prints the isolation the spec asks for: namespaces, cgroup,
-// capabilities, seccomp, masked and read-only paths.
-func (c *Container) debugSpec(spec *specs.Spec) {
-	if c.debugf == nil {
-		return
-	}
-	var ns []string
-	if spec.Linux != nil {
-		for _, n := range spec.Linux.Namespaces {
-			ns = append(ns, string(n.Type))
-		}
-	}
-	c.debug("namespaces: %s", strings.Join(ns, ", "))
-	if spec.Linux != nil {
-		c.debug("cgroup: %s", spec.Linux.CgroupsPath)
-	}
-	if p := spec.Process; p != nil && p.Capabilities != nil {
-		c.debug("capabilities (bounding): %s", strings.Join(p.Capabilities.Bounding, ", "))
-	}
-	if spec.Linux == nil || spec.Linux.Seccomp == nil {
-		c.debug("seccomp: off")
-	} else {
-		c.debug("seccomp: on, default action %s, %d rules", spec.Linux.Seccomp.DefaultAction, len(spec.Linux.Seccomp.Syscalls))
-	}
-	if spec.Linux != nil {
-		c.debug("masked paths: %d, read-only paths: %d", len(spec.Linux.MaskedPaths), len(spec.Linux.ReadonlyPaths))
-	}
-	if spec.Process != nil {
-		c.debug("process: %q as %d:%d in %s, no_new_privileges=%v", spec.Process.Args,
-			spec.Process.User.UID, spec.Process.User.GID, spec.Process.Cwd, spec.Process.NoNewPrivileges)
-	}
-}
 
 // Dir is the container's directory, Root/containers/<id>.
 func (c *Container) Dir() string { return c.dir }

@@ -62,7 +62,7 @@ func (c *Container) setupNetwork(b *BridgeOptions, img ocispec.ImageConfig, o *S
 		}
 		ports = append(slices.Clone(ports), exposed...)
 	}
-	req := network.Request{ID: c.ID, Owner: c.dir, Ports: ports, Name: c.Name, Aliases: b.Aliases}
+	req := network.Request{ID: c.ID, Owner: c.dir, Ports: ports, Name: c.Name, Aliases: b.Aliases, Debugf: c.debugf}
 	if b.Network != nil {
 		req.Network = b.Network.ID
 		h, err := containerHostname(*o)
@@ -82,7 +82,7 @@ func (c *Container) setupNetwork(b *BridgeOptions, img ocispec.ImageConfig, o *S
 	}
 	c.Network.published(ep)
 	o.NetNSPath = ep.NetNS
-	c.debug("network: %s on %s via %s, netns %s, ports %v (%s)", ep.Address, ep.Bridge, ep.HostLink, ep.NetNS, ep.Ports, since(t))
+	c.debug("network ready: %s on %s via %s, netns %s, ports %v (%s)", ep.Address, ep.Bridge, ep.HostLink, ep.NetNS, ep.Ports, since(t))
 	if c.debugf != nil {
 		for _, w := range network.ForwardWarnings() {
 			c.debug("network: WARNING: %s", w)

@@ -76,7 +76,17 @@ func (c *Container) run() (int, error) {
 		if err != nil {
 			return ExitCannotRun, err
 		}
-		c.debug("seccomp program: %d instructions, %s (%s)", len(cfg.Seccomp.Program)/8, how, since(t))
+		c.debug("seccomp program: %d instructions, %s (BPF, cache %s) (%s)", len(cfg.Seccomp.Program)/8, how, filepath.Join(c.runRoot, "seccomp"), since(t))
+	}
+	p, err := newProcess(c.Spec.Process, c.debug)
+	if err != nil {
+		return ExitCannotRun, err
+	}
+	var tr *startTrace
+	if c.debugf != nil {
+		c.debugDevices(cfg)
+		tr = c.traceStart(cfg, p) // narrate.go, trace.go
+		defer tr.flush()
 	}
 	t = time.Now()
 	lc, err := libcontainer.Create(c.stateRoot(), c.ID, cfg)
@@ -90,10 +100,6 @@ func (c *Container) run() (int, error) {
 		c.debug("libcontainer destroy (%s)", since(t))
 	}()
 
-	p, err := newProcess(c.Spec.Process, c.debug)
-	if err != nil {
-		return ExitCannotRun, err
-	}
 	sigs := make(chan os.Signal, 128)
 	signal.Notify(sigs)
 	defer signal.Stop(sigs)
@@ -108,7 +114,7 @@ func (c *Container) run() (int, error) {
 		p.Stdin, p.Stdout, p.Stderr = c.stdio.Stdin, c.stdio.Stdout, c.stdio.Stderr
 	}
 	t = time.Now()
-	if err := lc.Run(p); err != nil {
+	if err := c.startProcess(lc, p, tr); err != nil {
 		if tt != nil {
 			tt.abort()
 		}
@@ -132,6 +138,24 @@ func (c *Container) run() (int, error) {
 	code, err := wait(p, sigs, tt, !c.noSigProxy)
 	c.debug("wait: exit code %d (%s)", code, since(t))
 	return code, err
+}
+
+// startProcess is lc.Run(p); under --debug it is Start and Exec apart,
+// timed, with the init's steps told in between.
+func (c *Container) startProcess(lc *libcontainer.Container, p *libcontainer.Process, tr *startTrace) error {
+	if tr == nil {
+		return lc.Run(p)
+	}
+	tr.t0 = time.Now()
+	err := lc.Start(p)
+	if err == nil {
+		tr.ready(lc)
+		tr.add(time.Now(), "libcontainer Start returned: the init is ready and waits to exec")
+		err = lc.Exec()
+		tr.add(time.Now(), fmt.Sprintf("exec: hako opened the exec fifo; the init calls execve(2) of %q, which replaces it", c.Spec.Process.Args))
+	}
+	tr.flush()
+	return err
 }
 
 // wait forwards signals to the process (unless not forward: run

@@ -42,8 +42,11 @@ func (c *Container) mountOverlay(layers []string) error {
 	if err := rootfs.Mount(lowers, filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir), merged); err != nil {
 		return err
 	}
-	c.debug("rootfs: overlay at %s, lowerdir=%s, upperdir=%s, workdir=%s (%s)", merged,
-		strings.Join(lowers, ":"), filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir), since(t))
+	if c.debugf != nil {
+		c.debug("rootfs: overlay mounted at %s: read-only layers (lowerdir, top first): %d: %s; upperdir=%s (takes every write); workdir=%s; options %s (the kernel shows: %s) (%s)",
+			merged, len(lowers), strings.Join(lowers, ":"), filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir),
+			strings.Join(rootfs.OverlayOptions(), ","), overlayOptions(merged), since(t))
+	}
 	return nil
 }
 
