@@ -20,7 +20,7 @@ APT_DEPS  := libseccomp-dev pkg-config busybox-static
 # Debian's containerd (ctr, the runc shim) for the hako-runc tests, unless a
 # containerd is installed already: Docker's containerd.io conflicts with it.
 CONTAINERD_DEP := $(if $(shell command -v containerd 2>/dev/null),,containerd)
-TEST_DEPS := $(APT_DEPS) docker-registry runc podman apparmor iproute2 nftables util-linux procps file git $(CONTAINERD_DEP) containernetworking-plugins iptables
+TEST_DEPS := $(APT_DEPS) docker-registry runc crun podman apparmor iproute2 nftables util-linux procps file git $(CONTAINERD_DEP) containernetworking-plugins iptables
 BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun
 
 .PHONY: build install cross test oci-validation bench demo docs deps test-deps bench-deps fuzz clean

@@ -57,6 +57,7 @@ func (c *Container) WriteBundle(dir string) error {
 		return fmt.Errorf("copying the rootfs: %w", err)
 	}
 	spec.Root.Path = "rootfs"
+	spec.Version = bundleOCIVersion(spec)
 	state := filepath.Dir(filepath.Dir(c.dir)) // ROOT: ROOT/containers/<id>
 	for i, m := range spec.Mounts {
 		if m.Type != "bind" || !strings.HasPrefix(m.Source, state+string(filepath.Separator)) {
@@ -76,6 +77,36 @@ func (c *Container) WriteBundle(dir string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "config.json"), append(b, '\n'), 0o644)
+}
+
+// bundleOCIVersion is the ociVersion the bundle states: the oldest release
+// of the runtime spec whose fields cover what the spec uses. hako's own
+// specs need v1.1.0 (seccomp's errnoRet and defaultErrnoRet: clone3 must
+// fail with ENOSYS, not EPERM); they use nothing added since. Stating
+// v1.1.0 rather than the Go module's newer version changes no setting and
+// lets runtimes that check the version run the bundle: crun before 1.14.3
+// refuses any ociVersion without "1.0" in it ("unknown version specified"),
+// which "1.1.0" has and "1.3.0" has not. A spec that does use a later field
+// keeps the module's version.
+func bundleOCIVersion(s *specs.Spec) string {
+	const v110 = "1.1.0"
+	if s.Process != nil && s.Process.ExecCPUAffinity != nil {
+		return specs.Version // v1.2.1
+	}
+	l := s.Linux
+	if l == nil {
+		return v110
+	}
+	if len(l.NetDevices) > 0 || l.MemoryPolicy != nil {
+		return specs.Version // v1.3.0
+	}
+	if l.IntelRdt != nil && (len(l.IntelRdt.Schemata) > 0 || l.IntelRdt.EnableMonitoring) {
+		return specs.Version // v1.3.0
+	}
+	if r := l.Resources; r != nil && r.Pids != nil && r.Pids.Limit == nil {
+		return specs.Version // v1.3.0: pids.limit optional
+	}
+	return v110
 }
 
 func cloneSpec(s *specs.Spec) (*specs.Spec, error) {
