@@ -137,7 +137,10 @@ func Setup(req Request) (_ *Endpoint, err error) {
 	if err := setup6(&ep.Entry, "eth0", true); err != nil {
 		return nil, err
 	}
-	if err := addPortRules(ep.ID, ep.Address, ep.Ports); err != nil {
+	if err := ep.publish6(); err != nil { // ports6.go
+		return nil, err
+	}
+	if err := addPortRules(ep.ID, ep.Address, ports4(ep.Ports)); err != nil {
 		return nil, err
 	}
 	return ep, nil
@@ -255,7 +258,7 @@ func Release(id string) error {
 // sweepLinks deletes any pair still there at the next Setup (a namespace
 // someone else still holds).
 func teardown(e *Entry) error {
-	return errors.Join(deletePortRules(e.ID), removeNetNS(e.NetNS))
+	return errors.Join(deletePortRules(e.ID), deletePortRules6(e.ID), removeNetNS(e.NetNS))
 }
 
 // nextFree is the first address of subnet after last that is not used,
@@ -375,14 +378,16 @@ func reserve(p PortMapping) (io.Closer, uint16, error) {
 	for port := int(first); port <= int(last); port++ {
 		var l io.Closer
 		var got net.Addr
-		if p.Proto == "udp" {
+		if p.Proto != "udp" && p.is6() {
+			l, got, err = bind6(p.HostIP, uint16(port)) // ports6.go
+		} else if p.Proto == "udp" {
 			var c net.PacketConn
-			if c, err = net.ListenPacket("udp4", p.hostAddr(uint16(port))); err == nil {
+			if c, err = net.ListenPacket("udp"+p.family(), p.hostAddr(uint16(port))); err == nil {
 				l, got = c, c.LocalAddr()
 			}
 		} else {
 			var c net.Listener
-			if c, err = net.Listen("tcp4", p.hostAddr(uint16(port))); err == nil {
+			if c, err = net.Listen("tcp"+p.family(), p.hostAddr(uint16(port))); err == nil {
 				l, got = c, c.Addr()
 			}
 		}
@@ -419,6 +424,8 @@ func (ep *Endpoint) Files() ([]*os.File, error) {
 			f, err = l.File()
 		case *net.UDPConn:
 			f, err = l.File()
+		case *os.File:
+			f, err = dupFile(l)
 		default:
 			err = fmt.Errorf("unexpected port reservation %T", l)
 		}

@@ -258,7 +258,7 @@ func Remove(ref string) (*Def, error) {
 				return fmt.Errorf("error while removing network: network %s id %s has active endpoints", d.Name, d.ID)
 			}
 		}
-		if err := deleteNetRules(d.ID); err != nil {
+		if err := errors.Join(deleteNetRules(d.ID), deleteNet6Rules(d.ID)); err != nil {
 			return err
 		}
 		if l, err := netlink.LinkByName(d.Bridge); err == nil {
