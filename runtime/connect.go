@@ -50,12 +50,13 @@ func Connect(root, ref, netRef string, aliases []string, ip netip.Addr) error {
 		return errConnectHost
 	case "none":
 		return errConnectNone
-	case "bridge":
-		return errors.New("hako connects containers to user networks only (hako network create), not to bridge")
 	}
-	d, err := network.Lookup(netRef)
+	d, err := network.LookupAny(netRef) // the default bridge too
 	if err != nil {
 		return err
+	}
+	if d.ID == network.BridgeID() && len(aliases) > 0 {
+		return errors.New("network-scoped alias is supported only for containers in user defined networks")
 	}
 	info, err := FindContainer(root, ref)
 	if err != nil {
@@ -65,7 +66,7 @@ func Connect(root, ref, netRef string, aliases []string, ip netip.Addr) error {
 		return err
 	}
 	exists := fmt.Errorf("endpoint with name %s already exists in network %s", info.Name, d.Name)
-	if info.Network.NetworkID == d.ID {
+	if info.Network.NetworkID == d.ID || (info.Network.NetworkID == "" && d.ID == network.BridgeID()) {
 		return exists
 	}
 	if ip.IsValid() && !d.Subnet.Contains(ip) {
@@ -109,7 +110,7 @@ func Disconnect(root, ref, netRef string, force bool) error {
 	if err != nil {
 		return err
 	}
-	d, lookupErr := network.Lookup(netRef)
+	d, lookupErr := network.LookupAny(netRef) // the default bridge too
 	if d != nil && info.Network != nil && info.Network.NetworkID == d.ID {
 		return fmt.Errorf("container %s is on network %s since its creation: hako disconnects only networks connected later (remove the container, or run it on another network)", info.Name, d.Name)
 	}
@@ -210,7 +211,7 @@ func (i *Info) addConnections(ci *ContainerInspect) {
 		if i.State.Running {
 			if e, _ := network.Attached(i.ID, cn.NetworkID); e != nil {
 				ep.IPAddress, ep.IPPrefixLen = e.Address.String(), e.BridgeNet.Bits()
-				if d, err := network.Lookup(cn.NetworkID); err == nil {
+				if d, err := network.LookupAny(cn.NetworkID); err == nil {
 					ep.Gateway = d.Gateway.String()
 				}
 				if e.Address6.IsValid() {
