@@ -59,7 +59,7 @@ func Attach(req AttachRequest) (*Entry, error) {
 			out = e
 			return nil
 		}
-		if first.Network == req.Network || (first.Network == "" && req.Network == BridgeID()) {
+		if !first.Detached && (first.Network == req.Network || (first.Network == "" && req.Network == BridgeID())) {
 			out = first
 			return nil
 		}

@@ -55,6 +55,9 @@ type Entry struct {
 	Address6 netip.Addr   `json:"address6,omitzero"`
 	Subnet6  netip.Prefix `json:"subnet6,omitzero"`
 	Gateway6 netip.Addr   `json:"gateway6,omitzero"`
+	// Detached: the container was disconnected from the network it was
+	// created on; the entry holds its namespace only (detachfirst.go).
+	Detached bool `json:"detached,omitempty"`
 }
 
 // bridge is the bridge the entry's veth is on.

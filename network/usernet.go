@@ -290,7 +290,7 @@ func Members(netID string) ([]Entry, error) {
 	}
 	var out []Entry
 	for _, e := range st.Entries {
-		if e.Network == netID {
+		if e.Network == netID && !e.Detached {
 			if _, err := os.Stat(e.Owner); err == nil {
 				out = append(out, *e)
 			}
