@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -201,5 +202,90 @@ func TestNetworkIPv6NAT(t *testing.T) {
 	n.checkClean(t)
 	if out, _ := exec.Command("nsenter", "--net="+n.ns, "nft", "list", "table", "ip6", "hako").CombinedOutput(); strings.Contains(string(out), "masquerade") || strings.Contains(string(out), "hako-") {
 		t.Errorf("IPv6 network rules left:\n%s", out)
+	}
+}
+
+// TestNetworkIPv6Iptables: with {"firewall": "iptables"} an IPv6
+// network's NAT and -p forwarding are made with ip6tables (nft and legacy
+// alike) in HAKO-* chains: the container reaches the other host over IPv6
+// through NAT, -p answers the other host over IPv6 keeping its address,
+// [::1] is refused; no nftables table appears and once the network is
+// removed the ip6tables tables are as they were.
+func TestNetworkIPv6Iptables(t *testing.T) {
+	for _, variant := range []string{"nft", "legacy"} {
+		t.Run(variant, func(t *testing.T) {
+			s := runStore(t)
+			n := newTestNet(t)
+			n.addIPv6(t)
+			pathDir := t.TempDir()
+			var bin6 string
+			for _, name := range []string{"iptables", "ip6tables"} {
+				bin, err := exec.LookPath(name + "-" + variant)
+				if err != nil {
+					t.Fatalf("%s-%s is needed (Debian's iptables): %v", name, variant, err)
+				}
+				if err := os.Symlink(bin, filepath.Join(pathDir, name)); err != nil {
+					t.Fatal(err)
+				}
+				bin6 = bin
+			}
+			conf := filepath.Join(t.TempDir(), "config.json")
+			if err := os.WriteFile(conf, []byte(`{"firewall": "iptables"}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			n.env = []string{"HAKO_CONFIG=" + conf, "PATH=" + pathDir + ":" + os.Getenv("PATH")}
+			// Another tool's rules, in the chains hako jumps from.
+			mustCmd(t, "nsenter", "--net="+n.ns, bin6, "-w", "-t", "nat", "-A", "POSTROUTING", "-o", "uplink", "-p", "udp", "--dport", "9", "-j", "RETURN")
+			mustCmd(t, "nsenter", "--net="+n.ns, bin6, "-w", "-A", "FORWARD", "-i", "uplink", "-p", "tcp", "--dport", "9", "-j", "ACCEPT")
+			before := n.iptablesSave(t, bin6)
+			hako := func(args ...string) string {
+				t.Helper()
+				out, errOut, code := n.hako(t, s, args...)
+				if code != 0 {
+					t.Fatalf("hako %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+				}
+				return out
+			}
+			hako("network", "create", "--ipv6", "--subnet", "10.93.22.0/24", "--subnet", "fd00:89::/64", "ipt6")
+			t.Cleanup(func() { n.hako(t, s, "network", "rm", "ipt6") })
+			var l net.Listener
+			if err := in(n.peer, func() (err error) { l, err = net.Listen("tcp6", "["+peerAddr6+"]:0"); return err }); err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			go func() {
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						return
+					}
+					host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+					fmt.Fprintf(c, "from %s\n", host)
+					c.Close()
+				}
+			}()
+			cmd, _ := n.startServer(t, s, "--network", "ipt6", "-p", "8091:7000")
+			if got := ask(t, n.peer, hostAddr+":8091", "dial "+l.Addr().String()); got != "from "+hostAddr6 {
+				t.Errorf("outbound over IPv6: %q, want from %s", got, hostAddr6)
+			}
+			if got := talk6(t, n.peer, "["+hostAddr6+"]:8091"); got != peerAddr6 {
+				t.Errorf("-p over IPv6: the server saw %s, want %s", got, peerAddr6)
+			}
+			if got := greeting(n.ns, "tcp6", "[::1]:8091"); got != "" {
+				t.Errorf("[::1]:8091 answered %q", got)
+			}
+			if out := mustCmd(t, "nsenter", "--net="+n.ns, bin6, "-w", "-t", "nat", "-S"); !strings.Contains(out, "-j DNAT --to-destination [fd00:89::2]:7000") || !strings.Contains(out, "-s fd00:89::/64 ! -o hako-") {
+				t.Errorf("ip6tables nat table:\n%s", out)
+			}
+			if out, err := exec.Command("nsenter", "--net="+n.ns, "nft", "list", "table", "ip6", "hako").CombinedOutput(); err == nil {
+				t.Errorf("an nftables table although told to use iptables:\n%s", out)
+			}
+			quit(t, n.peer, hostAddr+":8091", cmd)
+			hako("network", "rm", "ipt6")
+			n.checkClean(t)
+			if after := n.iptablesSave(t, bin6); after != before {
+				t.Errorf("the ip6tables tables changed:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
 	}
 }

@@ -31,22 +31,39 @@ import (
 // The table is made with the first IPv6 network and stays (as the IPv4
 // one does); a network's rules go with it (hako network rm), a
 // container's port rules with its network. With "firewall": "iptables"
-// none of this is done: IPv6 networks then have no outbound NAT and -p
-// publishes on IPv4 only.
+// the same is done with ip6tables (iptables6.go).
 
 var table6 = &nftables.Table{Name: tableName, Family: nftables.TableFamilyIPv6}
 
-// nat6 reports whether hako does IPv6 NAT here (nftables, not iptables).
+// nat6 reports whether hako does IPv6 NAT with nftables here; false with
+// iptables, where callers hand over to ip6tables first (ipt6).
 func nat6() (bool, error) {
 	ipt, err := useIptables()
 	return err == nil && ipt == nil, err
 }
 
+// ipt6 is the ip6tables binary where hako uses iptables, else nil (also
+// where there is none).
+func ipt6() (*iptables, error) { return ip6tablesBin() }
+
 // ensureNet6 sets up the ip6 table, IPv6 forwarding and d's rules, unless
 // they are there. Called under the state lock from ensureBridge6.
 func ensureNet6(d *Def) error {
-	if ok, err := nat6(); !ok {
+	if t, err := ipt6(); err != nil || t != nil {
+		if err != nil {
+			return err
+		}
+		if err := setSysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1"); err != nil {
+			return err
+		}
+		return t.ensureNet6(d)
+	}
+	ok, err := nat6()
+	if err != nil {
 		return err
+	}
+	if !ok {
+		return fmt.Errorf("network %s has IPv6, which with \"firewall\": \"iptables\" needs the ip6tables binary (install iptables)", d.Name)
 	}
 	// As Docker does for IPv6 networks. (A host that takes its own
 	// IPv6 route from router advertisements then needs accept_ra=2.)
@@ -131,6 +148,12 @@ func addTable6(c *nftables.Conn) {
 
 // deleteNet6Rules removes a network's IPv6 rules; none (or no table) is fine.
 func deleteNet6Rules(id string) error {
+	if t, err := ipt6(); err != nil || t != nil {
+		if err != nil {
+			return err
+		}
+		return t.deleteNetRules(id)
+	}
 	if ok, err := nat6(); !ok {
 		return err
 	}
@@ -173,6 +196,18 @@ func deleteTagged6(tag []byte, chains ...string) error {
 // addPortRules6 adds a DNAT rule per IPv6 mapping (HostIP an IPv6
 // address, :: for any) to the container's IPv6 address addr.
 func addPortRules6(id string, addr netip.Addr, ports []PortMapping) error {
+	if t, err := ipt6(); err != nil || t != nil {
+		if err != nil {
+			return err
+		}
+		var ps []PortMapping
+		for _, p := range ports {
+			if p.is6() {
+				ps = append(ps, p)
+			}
+		}
+		return t.addPortRules(id, addr, ps)
+	}
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
@@ -215,6 +250,12 @@ func addPortRules6(id string, addr netip.Addr, ports []PortMapping) error {
 
 // deletePortRules6 removes the container's IPv6 port rules, if any.
 func deletePortRules6(id string) error {
+	if t, err := ipt6(); err != nil || t != nil {
+		if err != nil {
+			return err
+		}
+		return t.deletePortRules(id)
+	}
 	if ok, err := nat6(); !ok {
 		return err
 	}

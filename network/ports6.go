@@ -50,6 +50,11 @@ func (ep *Endpoint) publish6() error {
 	if err != nil {
 		return err
 	}
+	if t, err := ipt6(); err != nil {
+		return err
+	} else if t != nil {
+		ok6 = true // ip6tables (iptables6.go)
+	}
 	var out []PortMapping
 	for _, p := range ep.Ports {
 		if p.is6() && (!ep.Address6.IsValid() || !ok6) {
