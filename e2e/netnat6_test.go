@@ -95,6 +95,12 @@ func TestNetworkIPv6NAT(t *testing.T) {
 	}
 	hako("network", "create", "--ipv6", "--subnet", "10.93.20.0/24", "--subnet", "fd00:88::/64", "nat6")
 	hako("network", "create", "--subnet", "10.93.21.0/24", "only4")
+	// IPv6 forwarding on, router advertisements still accepted on the uplink.
+	for sysctl, want := range map[string]string{"net.ipv6.conf.all.forwarding": "1", "net.ipv6.conf.uplink.accept_ra": "2"} {
+		if got := strings.TrimSpace(mustCmd(t, "ip", "netns", "exec", filepath.Base(n.ns), "sysctl", "-n", sysctl)); got != want {
+			t.Errorf("%s = %s, want %s", sysctl, got, want)
+		}
+	}
 	t.Cleanup(func() {
 		n.hako(t, s, "rm", "-f", "d6")
 		n.hako(t, s, "network", "rm", "nat6", "only4")

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -53,7 +56,7 @@ func ensureNet6(d *Def) error {
 		if err != nil {
 			return err
 		}
-		if err := setSysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1"); err != nil {
+		if err := forward6(); err != nil {
 			return err
 		}
 		return t.ensureNet6(d)
@@ -65,9 +68,7 @@ func ensureNet6(d *Def) error {
 	if !ok {
 		return fmt.Errorf("network %s has IPv6, which with \"firewall\": \"iptables\" needs the ip6tables binary (install iptables)", d.Name)
 	}
-	// As Docker does for IPv6 networks. (A host that takes its own
-	// IPv6 route from router advertisements then needs accept_ra=2.)
-	if err := setSysctl("/proc/sys/net/ipv6/conf/all/forwarding", "1"); err != nil {
+	if err := forward6(); err != nil {
 		return err
 	}
 	c, err := nftables.New()
@@ -275,4 +276,25 @@ func matchPrefix6(offset uint32, p netip.Prefix) []expr.Any {
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 16, Mask: m, Xor: make([]byte, 16)},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a[:]},
 	}
+}
+
+// forward6 turns IPv6 forwarding on, as Docker does for IPv6 networks.
+// A router ignores router advertisements on interfaces with accept_ra=1,
+// so a host taking its IPv6 address and default route from them (SLAAC)
+// would lose them: those interfaces (and "default", for new ones) get
+// accept_ra=2 first, which accepts them while forwarding, as before.
+func forward6() error {
+	const fwd = "/proc/sys/net/ipv6/conf/all/forwarding"
+	if b, err := os.ReadFile(fwd); err == nil && string(b) == "1\n" {
+		return nil
+	}
+	ras, _ := filepath.Glob("/proc/sys/net/ipv6/conf/*/accept_ra")
+	for _, p := range ras {
+		if b, err := os.ReadFile(p); err == nil && string(b) == "1\n" && !strings.Contains(p, "/all/") {
+			if err := setSysctl(p, "2"); err != nil {
+				return err
+			}
+		}
+	}
+	return setSysctl(fwd, "1")
 }
