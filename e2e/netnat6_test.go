@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -137,6 +138,10 @@ func TestNetworkIPv6NAT(t *testing.T) {
 	}
 	if got := talk6(t, n.ns, "["+hostAddr6+"]:8091"); got == "" {
 		t.Errorf("from the host to its own IPv6 address: no answer")
+	}
+	// Hairpin: the container through its own published port over IPv6.
+	if got := ask(t, n.peer, hostAddr+":8091", "dial ["+hostAddr6+"]:8091"); got != "from fd00:88::1" {
+		t.Errorf("hairpin over IPv6: %q, want from fd00:88::1 (the bridge)", got)
 	}
 	if got := udpTalk6(t, n.peer, "["+hostAddr6+"]:8092"); got != "udp "+peerAddr6+" HELLO" {
 		t.Errorf("UDP over IPv6: %q", got)
@@ -294,4 +299,37 @@ func TestNetworkIPv6Iptables(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNetworkIPv6Repair: a hako run on an IPv6 network with -p, killed
+// with SIGKILL, leaves its IPv6 port rules; the next hako command's
+// repair removes them with the rest.
+func TestNetworkIPv6Repair(t *testing.T) {
+	s := runStore(t)
+	n := newTestNet(t)
+	n.addIPv6(t)
+	becomeSubreaper(t)
+	if _, errOut, code := n.hako(t, s, "network", "create", "--ipv6", "--subnet", "10.93.23.0/24", "rep6"); code != 0 {
+		t.Fatalf("network create: %s", errOut)
+	}
+	t.Cleanup(func() { n.hako(t, s, "network", "rm", "rep6") })
+	cmd, _ := n.startServer(t, s, "--network", "rep6", "-p", "8097:7000")
+	if got := talk6(t, n.peer, "["+hostAddr6+"]:8097"); got != peerAddr6 {
+		t.Errorf("server saw %s", got)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	if out := mustCmd(t, "nsenter", "--net="+n.ns, "nft", "list", "table", "ip6", "hako"); !strings.Contains(out, "dnat to") {
+		t.Fatalf("no IPv6 port rule left by the kill; the test needs one:\n%s", out)
+	}
+	if _, errOut, code := n.hako(t, s, "run", "--rm", busybox.ref, "true"); code != 0 {
+		t.Fatalf("run after the kill: exit %d: %s", code, errOut)
+	}
+	if out := mustCmd(t, "nsenter", "--net="+n.ns, "nft", "list", "table", "ip6", "hako"); strings.Contains(out, "dnat to") {
+		t.Errorf("IPv6 port rule left after repair:\n%s", out)
+	}
+	if _, errOut, code := n.hako(t, s, "network", "rm", "rep6"); code != 0 {
+		t.Fatalf("network rm: %s", errOut)
+	}
+	n.checkClean(t)
 }
