@@ -66,6 +66,7 @@ func TestNetworkConnectBridge(t *testing.T) {
 	fails(1, "already exists", "network", "connect", "bridge", "x1")
 	fails(1, "already exists", "network", "connect", "bridge", "b0")
 	fails(1, "network-scoped alias is supported only for containers in user defined networks", "network", "connect", "--alias", "a", "bridge", "x1")
+	fails(1, "user specified IP address is supported on user defined networks only", "network", "connect", "--ip", "10.89.0.77", "bridge", "x1")
 
 	hako("network", "disconnect", "bridge", "x1")
 	if out, _, code := n.hako(t, s, "exec", "x1", "ip", "link", "show", "eth1"); code == 0 {

@@ -61,6 +61,9 @@ func Connect(root, ref, netRef string, aliases []string, ip netip.Addr) error {
 	if d.ID == network.BridgeID() && len(aliases) > 0 {
 		return errors.New("network-scoped alias is supported only for containers in user defined networks")
 	}
+	if d.ID == network.BridgeID() && ip.IsValid() {
+		return errors.New("user specified IP address is supported on user defined networks only")
+	}
 	info, err := FindContainer(root, ref)
 	if err != nil {
 		return err
