@@ -427,6 +427,13 @@ func (n *testNet) checkClean(t *testing.T) {
 	if strings.Contains(string(rules), "dnat to") {
 		t.Errorf("port rules left:\n%s", rules)
 	}
+	// IPv6 networks' (nat6.go): no port rule, and no network rule once
+	// no user network is left.
+	rules6, _ := exec.Command("nsenter", "--net="+n.ns, "nft", "list", "table", "ip6", "hako").CombinedOutput()
+	nets, _ := os.ReadDir(n.defsDir())
+	if strings.Contains(string(rules6), "dnat to") || (len(nets) == 0 && strings.Contains(string(rules6), "hako:net ")) {
+		t.Errorf("IPv6 rules left:\n%s", rules6)
+	}
 	if e := n.entries(t); len(e) != 0 {
 		t.Errorf("state entries left: %v", e)
 	}

@@ -59,19 +59,12 @@ func Attach(req AttachRequest) (*Entry, error) {
 			out = e
 			return nil
 		}
-		if first.Network == req.Network {
+		if !first.Detached && (first.Network == req.Network || (first.Network == "" && req.Network == BridgeID())) {
 			out = first
 			return nil
 		}
-		defs, err := LoadDefs()
+		d, netID, err := attachTarget(cfg, req.Network) // connectbridge.go
 		if err != nil {
-			return err
-		}
-		d, err := lookupIn(defs, req.Network)
-		if err != nil {
-			return err
-		}
-		if err := d.ensure(cfg); err != nil {
 			return err
 		}
 		if err := sweepLinks(st); err != nil {
@@ -92,7 +85,7 @@ func Attach(req AttachRequest) (*Entry, error) {
 		*e = Entry{
 			Address6: e.Address6, Subnet6: e.Subnet6, Gateway6: e.Gateway6,
 			ID: req.ID, Owner: req.Owner, Address: addr, HostLink: attachLink(req.ID, d.ID),
-			NetNS: first.NetNS, BridgeNet: d.Subnet, Network: d.ID, Bridge: d.Bridge,
+			NetNS: first.NetNS, BridgeNet: d.Subnet, Network: netID, Bridge: d.Bridge,
 			Name: req.Name, Hostname: req.Hostname, Aliases: req.Aliases, Iface: iface,
 		}
 		err = addVeth(e)
@@ -112,7 +105,7 @@ func Attach(req AttachRequest) (*Entry, error) {
 			st.LastIn[d.ID] = addr
 		}
 		st.Entries[attachKey(req.ID, d.ID)] = e
-		syncHosts(st, d.ID)
+		syncHosts(st, netID)
 		out = e
 		return nil
 	})

@@ -62,9 +62,9 @@ func FirewallName() string {
 	case err != nil:
 		return "unknown: " + err.Error()
 	case ipt != nil:
-		return "iptables (" + ipt.bin + ", chains HAKO-PORTS, HAKO-POSTROUTING, HAKO-FORWARD)"
+		return "iptables (" + ipt.bin + ", chains HAKO-PORTS, HAKO-POSTROUTING, HAKO-FORWARD; IPv6 with ip6tables)"
 	}
-	return "nftables (table ip hako)"
+	return "nftables (table ip hako; IPv6 networks: table ip6 hako)"
 }
 
 // findIptables finds name in PATH, else in the sbin directories a PATH

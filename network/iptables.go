@@ -239,8 +239,8 @@ func (t *iptables) addPortRules(id string, addr netip.Addr, ports []PortMapping)
 // iptPortSpec is the DNAT rule of one published port.
 func iptPortSpec(addr netip.Addr, p PortMapping) []string {
 	var spec []string
-	if p.HostIP.IsValid() {
-		spec = append(spec, "-d", p.HostIP.String()+"/32")
+	if p.HostIP.IsValid() && !p.HostIP.IsUnspecified() { // [::]: any (ports6.go)
+		spec = append(spec, "-d", netip.PrefixFrom(p.HostIP, p.HostIP.BitLen()).String())
 	}
 	proto := "tcp"
 	if p.Proto == "udp" {
@@ -335,6 +335,9 @@ func firewallIdle() error {
 	ipt, err := useIptables()
 	if ipt == nil || err != nil {
 		return nil
+	}
+	if t, err := ipt6(); err == nil && t != nil { // iptables6.go
+		return errors.Join(ipt.releaseIdle(), t.releaseIdle6())
 	}
 	return ipt.releaseIdle()
 }

@@ -18,8 +18,8 @@ import (
 // address, and each member an address in it next to its IPv4 one (on eth0
 // with a default route via the gateway, on a connected network's
 // interface without), which the hosts files name too. Members of one
-// network talk over the bridge, so no rule is needed; outbound IPv6 NAT
-// and IPv6 port forwarding are not done.
+// network talk over the bridge; outbound IPv6 NAT and IPv6 port
+// forwarding are nat6.go's and ports6.go's.
 
 // pickSubnet6 checks an IPv6 subnet asked for (free of the other
 // networks'), or makes a random unique local /64 (fdXX:…::/64, RFC 4193),
@@ -78,13 +78,13 @@ func ensureBridge6(d *Def) error {
 	}
 	for _, a := range addrs {
 		if p, ok := netip.AddrFromSlice(a.IP); ok && p == d.Gateway6 {
-			return nil
+			return ensureNet6(d) // nat6.go
 		}
 	}
 	if err := netlink.AddrAdd(br, addr6(want)); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("adding %s to %s: %w", want, d.Bridge, err)
 	}
-	return nil
+	return ensureNet6(d)
 }
 
 // assign6 gives e an IPv6 address on d when d has IPv6: the lowest free

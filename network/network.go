@@ -55,6 +55,9 @@ type Entry struct {
 	Address6 netip.Addr   `json:"address6,omitzero"`
 	Subnet6  netip.Prefix `json:"subnet6,omitzero"`
 	Gateway6 netip.Addr   `json:"gateway6,omitzero"`
+	// Detached: the container was disconnected from the network it was
+	// created on; the entry holds its namespace only (detachfirst.go).
+	Detached bool `json:"detached,omitempty"`
 }
 
 // bridge is the bridge the entry's veth is on.
@@ -148,10 +151,13 @@ func Setup(req Request) (_ *Endpoint, err error) {
 	if ep.Address6.IsValid() {
 		step.done("IPv6 %s on eth0", ep.Address6)
 	}
-	if err := addPortRules(ep.ID, ep.Address, ep.Ports); err != nil {
+	if err := ep.publish6(); err != nil { // ports6.go
 		return nil, err
 	}
-	step.rules(ep.ID, ep.Address, ep.Ports)
+	if err := addPortRules(ep.ID, ep.Address, ports4(ep.Ports)); err != nil {
+		return nil, err
+	}
+	step.rules(ep.ID, ep.Address, ports4(ep.Ports))
 	return ep, nil
 }
 
@@ -267,7 +273,7 @@ func Release(id string) error {
 // sweepLinks deletes any pair still there at the next Setup (a namespace
 // someone else still holds).
 func teardown(e *Entry) error {
-	return errors.Join(deletePortRules(e.ID), removeNetNS(e.NetNS))
+	return errors.Join(deletePortRules(e.ID), deletePortRules6(e.ID), removeNetNS(e.NetNS))
 }
 
 // nextFree is the first address of subnet after last that is not used,
@@ -387,14 +393,16 @@ func reserve(p PortMapping) (io.Closer, uint16, error) {
 	for port := int(first); port <= int(last); port++ {
 		var l io.Closer
 		var got net.Addr
-		if p.Proto == "udp" {
+		if p.Proto != "udp" && p.is6() {
+			l, got, err = bind6(p.HostIP, uint16(port)) // ports6.go
+		} else if p.Proto == "udp" {
 			var c net.PacketConn
-			if c, err = net.ListenPacket("udp4", p.hostAddr(uint16(port))); err == nil {
+			if c, err = net.ListenPacket("udp"+p.family(), p.hostAddr(uint16(port))); err == nil {
 				l, got = c, c.LocalAddr()
 			}
 		} else {
 			var c net.Listener
-			if c, err = net.Listen("tcp4", p.hostAddr(uint16(port))); err == nil {
+			if c, err = net.Listen("tcp"+p.family(), p.hostAddr(uint16(port))); err == nil {
 				l, got = c, c.Addr()
 			}
 		}
@@ -431,6 +439,8 @@ func (ep *Endpoint) Files() ([]*os.File, error) {
 			f, err = l.File()
 		case *net.UDPConn:
 			f, err = l.File()
+		case *os.File:
+			f, err = dupFile(l)
 		default:
 			err = fmt.Errorf("unexpected port reservation %T", l)
 		}

@@ -37,7 +37,6 @@ func TestParsePublish(t *testing.T) {
 		"80/icmp":      "invalid proto: icmp",
 		"80/sctp":      "sctp ports is not supported",
 		"1.2.3:80:80":  "invalid IP address: 1.2.3",
-		"[::1]:80:80":  "only IPv4 host addresses",
 		"8-9:80-82":    "invalid ranges specified",
 		"9000-8000:80": "invalid hostPort: 9000-8000",
 	} {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/docker/go-connections/nat"
@@ -20,14 +19,13 @@ type PortMapping struct {
 	Proto         string     `json:"proto"` // tcp or udp
 }
 
-// String is Docker's form, 0.0.0.0:8080->80/tcp.
+// String is Docker's form, 0.0.0.0:8080->80/tcp or [::]:8080->80/tcp.
 func (m PortMapping) String() string {
-	ip := "0.0.0.0"
-	if m.HostIP.IsValid() {
-		ip = m.HostIP.String()
-	}
-	return fmt.Sprintf("%s:%d->%d/%s", ip, m.HostPort, m.ContainerPort, m.Proto)
+	return fmt.Sprintf("%s->%d/%s", m.hostAddr(m.HostPort), m.ContainerPort, m.Proto)
 }
+
+// Host is where the mapping listens, as hako port prints it: 0.0.0.0:8080.
+func (m PortMapping) Host() string { return m.hostAddr(m.HostPort) }
 
 // ParsePublish parses -p values in Docker's syntax,
 // [HOSTIP:][HOSTPORT:]CTRPORT[/tcp|/udp], ports and ranges, with Docker's
@@ -62,11 +60,14 @@ func mapping(pm nat.PortMapping) (PortMapping, error) {
 	}
 	m.ContainerPort = uint16(cp)
 	if ip := pm.Binding.HostIP; ip != "" {
-		a, err := netip.ParseAddr(ip)
-		if err != nil || !a.Is4() {
-			return m, fmt.Errorf("publishing on %s is not supported: only IPv4 host addresses are", ip)
+		a, err := netip.ParseAddr(strings.Trim(ip, "[]"))
+		if err != nil || a.Zone() != "" {
+			return m, fmt.Errorf("invalid host IP %s: want an IPv4 or IPv6 address", ip)
 		}
-		if !a.IsUnspecified() {
+		a = a.Unmap()
+		if a.Is6() {
+			m.HostIP = a // IPv6 only (ports6.go); :: stays, meaning any
+		} else if !a.IsUnspecified() {
 			m.HostIP = a
 		}
 	}
@@ -113,9 +114,9 @@ func ExposedPorts(exposed map[string]struct{}) ([]PortMapping, error) {
 
 // hostAddr is where the mapping's host port is reserved.
 func (m PortMapping) hostAddr(port uint16) string {
-	ip := "0.0.0.0"
+	ip := netip.IPv4Unspecified()
 	if m.HostIP.IsValid() {
-		ip = m.HostIP.String()
+		ip = m.HostIP
 	}
-	return ip + ":" + strconv.Itoa(int(port))
+	return netip.AddrPortFrom(ip, port).String()
 }

@@ -258,7 +258,7 @@ func Remove(ref string) (*Def, error) {
 				return fmt.Errorf("error while removing network: network %s id %s has active endpoints", d.Name, d.ID)
 			}
 		}
-		if err := deleteNetRules(d.ID); err != nil {
+		if err := errors.Join(deleteNetRules(d.ID), deleteNet6Rules(d.ID)); err != nil {
 			return err
 		}
 		if l, err := netlink.LinkByName(d.Bridge); err == nil {
@@ -290,7 +290,7 @@ func Members(netID string) ([]Entry, error) {
 	}
 	var out []Entry
 	for _, e := range st.Entries {
-		if e.Network == netID {
+		if e.Network == netID && !e.Detached {
 			if _, err := os.Stat(e.Owner); err == nil {
 				out = append(out, *e)
 			}

@@ -32,6 +32,9 @@ type Connection struct {
 	NetworkName string   `json:"network_name"`
 	Aliases     []string `json:"aliases,omitempty"`
 	IP          string   `json:"ip,omitempty"` // connect --ip; "": any free address
+	// Disconnected marks the network it was created on as disconnected
+	// (disconnectfirst.go), not a connection.
+	Disconnected bool `json:"disconnected,omitempty"`
 }
 
 // Docker's words for the network modes that take no other network.
@@ -50,12 +53,16 @@ func Connect(root, ref, netRef string, aliases []string, ip netip.Addr) error {
 		return errConnectHost
 	case "none":
 		return errConnectNone
-	case "bridge":
-		return errors.New("hako connects containers to user networks only (hako network create), not to bridge")
 	}
-	d, err := network.Lookup(netRef)
+	d, err := network.LookupAny(netRef) // the default bridge too
 	if err != nil {
 		return err
+	}
+	if d.ID == network.BridgeID() && len(aliases) > 0 {
+		return errors.New("network-scoped alias is supported only for containers in user defined networks")
+	}
+	if d.ID == network.BridgeID() && ip.IsValid() {
+		return errors.New("user specified IP address is supported on user defined networks only")
 	}
 	info, err := FindContainer(root, ref)
 	if err != nil {
@@ -65,9 +72,6 @@ func Connect(root, ref, netRef string, aliases []string, ip netip.Addr) error {
 		return err
 	}
 	exists := fmt.Errorf("endpoint with name %s already exists in network %s", info.Name, d.Name)
-	if info.Network.NetworkID == d.ID {
-		return exists
-	}
 	if ip.IsValid() && !d.Subnet.Contains(ip) {
 		return fmt.Errorf("invalid address %s: it is not in network %s's subnet %s", ip, d.Name, d.Subnet)
 	}
@@ -79,6 +83,14 @@ func Connect(root, ref, netRef string, aliases []string, ip netip.Addr) error {
 	cs, err := readConnections(info.Dir)
 	if err != nil {
 		return err
+	}
+	orig := cs
+	if creationNetwork(info, d) { // back on it after a disconnect, as a connection
+		i := markerIndex(cs)
+		if i < 0 {
+			return exists
+		}
+		cs = slices.Delete(slices.Clone(cs), i, i+1)
 	}
 	if slices.ContainsFunc(cs, func(c Connection) bool { return c.NetworkID == d.ID }) {
 		return exists
@@ -96,7 +108,7 @@ func Connect(root, ref, netRef string, aliases []string, ip netip.Addr) error {
 	}
 	// Always asked: it may have started since FindContainer looked.
 	if _, err := network.Attach(attachRequest(info.ID, info.Dir, info.Name, hostname, cn)); err != nil {
-		return errors.Join(err, writeJSON(filepath.Join(info.Dir, connectionsFile), cs))
+		return errors.Join(err, writeJSON(filepath.Join(info.Dir, connectionsFile), orig))
 	}
 	return nil
 }
@@ -109,10 +121,7 @@ func Disconnect(root, ref, netRef string, force bool) error {
 	if err != nil {
 		return err
 	}
-	d, lookupErr := network.Lookup(netRef)
-	if d != nil && info.Network != nil && info.Network.NetworkID == d.ID {
-		return fmt.Errorf("container %s is on network %s since its creation: hako disconnects only networks connected later (remove the container, or run it on another network)", info.Name, d.Name)
-	}
+	d, lookupErr := network.LookupAny(netRef) // the default bridge too
 	unlock, err := atomicfile.Lock(filepath.Join(info.Dir, connectionsLock), true)
 	if err != nil {
 		return err
@@ -122,7 +131,13 @@ func Disconnect(root, ref, netRef string, force bool) error {
 	if err != nil {
 		return err
 	}
+	if d != nil && creationNetwork(info, d) && markerIndex(cs) < 0 {
+		return disconnectFirst(info, d, cs) // disconnectfirst.go
+	}
 	i := slices.IndexFunc(cs, func(c Connection) bool {
+		if c.Disconnected {
+			return false
+		}
 		if d != nil {
 			return c.NetworkID == d.ID
 		}
@@ -194,6 +209,12 @@ func (c *Container) attachConnections() error {
 		hostname = c.Spec.Hostname
 	}
 	for _, cn := range cs {
+		if cn.Disconnected {
+			if err := network.DetachFirst(c.ID); err != nil {
+				return fmt.Errorf("disconnecting from network %s: %w", cn.NetworkName, err)
+			}
+			continue
+		}
 		if _, err := network.Attach(attachRequest(c.ID, c.dir, c.Name, hostname, cn)); err != nil {
 			return fmt.Errorf("connecting to network %s: %w", cn.NetworkName, err)
 		}
@@ -206,11 +227,15 @@ func (c *Container) attachConnections() error {
 func (i *Info) addConnections(ci *ContainerInspect) {
 	cs, _ := readConnections(i.Dir)
 	for _, cn := range cs {
+		if cn.Disconnected {
+			ci.disconnectedFirst()
+			continue
+		}
 		ep := InspectEndpoint{NetworkID: cn.NetworkID, Aliases: cn.Aliases}
 		if i.State.Running {
 			if e, _ := network.Attached(i.ID, cn.NetworkID); e != nil {
 				ep.IPAddress, ep.IPPrefixLen = e.Address.String(), e.BridgeNet.Bits()
-				if d, err := network.Lookup(cn.NetworkID); err == nil {
+				if d, err := network.LookupAny(cn.NetworkID); err == nil {
 					ep.Gateway = d.Gateway.String()
 				}
 				if e.Address6.IsValid() {

@@ -63,6 +63,9 @@ func (c *Container) setupNetwork(b *BridgeOptions, img ocispec.ImageConfig, o *S
 		ports = append(slices.Clone(ports), exposed...)
 	}
 	req := network.Request{ID: c.ID, Owner: c.dir, Ports: ports, Name: c.Name, Aliases: b.Aliases, Debugf: c.debugf}
+	if cs, _ := readConnections(c.dir); markerIndex(cs) >= 0 {
+		req.Ports = nil // disconnected from this network: nothing published (disconnectfirst.go)
+	}
 	if b.Network != nil {
 		req.Network = b.Network.ID
 		h, err := containerHostname(*o)

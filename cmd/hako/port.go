@@ -39,10 +39,7 @@ func newPortCommand(g *globalOptions) *cobra.Command {
 			out := cmd.OutOrStdout()
 			found := false
 			for _, p := range c.Ports() {
-				host := fmt.Sprintf("0.0.0.0:%d", p.HostPort)
-				if p.HostIP.IsValid() {
-					host = fmt.Sprintf("%s:%d", p.HostIP, p.HostPort)
-				}
+				host := p.Host()
 				switch {
 				case want == 0:
 					fmt.Fprintf(out, "%d/%s -> %s\n", p.ContainerPort, p.Proto, host)
