@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -206,7 +207,7 @@ func runNetBench(env *benchEnv) error {
 	fmt.Printf("- load average at the end: %s\n", loadEnd)
 	fmt.Printf("- two network namespaces made by the bench: \"host\" (%s, where hako, podman and the containers run) and \"another host\" (%s) on a veth; hako's state in the temp dir (HAKO_NETWORK_DIR, HAKO_NETWORK_DEFS, HAKO_CONFIG)\n", benchHostAddr, benchPeerAddr)
 	fmt.Printf("- one container per tool runs the image's static Go HTTP/1.0 server (3-byte body, server closes) and Debian's iperf3 -s; hako's at %s, podman's at %s\n", ctrIP, podIP)
-	fmt.Printf("- throughput: `iperf3 -c ADDR -t %d -O 1`, one stream, receiver's rate; connections: %d per round, %d clients in parallel, each a new TCP connection with one request; medians of %d interleaved rounds\n", iperfSeconds, connsPerRound, connWorkers, env.opts.rounds)
+	fmt.Printf("- throughput: `iperf3 -c ADDR -t %d -O 1`, one stream, receiver's rate; connections: %d per round, %d clients in parallel, each a new TCP connection with one request, ended by the client with a reset (no TIME_WAIT); medians of %d interleaved rounds\n", iperfSeconds, connsPerRound, connWorkers, env.opts.rounds)
 	fmt.Printf("- nft DNAT by hand: `table ip benchdnat` with prerouting and output `dnat to %s` and a postrouting masquerade for 127.0.0.0/8, route_localnet on hako0 (what the kernel alone does)\n", ctrIP)
 	fmt.Printf("- podman: %s, CNI bridge 10.88.0.0/16 with portmap (podman's default network)\n\n", strings.Join(b.podGlobal, " "))
 	printNetTable(paths)
@@ -385,9 +386,21 @@ func (b *netBench) startPodman(ref string) (string, error) {
 		}
 		return exec.CommandContext(b.env.ctx, "podman", argv...)
 	}
+	// Should podman rm leave them (it did in four runs under load), the
+	// container's init and its conmon end by PID after the rm.
+	var initPid, conmonPid string
 	b.defer_(func() {
-		podman(true, "rm", "-f", "-t", "0", "-a").Run() // in the namespace, where CNI removes what it added
-		podman(false, "system", "reset", "-f").Run()
+		killIf(initPid, "/srv")
+		killIf(conmonPid, "conmon")
+	})
+	b.defer_(func() {
+		// In the namespace, where CNI removes what it added.
+		if out, err := podman(true, "rm", "-f", "-t", "0", "-a").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: cleanup: podman rm: %v: %s\n", err, out)
+		}
+		if out, err := podman(false, "system", "reset", "-f").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: cleanup: podman system reset: %v: %s\n", err, out)
+		}
 	})
 	if out, err := podman(false, "pull", "-q", "--tls-verify=false", ref).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("podman pull: %v: %s", err, lastLines(string(out), 2))
@@ -398,12 +411,28 @@ func (b *netBench) startPodman(ref string) (string, error) {
 	if out, err := podman(true, args...).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("podman run -p: %v: %s", err, lastLines(string(out), 2))
 	}
-	out, err := podman(true, "inspect", "--format", "{{.NetworkSettings.IPAddress}}", "netbench").CombinedOutput()
-	ip := strings.TrimSpace(string(out))
-	if err != nil || net.ParseIP(ip) == nil {
+	out, err := podman(true, "inspect", "--format", "{{.NetworkSettings.IPAddress}} {{.State.Pid}} {{.State.ConmonPid}}", "netbench").CombinedOutput()
+	f := strings.Fields(string(out))
+	if err != nil || len(f) != 3 || net.ParseIP(f[0]) == nil {
 		return "", fmt.Errorf("podman inspect: %v: %s", err, out)
 	}
-	return ip, nil
+	initPid, conmonPid = f[1], f[2]
+	return f[0], nil
+}
+
+// killIf kills process pid if it still runs and its command line contains
+// want (so a reused PID is left alone).
+func killIf(pid, want string) {
+	n, err := strconv.Atoi(pid)
+	if err != nil || n <= 1 {
+		return
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", n))
+	if err != nil || !strings.Contains(string(cmdline), want) {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "bench: cleanup: podman left %s (pid %d): killing it\n", want, n)
+	unix.Kill(n, unix.SIGKILL)
 }
 
 // iperf runs one iperf3 test on p and returns the receiver's bits/s. The
@@ -475,6 +504,10 @@ func oneRequest(addr string) error {
 	if err != nil {
 		return err
 	}
+	// Reset rather than close: no TIME_WAIT on either end, so a later
+	// connection from the same client port through another path (they all
+	// end at the same server port) is not held up by an old one.
+	c.(*net.TCPConn).SetLinger(0)
 	if !strings.HasPrefix(string(b), "HTTP/1.0 200 ") {
 		return fmt.Errorf("GET http://%s/: %q", addr, b)
 	}
