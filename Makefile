@@ -21,7 +21,7 @@ APT_DEPS  := libseccomp-dev pkg-config busybox-static
 # containerd is installed already: Docker's containerd.io conflicts with it.
 CONTAINERD_DEP := $(if $(shell command -v containerd 2>/dev/null),,containerd)
 TEST_DEPS := $(APT_DEPS) docker-registry runc crun podman apparmor iproute2 nftables util-linux procps file git $(CONTAINERD_DEP) containernetworking-plugins iptables
-BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun
+BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun iperf3
 
 .PHONY: build install cross test oci-validation bench demo docs deps test-deps bench-deps fuzz clean
 
@@ -94,6 +94,7 @@ bench: bench-deps build
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -monitor
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -containerd
 	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -build
+	CGO_ENABLED=1 $(GO) run -tags "$(TAGS)" ./bench -hako $(BIN) -net
 
 bin/crictl:
 	GOBIN=$(CURDIR)/bin CGO_ENABLED=0 GOFLAGS= $(GO) install sigs.k8s.io/cri-tools/cmd/crictl@$(CRICTL_VERSION)

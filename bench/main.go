@@ -123,6 +123,9 @@ func run(ctx context.Context, o *options) (err error) {
 	defer reg.stop()
 
 	env := &benchEnv{ctx: ctx, opts: o, tmp: tmp, reg: reg, loadAtStart: loadAvg()}
+	if *netMode {
+		return runNetBench(env)
+	}
 	if o.containerdMode {
 		return runContainerdBench(env)
 	}
