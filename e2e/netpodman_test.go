@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -91,6 +93,15 @@ func TestNetworkPodmanCoexists(t *testing.T) {
 	podman(true, "run", "-d", "--name", "web", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
 		"-p", "8090:80", busybox.ref, "sh", "-c", "mkdir /www && echo podman-ok > /www/index.html && exec httpd -f -p 80 -h /www")
 	waitHTTP(t, n.ns, "127.0.0.1:8090", "podman-ok")
+	// podman rm -f can fail on a lock shared by every podman on the host and
+	// leave the container and its conmon running: end them by PID then.
+	var pids []int
+	for _, f := range strings.Fields(podman(false, "inspect", "--format", "{{.State.ConmonPid}} {{.State.Pid}}", "web")) {
+		if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
+	t.Cleanup(func() { killLeftovers(pids, podRoot) })
 	save := func() string {
 		t.Helper()
 		return saveNoise.ReplaceAllString(mustCmd(t, "nsenter", "--net="+n.ns, "iptables-nft-save"), "")
@@ -154,4 +165,24 @@ func waitHTTP(t *testing.T, ns, addr, want string) {
 		}
 	}
 	t.Fatalf("GET http://%s/ from %s: %q, want %q", addr, filepath.Base(ns), last, want)
+}
+
+// killLeftovers ends what podman left behind: its conmon, only while that
+// PID's command line still names this test's podman root (never a reused
+// PID), and the container's init, only while conmon is its parent.
+func killLeftovers(pids []int, podRoot string) {
+	if len(pids) != 2 {
+		return
+	}
+	conmon, init := pids[0], pids[1]
+	if cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", conmon)); !strings.Contains(string(cmdline), podRoot) {
+		return
+	}
+	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", init)); err == nil {
+		// pid (comm) state ppid …: comm may hold spaces, so split after ')'.
+		if f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:])); len(f) > 1 && f[1] == strconv.Itoa(conmon) {
+			syscall.Kill(init, syscall.SIGKILL)
+		}
+	}
+	syscall.Kill(conmon, syscall.SIGKILL)
 }
