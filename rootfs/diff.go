@@ -171,11 +171,14 @@ func writeDiffEntry(tw *tar.Writer, upper, rel string, links map[[2]uint64]strin
 	if hdr.Typeflag == tar.TypeReg && hdr.Size > 0 {
 		// A running container (commit --pause=false) may swap a directory
 		// for a symlink during the walk: the content is opened inside the
-		// tree, never through a final link, and must be the file stat saw.
-		f, err := OpenInRoot(upper, rel, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+		// tree (in the parent opened above: openat2 is not needed, which
+		// kernels before 5.6 lack), never through a final link, and must
+		// be the file stat saw.
+		fd, err := unix.Openat(int(parent.Fd()), path.Base(rel), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return err
+			return &os.PathError{Op: "open", Path: shown, Err: err}
 		}
+		f := os.NewFile(uintptr(fd), shown)
 		var fst unix.Stat_t
 		if err := unix.Fstat(int(f.Fd()), &fst); err != nil || fst.Dev != st.Dev || fst.Ino != st.Ino {
 			f.Close()
