@@ -3,6 +3,7 @@ package monitor
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -66,12 +67,15 @@ func trimText() error {
 	if err != nil {
 		return err
 	}
+	// A kernel with pages larger than a chunk (arm64 with 64 KiB pages)
+	// refuses madvise at an address that is not page-aligned.
+	chunk := max(uintptr(trimChunk), uintptr(os.Getpagesize()))
 	for _, m := range maps {
 		// Every other chunk gets MADV_RANDOM, whose only effect is no
 		// read-ahead when a page is not cached: neighbours with different
 		// flags cannot merge, so each chunk is a mapping of its own.
-		for a := (m.start + trimChunk - 1) &^ (trimChunk - 1); a+trimChunk <= m.end; a += 2 * trimChunk {
-			if err := madvise(a, trimChunk, unix.MADV_RANDOM); err != nil {
+		for a := (m.start + chunk - 1) &^ (chunk - 1); a+chunk <= m.end; a += 2 * chunk {
+			if err := madvise(a, chunk, unix.MADV_RANDOM); err != nil {
 				return fmt.Errorf("splitting the executable's mapping: %w", err)
 			}
 		}
@@ -130,16 +134,23 @@ func cleanExeMappings() ([]exeMapping, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return parseExeMappings(f, exe)
+}
+
+// parseExeMappings reads smaps text for cleanExeMappings. A private page
+// is either resident (Anonymous) or swapped out (Swap): a RELRO page of an
+// idle process can be swapped out, and MADV_DONTNEED would drop it too.
+func parseExeMappings(r io.Reader, exe string) ([]exeMapping, error) {
 	var out []exeMapping
 	var cur *exeMapping // the candidate whose fields are being read
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
 		if len(fields) == 0 {
 			continue
 		}
 		if rng, ok := strings.CutSuffix(fields[0], ":"); ok { // a field of the current mapping
-			if rng == "Anonymous" && cur != nil && (len(fields) < 2 || fields[1] != "0") {
+			if (rng == "Anonymous" || rng == "Swap") && cur != nil && (len(fields) < 2 || fields[1] != "0") {
 				cur = nil
 			}
 			if rng == "VmFlags" && cur != nil {

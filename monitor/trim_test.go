@@ -164,3 +164,34 @@ func TestTrimAfterGC(t *testing.T) {
 	}
 	t.Fatal("no trim after a garbage collection")
 }
+
+// A read-only mapping whose private pages are swapped out shows
+// Anonymous: 0 but Swap > 0: it holds private data all the same.
+func TestParseExeMappingsSkipsSwappedPrivatePages(t *testing.T) {
+	const smaps = `00400000-00800000 r-xp 00000000 08:01 12 /usr/bin/hako
+Rss:                 100 kB
+Anonymous:             0 kB
+Swap:                  0 kB
+VmFlags: rd ex mr mw me
+00800000-00810000 r--p 00400000 08:01 12 /usr/bin/hako
+Rss:                   0 kB
+Anonymous:             0 kB
+Swap:                 64 kB
+VmFlags: rd mr mw me
+00810000-00820000 r--p 00410000 08:01 12 /usr/bin/hako
+Anonymous:             8 kB
+Swap:                  0 kB
+VmFlags: rd mr mw me
+00820000-00830000 rw-p 00420000 08:01 12 /usr/bin/hako
+Anonymous:             0 kB
+Swap:                  0 kB
+VmFlags: rd wr mr mw me
+`
+	maps, err := parseExeMappings(strings.NewReader(smaps), "/usr/bin/hako")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(maps) != 1 || maps[0] != (exeMapping{0x400000, 0x800000}) {
+		t.Fatalf("clean mappings %x, want only the text at 400000-800000", maps)
+	}
+}

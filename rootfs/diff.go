@@ -87,10 +87,20 @@ func writeEntries(w io.Writer, upper string, rels []string, gone, skipped map[st
 }
 
 func writeDiffEntry(tw *tar.Writer, upper, rel string, links map[[2]uint64]string) error {
-	p := filepath.Join(upper, filepath.FromSlash(rel))
+	shown := filepath.Join(upper, filepath.FromSlash(rel))
+	// A running container (commit --pause=false) may swap a parent
+	// directory for a symlink after the walk: the parent is opened inside
+	// the tree and the entry read through it, so that no metadata, link
+	// target or xattr of a file outside the tree reaches the layer.
+	parent, err := OpenInRoot(upper, path.Dir(rel), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer parent.Close()
+	p := fmt.Sprintf("/proc/self/fd/%d/%s", parent.Fd(), path.Base(rel))
 	var st unix.Stat_t
 	if err := unix.Lstat(p, &st); err != nil {
-		return &os.PathError{Op: "lstat", Path: p, Err: err}
+		return &os.PathError{Op: "lstat", Path: shown, Err: err}
 	}
 	mtime := time.Unix(int64(st.Mtim.Sec), 0) // int32 on 32-bit arm
 	typ := st.Mode & unix.S_IFMT
@@ -161,23 +171,26 @@ func writeDiffEntry(tw *tar.Writer, upper, rel string, links map[[2]uint64]strin
 	if hdr.Typeflag == tar.TypeReg && hdr.Size > 0 {
 		// A running container (commit --pause=false) may swap a directory
 		// for a symlink during the walk: the content is opened inside the
-		// tree, never through a final link, and must be the file stat saw.
-		f, err := OpenInRoot(upper, rel, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC)
+		// tree (in the parent opened above: openat2 is not needed, which
+		// kernels before 5.6 lack), never through a final link, and must
+		// be the file stat saw.
+		fd, err := unix.Openat(int(parent.Fd()), path.Base(rel), unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return err
+			return &os.PathError{Op: "open", Path: shown, Err: err}
 		}
+		f := os.NewFile(uintptr(fd), shown)
 		var fst unix.Stat_t
 		if err := unix.Fstat(int(f.Fd()), &fst); err != nil || fst.Dev != st.Dev || fst.Ino != st.Ino {
 			f.Close()
-			return fmt.Errorf("%s changed while its layer was written", p)
+			return fmt.Errorf("%s changed while its layer was written", shown)
 		}
 		n, err := io.Copy(tw, io.LimitReader(f, hdr.Size))
 		f.Close()
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", p, err)
+			return fmt.Errorf("reading %s: %w", shown, err)
 		}
 		if n != hdr.Size {
-			return fmt.Errorf("%s shrank while its layer was written", p)
+			return fmt.Errorf("%s shrank while its layer was written", shown)
 		}
 	}
 	if opaque {

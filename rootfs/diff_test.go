@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -126,5 +127,43 @@ func TestWriteDiffReadsInsideUpper(t *testing.T) {
 	err := writeEntries(&buf, upper, []string{"d/f"}, nil, nil)
 	if err == nil || bytes.Contains(buf.Bytes(), []byte("host secret")) {
 		t.Fatalf("writeEntries through a swapped symlink: err %v, layer holds the host file: %v", err, bytes.Contains(buf.Bytes(), []byte("host secret")))
+	}
+}
+
+// A running container may swap a directory for a symlink between the
+// walk and the read of an entry below it: the entry's link target and
+// xattrs are then read inside the tree, never from the host file the
+// symlink names.
+func TestWriteDiffEntryParentSwappedForSymlink(t *testing.T) {
+	tmp := t.TempDir()
+	upper, outside := filepath.Join(tmp, "upper"), filepath.Join(tmp, "outside")
+	for _, d := range []string{upper, outside} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("host-secret-target", filepath.Join(outside, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(upper, "a")); err != nil { // the swapped parent
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	err := writeEntries(&buf, upper, []string{"a/link"}, nil, nil)
+	if errors.Is(err, unix.ENOSYS) {
+		t.Skip("no openat2")
+	}
+	tr := tar.NewReader(&buf)
+	for {
+		h, rerr := tr.Next()
+		if rerr != nil {
+			break
+		}
+		if h.Linkname == "host-secret-target" {
+			t.Fatalf("the layer holds %s -> %s, a link outside the tree", h.Name, h.Linkname)
+		}
+	}
+	if err == nil {
+		t.Fatal("an entry below a swapped parent was written")
 	}
 }
