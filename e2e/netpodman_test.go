@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -75,6 +76,19 @@ func TestNetworkPodmanCoexists(t *testing.T) {
 		}
 		return string(out)
 	}
+	// podman names the container's namespace /run/netns/netns-<uuid> and
+	// sometimes leaves it behind (seen once or twice per CI run): the ones
+	// that appear during this test (the only e2e test running a podman
+	// container; e2e tests run one at a time) go at its end.
+	netnsBefore, _ := filepath.Glob("/run/netns/netns-*")
+	t.Cleanup(func() {
+		after, _ := filepath.Glob("/run/netns/netns-*")
+		for _, p := range after {
+			if !slices.Contains(netnsBefore, p) {
+				exec.Command("ip", "netns", "del", filepath.Base(p)).Run()
+			}
+		}
+	})
 	t.Cleanup(func() {
 		// podman leaves the container's namespace file when its run failed.
 		key, _ := exec.Command("podman", append(global, "inspect", "--format", "{{.NetworkSettings.SandboxKey}}", "web")...).Output()

@@ -90,7 +90,12 @@ func TestPush(t *testing.T) {
 		t.Errorf("run of the pushed image: exit %d, stdout %q", code, out)
 	}
 
-	// podman pulls what hako pushed, with the same digest.
+	// podman pulls what hako pushed, with the same digest. It keeps a blob
+	// cache in /var/lib/containers whatever --root says: removed afterwards
+	// if this test made it.
+	if _, err := os.Stat("/var/lib/containers"); os.IsNotExist(err) {
+		t.Cleanup(func() { os.RemoveAll("/var/lib/containers") })
+	}
 	podRoot, podRun := t.TempDir(), t.TempDir()
 	t.Cleanup(func() {
 		exec.Command("podman", "--root", podRoot, "--runroot", podRun, "--storage-driver", "vfs", "system", "reset", "-f").Run()
