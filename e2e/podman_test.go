@@ -20,6 +20,7 @@ func TestSaveLoadsIntoPodman(t *testing.T) {
 	archive := filepath.Join(t.TempDir(), "box.tar")
 	s.mustHako(t, "save", "-o", archive, busybox.ref)
 
+	removePodmanCacheAfter(t)
 	podRoot, podRun := t.TempDir(), t.TempDir()
 	podman := func(args ...string) string {
 		t.Helper()

@@ -90,12 +90,8 @@ func TestPush(t *testing.T) {
 		t.Errorf("run of the pushed image: exit %d, stdout %q", code, out)
 	}
 
-	// podman pulls what hako pushed, with the same digest. It keeps a blob
-	// cache in /var/lib/containers whatever --root says: removed afterwards
-	// if this test made it.
-	if _, err := os.Stat("/var/lib/containers"); os.IsNotExist(err) {
-		t.Cleanup(func() { os.RemoveAll("/var/lib/containers") })
-	}
+	// podman pulls what hako pushed, with the same digest.
+	removePodmanCacheAfter(t)
 	podRoot, podRun := t.TempDir(), t.TempDir()
 	t.Cleanup(func() {
 		exec.Command("podman", "--root", podRoot, "--runroot", podRun, "--storage-driver", "vfs", "system", "reset", "-f").Run()
@@ -111,5 +107,14 @@ func TestPush(t *testing.T) {
 		"image", "inspect", "--format", "{{.Digest}} {{.ID}}", ref).CombinedOutput()
 	if err != nil || strings.TrimSpace(string(pout)) != busybox.manifest.String()+" "+busybox.config.Hex {
 		t.Errorf("podman sees %q (%v), want digest %s and ID %s", pout, err, busybox.manifest, busybox.config.Hex)
+	}
+}
+
+// removePodmanCacheAfter removes podman's blob cache in /var/lib/containers,
+// which it keeps there whatever --root says, at the test's end if the test
+// made it.
+func removePodmanCacheAfter(t *testing.T) {
+	if _, err := os.Stat("/var/lib/containers"); os.IsNotExist(err) {
+		t.Cleanup(func() { os.RemoveAll("/var/lib/containers") })
 	}
 }
