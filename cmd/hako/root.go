@@ -51,7 +51,69 @@ func defaultRoot() string {
 	return "/var/lib/hako"
 }
 
-func newRootCommand(g *globalOptions) *cobra.Command {
+// topCommand is one of hako's top-level commands: its name (the first word
+// of its Use; none has aliases) and its constructor.
+type topCommand struct {
+	name  string
+	build func(*globalOptions) *cobra.Command
+}
+
+// topCommands are the root's commands in the order it adds them. A new
+// top-level command goes here (TestTopCommandNames checks the names).
+var topCommands = []topCommand{
+	{"version", func(*globalOptions) *cobra.Command { return newVersionCommand() }},
+	{"info", newInfoCommand},
+	{"bundle", newBundleCommand},
+	{"create", newCreateCommand},
+	{"restart", newRestartCommand},
+	{"pull", newPullCommand},
+	{"images", newImagesCommand},
+	{"inspect", newInspectCommand},
+	{"tag", newTagCommand},
+	{"rmi", newRmiCommand},
+	{"load", newLoadCommand},
+	{"save", newSaveCommand},
+	{"run", newRunCommand},
+	{"volume", newVolumeCommand},
+	{"network", newNetworkCommand},
+	{"login", newLoginCommand},
+	{"logout", func(*globalOptions) *cobra.Command { return newLogoutCommand() }},
+	{"push", newPushCommand},
+	{"commit", newCommitCommand},
+	{"history", newHistoryCommand},
+	{"export", newExportCommand},
+	{"import", newImportCommand},
+	{"search", newSearchCommand},
+	// Containers after run -d (lifecycle.go, ps.go, logs.go).
+	{"ps", func(g *globalOptions) *cobra.Command { return newPsCommand(g, "ps") }},
+	{"port", newPortCommand},
+	{"exec", newExecCommand},
+	{"logs", newLogsCommand},
+	{"stop", newStopCommand},
+	{"kill", newKillCommand},
+	{"rm", func(g *globalOptions) *cobra.Command { return newRmCommand(g, "rm") }},
+	{"wait", newWaitCommand},
+	{"start", newStartCommand},
+	{"container", newContainerCommand},
+	{"generate", newGenerateCommand}, // generate.go: systemd units
+	{"attach", newAttachCommand},     // attach.go
+	{"build", newBuildCommand},       // build.go
+	{"rename", newRenameCommand},     // rename.go
+	{"top", newTopCommand},           // top.go
+	{"stats", newStatsCommand},       // stats.go
+	{"cp", newCpCommand},             // cp.go
+	{"pause", newPauseCommand},       // pause.go
+	{"unpause", newUnpauseCommand},
+	{"image", newImageCommand},   // image.go
+	{"system", newSystemCommand}, // system.go, prune.go
+}
+
+// newRootCommand builds the command tree: all of it when only is "", else
+// the root with the one top-level command named only. Each constructor
+// registers its flags and touches its own code, which every hako process
+// (each CLI call, each container's init) would otherwise pay for all ~60
+// commands before running one.
+func newRootCommand(g *globalOptions, only string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "hako",
 		Short: "A daemonless container runtime",
@@ -74,43 +136,15 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 	pf.BoolVar(&g.debug, "debug", false, "show each step hako takes")
 	pf.StringVar(&g.storageDriver, "storage-driver", "", "overlay or vfs (copies; for roots overlayfs cannot use); default: the root's, else overlay where it works")
 
-	root.AddCommand(
-		newVersionCommand(),
-		newInfoCommand(g),
-		newBundleCommand(g),
-		newCreateCommand(g),
-		newRestartCommand(g),
-		newPullCommand(g),
-		newImagesCommand(g),
-		newInspectCommand(g),
-		newTagCommand(g),
-		newRmiCommand(g),
-		newLoadCommand(g),
-		newSaveCommand(g),
-		newRunCommand(g),
-		newVolumeCommand(g),
-		newNetworkCommand(g),
-		newLoginCommand(g),
-		newLogoutCommand(),
-		newPushCommand(g),
-		newCommitCommand(g),
-		newHistoryCommand(g),
-		newExportCommand(g),
-		newImportCommand(g),
-		newSearchCommand(g),
-	)
-	// Containers after run -d (lifecycle.go, ps.go, logs.go).
-	root.AddCommand(newPsCommand(g, "ps"), newPortCommand(g), newExecCommand(g), newLogsCommand(g), newStopCommand(g), newKillCommand(g),
-		newRmCommand(g, "rm"), newWaitCommand(g), newStartCommand(g), newContainerCommand(g))
-	root.AddCommand(newGenerateCommand(g)) // generate.go: systemd units
-	root.AddCommand(newAttachCommand(g))   // attach.go
-	root.AddCommand(newBuildCommand(g))    // build.go
-	root.AddCommand(newRenameCommand(g))   // rename.go
-	root.AddCommand(newTopCommand(g))      // top.go
-	root.AddCommand(newStatsCommand(g))    // stats.go
-
-	root.AddCommand(newCpCommand(g), newPauseCommand(g), newUnpauseCommand(g), // cp.go, pause.go
-		newImageCommand(g), newSystemCommand(g)) // image.go, system.go, prune.go
+	for _, c := range topCommands {
+		if only == "" || c.name == only {
+			root.AddCommand(c.build(g))
+		}
+	}
+	if only != "" {
+		// Only the root's own help lists the completion command.
+		root.CompletionOptions.DisableDefaultCmd = true
+	}
 	return root
 }
 
@@ -181,7 +215,21 @@ func execute(args []string) int {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var g globalOptions
-	root := newRootCommand(&g)
+	var root *cobra.Command
+	if name := commandWord(args); name != "" {
+		// Build only that command when cobra finds it (or one of its
+		// subcommands) for these arguments: cobra then runs the same
+		// command with the same flags as in the whole tree, and nothing it
+		// prints names the other commands.
+		root = newRootCommand(&g, name)
+		if c, _, err := root.Find(args); err != nil || c == root {
+			root = nil
+		}
+	}
+	if root == nil { // help, completion, an unknown command, hako alone
+		g = globalOptions{}
+		root = newRootCommand(&g, "")
+	}
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
@@ -203,6 +251,37 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "Error: %s\n", err)
 	return code
+}
+
+// commandWord returns the top-level command args name, if one of
+// topCommands, skipping the root's flags before it; "" when the whole tree
+// is needed (no command, an unknown one, or a help flag anywhere).
+func commandWord(args []string) string {
+	name := ""
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "-h" || a == "--help" || strings.HasPrefix(a, "--help=") {
+			return ""
+		}
+		if name != "" {
+			continue
+		}
+		switch {
+		case a == "--":
+			return ""
+		case a == "--root" || a == "--runroot" || a == "--storage-driver":
+			i++ // the flag's value
+		case strings.HasPrefix(a, "-"):
+		default:
+			name = a
+		}
+	}
+	for _, c := range topCommands {
+		if c.name == name {
+			return name
+		}
+	}
+	return ""
 }
 
 // isUsageError recognises the errors cobra returns itself before any RunE.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -61,11 +62,11 @@ func newTopCommand(g *globalOptions) *cobra.Command {
 }
 
 // psPidRe finds a renamed PID column ("-o user=PID"), which would fool
-// the parsing: Docker refuses any such name but pid.
-var psPidRe = regexp.MustCompile(`\s+([^\s]*)=\s*(PID[^\s]*)`)
+// the parsing: Docker refuses any such name but pid. Compiled on first use.
+var psPidRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\s+([^\s]*)=\s*(PID[^\s]*)`) })
 
 func validatePSArgs(psArgs string) error {
-	for _, g := range psPidRe.FindAllStringSubmatch(psArgs, -1) {
+	for _, g := range psPidRe().FindAllStringSubmatch(psArgs, -1) {
 		if g[1] != "pid" {
 			return fmt.Errorf("specifying \"%s=%s\" is not allowed", g[1], g[2])
 		}
