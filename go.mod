@@ -69,3 +69,5 @@ require (
 replace github.com/opencontainers/runc => ./third_party/runc
 
 replace github.com/moby/buildkit => ./third_party/buildkit
+
+replace github.com/opencontainers/go-digest => ./third_party/go-digest
