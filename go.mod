@@ -71,3 +71,5 @@ replace github.com/opencontainers/runc => ./third_party/runc
 replace github.com/moby/buildkit => ./third_party/buildkit
 
 replace github.com/opencontainers/go-digest => ./third_party/go-digest
+
+replace github.com/containerd/platforms => ./third_party/platforms
