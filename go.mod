@@ -73,3 +73,5 @@ replace github.com/moby/buildkit => ./third_party/buildkit
 replace github.com/opencontainers/go-digest => ./third_party/go-digest
 
 replace github.com/containerd/platforms => ./third_party/platforms
+
+replace github.com/klauspost/compress => ./third_party/compress
