@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 
 	"github.com/klauspost/compress/internal/le"
 )
@@ -938,14 +939,14 @@ func (w *huffmanBitWriter) writeTokens(tokens []token, leCodes, oeCodes []hcode)
 
 // huffOffset is a static offset encoder used for huffman only encoding.
 // It can be reused since we will not be encoding offset values.
-var huffOffset *huffmanEncoder
-
-func init() {
+// Built on first use (hako: HAKO.md).
+var huffOffset = sync.OnceValue(func() *huffmanEncoder {
 	w := newHuffmanBitWriter(nil)
 	w.offsetFreq[0] = 1
-	huffOffset = newHuffmanEncoder(offsetCodeCount)
+	huffOffset := newHuffmanEncoder(offsetCodeCount)
 	huffOffset.generate(w.offsetFreq[:offsetCodeCount], 15)
-}
+	return huffOffset
+})
 
 // writeBlockHuff encodes a block of bytes as either
 // Huffman encoded literals or uncompressed bytes if the
@@ -1040,7 +1041,7 @@ func (w *huffmanBitWriter) writeBlockHuff(eof bool, input []byte, sync bool) {
 		w.literalEncoding, w.tmpLitEncoding = w.tmpLitEncoding, w.literalEncoding
 		// Generate codegen and codegenFrequencies, which indicates how to encode
 		// the literalEncoding and the offsetEncoding.
-		w.generateCodegen(numLiterals, numOffsets, w.literalEncoding, huffOffset)
+		w.generateCodegen(numLiterals, numOffsets, w.literalEncoding, huffOffset())
 		w.codegenEncoding.generate(w.codegenFreq[:], 7)
 		numCodegens := w.codegens()
 
