@@ -75,3 +75,5 @@ replace github.com/opencontainers/go-digest => ./third_party/go-digest
 replace github.com/containerd/platforms => ./third_party/platforms
 
 replace github.com/klauspost/compress => ./third_party/compress
+
+replace github.com/google/go-containerregistry => ./third_party/go-containerregistry
