@@ -215,21 +215,32 @@ func execute(args []string) int {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var g globalOptions
+	return runTree(commandTree(&g, args), args, stdin, stdout, stderr)
+}
+
+// commandTree builds the tree cobra needs for args: only the top-level
+// command they name when that is enough, else the whole tree.
+func commandTree(g *globalOptions, args []string) *cobra.Command {
 	var root *cobra.Command
 	if name := commandWord(args); name != "" {
 		// Build only that command when cobra finds it (or one of its
 		// subcommands) for these arguments: cobra then runs the same
 		// command with the same flags as in the whole tree, and nothing it
 		// prints names the other commands.
-		root = newRootCommand(&g, name)
+		root = newRootCommand(g, name)
 		if c, _, err := root.Find(args); err != nil || c == root {
 			root = nil
 		}
 	}
 	if root == nil { // help, completion, an unknown command, hako alone
-		g = globalOptions{}
-		root = newRootCommand(&g, "")
+		*g = globalOptions{}
+		root = newRootCommand(g, "")
 	}
+	return root
+}
+
+// runTree runs the command args select in root and returns the exit code.
+func runTree(root *cobra.Command, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)

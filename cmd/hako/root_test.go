@@ -60,27 +60,38 @@ func TestCommandWord(t *testing.T) {
 	}
 }
 
-// TestOneCommandTree: for a command the arguments name, run builds only
-// that command; its output is the same as with the whole tree.
+// TestOneCommandTree: for a command the arguments name, commandTree builds
+// only that command, and what hako prints and its exit code are the same as
+// with the whole tree. The arguments all fail before any command runs
+// (unknown flags, argument counts) or only print.
 func TestOneCommandTree(t *testing.T) {
 	var g globalOptions
-	root := newRootCommand(&g, "version")
-	if n := len(root.Commands()); n != 1 {
-		t.Fatalf("root for version has %d commands", n)
+	if n := len(commandTree(&g, []string{"version"}).Commands()); n != 1 {
+		t.Fatalf("tree for version has %d commands", n)
 	}
-	for _, args := range [][]string{{"version"}, {"version", "x"}, {"version", "--bogus"}, {"--root", "/x", "version"}} {
+	cases := [][]string{
+		{"version"}, {"version", "x"}, {"--root", "/x", "version"}, {"--root=/x", "--debug", "version"},
+		{"container"}, {"image"}, {"network"}, {"volume"}, {"system"}, {"generate"},
+		{"container", "lsx"}, {"image", "lsx"}, {"network", "lsx"}, {"volume", "lsx"},
+		{"container", "ls", "--bogus"}, {"image", "ls", "--bogus"}, {"network", "ls", "x"}, {"volume", "rm"},
+		{"run"}, {"run", "--rm"}, {"run", "-e"}, {"run", "--memory", "x", "--bogus"}, {"exec"}, {"exec", "x"},
+		{"tag", "a"}, {"rm"}, {"rmi"}, {"kill"}, {"logs"}, {"pull"}, {"push"}, {"create"}, {"ps", "x"},
+		{"images", "a", "b"}, {"cp", "a"}, {"top"}, {"stats", "--bogus"}, {"port"}, {"wait"}, {"rename", "a"},
+	}
+	for _, c := range topCommands {
+		cases = append(cases, []string{c.name, "--bogus-flag"}, []string{"--debug", c.name, "--bogus-flag"})
+	}
+	for _, args := range cases {
 		var one, all strings.Builder
-		code := run(args, strings.NewReader(""), &one, &one)
-		whole := newRootCommand(&globalOptions{}, "")
-		whole.SetArgs(args)
-		whole.SetOut(&all)
-		whole.SetErr(&all)
-		_, err := whole.ExecuteC()
-		if (code == 0) != (err == nil) {
-			t.Errorf("%q: exit %d, whole tree error %v", args, code, err)
+		var g1, g2 globalOptions
+		root := commandTree(&g1, args)
+		if len(root.Commands()) != 1 {
+			t.Errorf("%q: the tree has %d commands, want 1", args, len(root.Commands()))
 		}
-		if code == 0 && one.String() != all.String() {
-			t.Errorf("%q: %q, whole tree %q", args, one.String(), all.String())
+		code1 := runTree(root, args, strings.NewReader(""), &one, &one)
+		code2 := runTree(newRootCommand(&g2, ""), args, strings.NewReader(""), &all, &all)
+		if code1 != code2 || one.String() != all.String() {
+			t.Errorf("%q: exit %d, %q; whole tree: exit %d, %q", args, code1, one.String(), code2, all.String())
 		}
 	}
 }
