@@ -81,7 +81,11 @@ func Start(c *runtime.Container, root, runRoot string) (code int, started bool, 
 		}
 	}()
 	cmd := exec.Command("/proc/self/exe", "monitor", root, runRoot, c.ID)
-	cmd.Env = append(os.Environ(), envKey+"=1", fmt.Sprintf("%s=%d", portsEnvKey, len(ports)))
+	// One P: the monitor waits and relays output, and each further P keeps
+	// its own allocation cache and spans (an idle monitor's PSS 3.0 →
+	// 2.8 MB on a 2-CPU host, BENCHMARKS.md "Process start (h3)"). The
+	// container's init gets GOMAXPROCS=1 from libcontainer either way.
+	cmd.Env = append(os.Environ(), envKey+"=1", fmt.Sprintf("%s=%d", portsEnvKey, len(ports)), "GOMAXPROCS=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
 	if c.Debugging() { // hako --debug: the monitor tells the start on our stderr (debug.go)
 		cmd.Stderr = os.Stderr
