@@ -542,11 +542,7 @@ func (c *Container) newParentProcess(p *Process) (parentProcess, error) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &unix.SysProcAttr{}
 	}
-	// hako: the init starts with one P (HAKO.md, patch 4). Init sets
-	// GOMAXPROCS(1) first thing anyway; shrinking from the host's count
-	// there costs a stop-the-world and flushing the other Ps' caches
-	// (~100 page faults in every other start), and the extra P starts threads.
-	cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
+	cmd.Env = append(cmd.Env, "GOMAXPROCS="+os.Getenv("GOMAXPROCS"))
 	cmd.ExtraFiles = append(cmd.ExtraFiles, p.ExtraFiles...)
 	if p.ConsoleSocket != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, p.ConsoleSocket)
