@@ -2,7 +2,10 @@
 GO        ?= go
 BIN       := bin/hako
 COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-TAGS      := seccomp netgo osusergo
+# nethttpomithttp2 leaves net/http's bundled HTTP/2 out (~0.35 MB):
+# registries speak HTTP/1.1, which hako's transports use (BENCHMARKS.md,
+# "Binary size").
+TAGS      := seccomp netgo osusergo nethttpomithttp2
 GOARCH    ?= $(shell $(GO) env GOARCH)
 # A plain static executable: every hako process (each CLI call, each
 # monitor, each container's init, twice per run) would otherwise relocate
