@@ -63,3 +63,5 @@ require (
 replace github.com/opencontainers/runc => ./third_party/runc
 
 replace github.com/moby/buildkit => ./third_party/buildkit
+
+replace github.com/cilium/ebpf => ./third_party/cilium-ebpf

@@ -36,14 +36,16 @@ func TestLinkerRemovesUnusedMethods(t *testing.T) {
 		t.Fatal(err)
 	}
 	var found []string
-	http2 := false
+	linked := map[string]bool{}
 	sc := bufio.NewScanner(stderr)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		// "caller <ReflectMethod> -> callee": the caller makes dynamic method calls.
 		from, to, ok := strings.Cut(sc.Text(), " -> ")
-		if ok && strings.HasPrefix(to, "net/http.(*http2Framer)") {
-			http2 = true
+		for _, u := range unwanted {
+			if ok && strings.HasPrefix(to, u.prefix) {
+				linked[u.prefix] = true
+			}
 		}
 		if ok && strings.HasSuffix(from, "<ReflectMethod>") {
 			if len(found) == 0 || found[len(found)-1] != from {
@@ -58,11 +60,18 @@ func TestLinkerRemovesUnusedMethods(t *testing.T) {
 		t.Errorf("reachable functions that call methods by name (the linker then keeps all exported methods; use internal/gotemplate instead of text/template):\n%s\nfind who reaches them in the output of go build -ldflags=-dumpdep",
 			strings.Join(found, "\n"))
 	}
-	// The nethttpomithttp2 tag leaves net/http's bundled HTTP/2 out
-	// (~0.35 MB); a build without it, or code that links it anyway, shows here.
-	if http2 {
-		t.Error("net/http's HTTP/2 (its framer) is linked: the Makefile's TAGS lack nethttpomithttp2?")
+	for _, u := range unwanted {
+		if linked[u.prefix] {
+			t.Errorf("%s is linked: %s", u.prefix, u.why)
+		}
 	}
+}
+
+// unwanted are functions a size cut took out of the binary (BENCHMARKS.md,
+// "Binary size"); one linked again means the cut came undone.
+var unwanted = []struct{ prefix, why string }{
+	{"net/http.(*http2Framer)", "net/http's bundled HTTP/2 (~0.35 MB): the Makefile's TAGS lack nethttpomithttp2?"},
+	{"debug/elf.NewFile", "debug/elf's parser with debug/dwarf and internal/zstd (~0.15 MB): was third_party/cilium-ebpf's KernelVersion patch lost, or does something else read ELF files?"},
 }
 
 // makeTags returns the build tags of the Makefile's TAGS line, so this test
