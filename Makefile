@@ -2,8 +2,26 @@
 GO        ?= go
 BIN       := bin/hako
 COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-TAGS      := seccomp netgo osusergo
+# nethttpomithttp2 leaves net/http's bundled HTTP/2 out (~0.35 MB):
+# registries speak HTTP/1.1, which hako's transports use (BENCHMARKS.md,
+# "Binary size").
+TAGS      := seccomp netgo osusergo nethttpomithttp2
 GOARCH    ?= $(shell $(GO) env GOARCH)
+# Inlining stays on in the standard library's runtime, crypto, compression,
+# archive, encoding and syscall paths and on the layer extraction path
+# (klauspost/compress, hako's rootfs); it is off in the rest: the
+# third-party and hako code, and the standard library's HTTP, TLS
+# handshake, X.509, DNS, URL, MIME, regexp and template code, whose calls
+# cost nothing next to the network or are rare. Stripped amd64 -1.0 MB for
+# the same start-up (`hako version` and `run` execute the same number of
+# instructions within 1%; inlining off everywhere would cost 29%):
+# BENCHMARKS.md, "Binary size". scripts/cross-build uses the same flags.
+NOINLINE_STD := net net/http/... net/url net/textproto mime/... crypto/tls crypto/x509/... \
+	encoding/asn1 encoding/pem math/big text/... regexp/... vendor/golang.org/x/net/... \
+	vendor/golang.org/x/text/...
+GCFLAGS   := -gcflags=all=-l -gcflags=std= -gcflags=github.com/klauspost/compress/...= \
+	-gcflags=github.com/hako-run/hako/rootfs= $(foreach p,$(NOINLINE_STD),-gcflags=$(p)=-l)
+export GCFLAGS
 # A plain static executable: every hako process (each CLI call, each
 # monitor, each container's init, twice per run) would otherwise relocate
 # a 1.6 MB .data.rel.ro at start as a static-pie does, ~1,000 more page
@@ -30,13 +48,13 @@ BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun iperf3
 CRICTL_VERSION := v1.37.0
 
 build: deps
-	CGO_ENABLED=1 $(GO) build -trimpath $(STATIC) -tags "$(TAGS)" -o $(BIN) ./cmd/hako
+	CGO_ENABLED=1 $(GO) build -trimpath $(GCFLAGS) $(STATIC) -tags "$(TAGS)" -o $(BIN) ./cmd/hako
 
 # install puts hako in $(PREFIX)/bin with hako-runc beside it: the same
 # binary, which speaks runc's command line under that name (containerd's
 # runc shim, BinaryName). Keep it outside the state roots (/run/hako*).
 PREFIX ?= /usr/local
-# The installed copy is stripped (symbol table and DWARF: 20.7 -> 14.8 MB
+# The installed copy is stripped (symbol table and DWARF: 19.3 -> 13.9 MB
 # on amd64); start-up is the same, as neither is loaded. bin/hako keeps them
 # for perf and debuggers.
 install: build

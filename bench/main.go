@@ -3,7 +3,7 @@
 // generates its own images, serves them from a local registry and times the
 // real command-line tools, each into an empty store.
 //
-//	go run -tags "seccomp netgo osusergo" ./bench -hako bin/hako
+//	go run -tags "seccomp netgo osusergo nethttpomithttp2" ./bench -hako bin/hako
 package main
 
 import (

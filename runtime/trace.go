@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -213,7 +214,9 @@ func (tr *startTrace) flush() {
 	ev := slices.Clone(tr.events)
 	tr.events = nil
 	tr.mu.Unlock()
-	slices.SortStableFunc(ev, func(a, b traceEvent) int { return a.at.Compare(b.at) })
+	// sort.SliceStable, not slices.SortStableFunc: each struct type slices
+	// sorts instantiates its sorting code in the binary.
+	sort.SliceStable(ev, func(i, j int) bool { return ev[i].at.Before(ev[j].at) })
 	prev := tr.t0
 	for _, e := range ev {
 		tr.c.debug("start +%s (step %s): %s", e.at.Sub(tr.t0).Round(time.Microsecond), e.at.Sub(prev).Round(time.Microsecond), e.msg)

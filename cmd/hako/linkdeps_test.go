@@ -25,7 +25,7 @@ func TestLinkerRemovesUnusedMethods(t *testing.T) {
 		t.Skip("no go command")
 	}
 	out := filepath.Join(t.TempDir(), "hako")
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "seccomp netgo osusergo",
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", makeTags(t),
 		"-ldflags", "-linkmode external -extldflags -static -dumpdep", "-o", out, ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	stderr, err := cmd.StderrPipe()
@@ -36,11 +36,18 @@ func TestLinkerRemovesUnusedMethods(t *testing.T) {
 		t.Fatal(err)
 	}
 	var found []string
+	linked := map[string]bool{}
 	sc := bufio.NewScanner(stderr)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		// "caller <ReflectMethod> -> callee": the caller makes dynamic method calls.
-		if from, _, ok := strings.Cut(sc.Text(), " -> "); ok && strings.HasSuffix(from, "<ReflectMethod>") {
+		from, to, ok := strings.Cut(sc.Text(), " -> ")
+		for _, u := range unwanted {
+			if ok && strings.HasPrefix(to, u.prefix) {
+				linked[u.prefix] = true
+			}
+		}
+		if ok && strings.HasSuffix(from, "<ReflectMethod>") {
 			if len(found) == 0 || found[len(found)-1] != from {
 				found = append(found, from)
 			}
@@ -53,4 +60,33 @@ func TestLinkerRemovesUnusedMethods(t *testing.T) {
 		t.Errorf("reachable functions that call methods by name (the linker then keeps all exported methods; use internal/gotemplate instead of text/template):\n%s\nfind who reaches them in the output of go build -ldflags=-dumpdep",
 			strings.Join(found, "\n"))
 	}
+	for _, u := range unwanted {
+		if linked[u.prefix] {
+			t.Errorf("%s is linked: %s", u.prefix, u.why)
+		}
+	}
+}
+
+// unwanted are functions a size cut took out of the binary (BENCHMARKS.md,
+// "Binary size"); one linked again means the cut came undone.
+var unwanted = []struct{ prefix, why string }{
+	{"net/http.(*http2Framer)", "net/http's bundled HTTP/2 (~0.35 MB): the Makefile's TAGS lack nethttpomithttp2?"},
+	{"debug/elf.NewFile", "debug/elf's parser with debug/dwarf and internal/zstd (~0.15 MB): was third_party/cilium-ebpf's KernelVersion patch lost, or does something else read ELF files?"},
+}
+
+// makeTags returns the build tags of the Makefile's TAGS line, so this test
+// links hako exactly as make build does.
+func makeTags(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(data)) {
+		if k, v, ok := strings.Cut(line, ":="); ok && strings.TrimSpace(k) == "TAGS" {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatal("no TAGS := line in the Makefile")
+	return ""
 }

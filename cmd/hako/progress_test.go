@@ -37,10 +37,10 @@ func TestProgressPlain(t *testing.T) {
 	}
 }
 
-// onTerminal feeds events to a progress printer writing to a pty of 120
+// onTerminal feeds events to a progress printer writing to a pty of width
 // columns, pausing after each as long as pause says, then writes after (as
 // pull writes its status) and returns all that the terminal received.
-func onTerminal(t *testing.T, events []image.Event, pause func(image.Event) time.Duration, after string) string {
+func onTerminal(t *testing.T, width uint16, events []image.Event, pause func(image.Event) time.Duration, after string) string {
 	t.Helper()
 	pty, slavePath, err := console.NewPty()
 	if err != nil {
@@ -67,11 +67,11 @@ func onTerminal(t *testing.T, events []image.Event, pause func(image.Event) time
 			}
 		}
 	}()
-	if err := pty.Resize(console.WinSize{Height: 24, Width: 120}); err != nil {
+	if err := pty.Resize(console.WinSize{Height: 24, Width: width}); err != nil {
 		t.Fatal(err)
 	}
 	pp := newProgressPrinter(slave)
-	if pp.p == nil {
+	if pp.tty == nil {
 		t.Fatal("a terminal got plain progress")
 	}
 	for _, e := range events {
@@ -92,7 +92,7 @@ func onTerminal(t *testing.T, events []image.Event, pause func(image.Event) time
 
 // On a terminal, each layer gets a bar with its byte counts.
 func TestProgressTerminal(t *testing.T) {
-	got := onTerminal(t, pullEvents, func(image.Event) time.Duration { return 30 * time.Millisecond }, "")
+	got := onTerminal(t, 120, pullEvents, func(image.Event) time.Duration { return 30 * time.Millisecond }, "")
 	for _, want := range []string{"aaaaaaaaaaaa", "Pull complete", "4.0 MiB / 4.0 MiB", "bbbbbbbbbbbb", "Already exists"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("terminal progress lacks %q:\n%q", want, got)
@@ -118,7 +118,7 @@ func TestProgressTerminalLastFrame(t *testing.T) {
 	for _, l := range []string{"111111111111", "222222222222", "333333333333"} {
 		events = append(events, image.Event{Layer: l, Status: image.StatusComplete, Total: 2 << 20})
 	}
-	// Steps outlast mpb's redraws (150 ms); the final ones come at once,
+	// Steps outlast the redraws (progressRefresh, 150 ms); the final ones come at once,
 	// as small layers finish, right before pull waits for the bars.
 	pause := func(e image.Event) time.Duration {
 		if e.Status == image.StatusComplete || e.Status == image.StatusExists {
@@ -126,7 +126,7 @@ func TestProgressTerminalLastFrame(t *testing.T) {
 		}
 		return 250 * time.Millisecond
 	}
-	out := onTerminal(t, events, pause, "Status: Downloaded newer image for x:latest\n")
+	out := onTerminal(t, 120, events, pause, "Status: Downloaded newer image for x:latest\n")
 	screen := termscreen.Screen(out)
 	want := map[string]string{"111111111111": "Pull complete", "222222222222": "Pull complete", "333333333333": "Pull complete", "000000000000": "Already exists"}
 	if len(screen) != len(want)+1 || screen[len(screen)-1] != "Status: Downloaded newer image for x:latest" {
@@ -157,7 +157,45 @@ func TestProgressZeroWidthTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer slave.Close()
-	if pp := newProgressPrinter(slave); pp.p != nil {
+	if pp := newProgressPrinter(slave); pp.tty != nil {
 		t.Error("a zero-width terminal got progress bars")
+	}
+}
+
+// On a narrow terminal no line wraps (a wrapped line would throw the next
+// frame's cursor movement off): the bar narrows, then goes.
+func TestProgressNarrowTerminal(t *testing.T) {
+	for _, width := range []uint16{80, 50, 30} {
+		got := onTerminal(t, width, pullEvents, func(image.Event) time.Duration { return 20 * time.Millisecond }, "")
+		for _, line := range termscreen.Screen(got) {
+			if len(line) >= int(width) {
+				t.Errorf("%d columns: line of %d: %q", width, len(line), line)
+			}
+		}
+		if !strings.Contains(got, "Pull complete") {
+			t.Errorf("%d columns: no Pull complete in %q", width, got)
+		}
+	}
+}
+
+func TestProgressBar(t *testing.T) {
+	for _, c := range []struct {
+		l    layerProgress
+		want string
+	}{
+		{layerProgress{total: 100}, "[--------]"},
+		{layerProgress{current: 50, total: 100}, "[====>---]"},
+		{layerProgress{current: 100, total: 100}, "[=======>]"},
+		{layerProgress{current: 100, total: 100, finished: true}, "[========]"},
+		{layerProgress{finished: true}, "[========]"},
+	} {
+		if got := c.l.bar(10); got != c.want {
+			t.Errorf("bar of %+v = %q, want %q", c.l, got, c.want)
+		}
+	}
+	for n, want := range map[int64]string{0: "0.0 b", 1023: "1023.0 b", 1536: "1.5 KiB", 4 << 20: "4.0 MiB", 3 << 30: "3.0 GiB"} {
+		if got := formatSize(n); got != want {
+			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
