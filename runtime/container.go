@@ -120,6 +120,10 @@ type Container struct {
 	destroyErr error
 	// noSigProxy: run --sig-proxy=false (sigproxy.go).
 	noSigProxy bool
+	// handoff: the started process is handed to another process that
+	// waits for it (StartDetached, handoff.go): a pty master is received,
+	// not relayed.
+	handoff bool
 }
 
 // Compiled on first use: package-level work runs in every hako process,

@@ -25,6 +25,8 @@ type tty struct {
 	host     console.Console // the user's terminal, when stdin is one (raw mode)
 	sizer    console.Console // the terminal whose size the pty follows
 	output   chan struct{}   // closed when the master's output is copied
+	handoff  bool            // the master is handed on (StartDetached), not relayed
+	masterF  *os.File        // the master's file
 }
 
 type recvResult struct {
@@ -33,7 +35,7 @@ type recvResult struct {
 }
 
 // newTTY sets up the console socket on p and starts waiting for the master.
-func newTTY(p *libcontainer.Process, stdio Stdio) (*tty, error) {
+func newTTY(p *libcontainer.Process, stdio Stdio, handoff bool) (*tty, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("creating console socket: %w", err)
@@ -44,6 +46,7 @@ func newTTY(p *libcontainer.Process, stdio Stdio) (*tty, error) {
 		child:    os.NewFile(uintptr(fds[1]), "console-child"),
 		received: make(chan recvResult, 1),
 		output:   make(chan struct{}),
+		handoff:  handoff,
 	}
 	t.host = terminal(stdio.Stdin)
 	t.sizer = t.host
@@ -117,9 +120,9 @@ func (t *tty) start() error {
 		master.Close()
 		return fmt.Errorf("configuring the container's pty: %w", err)
 	}
-	t.master = master
-	if s, ok := t.stdio.Stdout.(*hubStream); ok { // a detached -t run: attach.go
-		s.h.useMaster(master)
+	t.master, t.masterF = master, r.f
+	if t.handoff {
+		return nil // the waiting process relays it (handoff.go)
 	}
 	if t.host != nil {
 		if err := t.host.SetRaw(); err != nil {
@@ -163,6 +166,13 @@ func (t *tty) drain() {
 // of the child end is closed, the receiver sees end of file.
 func (t *tty) abort() {
 	t.child.Close()
+}
+
+// takeMaster hands the pty master over: close leaves it open.
+func (t *tty) takeMaster() *os.File {
+	f := t.masterF
+	t.master, t.masterF = nil, nil
+	return f
 }
 
 // close restores the user's terminal and closes the pty.
