@@ -107,6 +107,9 @@ func handOff(s *waitState) int {
 
 // WaitMain is the wait after a re-exec: it returns the monitor's exit code.
 func WaitMain() int {
+	// One P: the wait never needs two threads at once, and every other
+	// one the runtime starts stays, idle, for the container's life.
+	goruntime.GOMAXPROCS(1)
 	env := os.Getenv(waitEnvKey)
 	os.Unsetenv(envKey)
 	os.Unsetenv(waitEnvKey)
