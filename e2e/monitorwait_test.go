@@ -2,11 +2,16 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/containerd/console"
+	"golang.org/x/sys/unix"
 )
 
 // The monitor, once its container runs, waits in a fresh re-exec of hako
@@ -124,4 +129,72 @@ func parentOf(pid int) int {
 	}
 	ppid, _ := strconv.Atoi(f[1])
 	return ppid
+}
+
+// A foreground hako run waits for its container in a fresh re-exec too,
+// once the container has run for a second: its output still reaches
+// hako's stdout, signals still reach the container (--sig-proxy), hako
+// exits with its code, and --rm removes it.
+func TestForegroundRunWaitsLean(t *testing.T) {
+	s := runStore(t)
+	cmd := s.cmd("run", "--rm", "--network", "none", busybox.ref, "sh", "-c",
+		`trap "echo got-TERM; exit 7" TERM; echo ready; while true; do sleep 0.05; done`)
+	out := &syncBuffer{}
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	out.waitFor(t, "ready")
+	s.waitsLean(t, cmd.Process.Pid)
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 7 || out.String() != "ready\ngot-TERM\n" {
+		t.Errorf("after SIGTERM: exit %d, output %q; want 7 and ready, got-TERM", code, out.String())
+	}
+	if ids := s.containerIDs(t); len(ids) != 0 {
+		t.Errorf("--rm left %v", ids)
+	}
+
+	// With a pty: the wait relays it both ways, follows the terminal's
+	// size, and gives the terminal back as it found it.
+	pty, tcmd, term := startTTYCmd(t, s, console.WinSize{Height: 30, Width: 100}, "run", "--rm", "-it", "--network", "none", busybox.ref, "sh")
+	term.waitFor(t, "# ")
+	s.waitsLean(t, tcmd.Process.Pid)
+	io.WriteString(pty, "stty size\n")
+	term.waitFor(t, "30 100")
+	if err := pty.Resize(console.WinSize{Height: 40, Width: 120}); err != nil {
+		t.Fatal(err)
+	}
+	tcmd.Process.Signal(syscall.SIGWINCH)
+	time.Sleep(200 * time.Millisecond) // the wait resizes asynchronously
+	io.WriteString(pty, "stty size; exit 5\n")
+	tcmd.Wait()
+	if code := tcmd.ProcessState.ExitCode(); code != 5 || !strings.Contains(term.String(), "\r\n40 120\r\n") {
+		t.Errorf("run -it after the hand-on: exit %d, output %q; want 5 and 40 120", code, term.String())
+	}
+	if tio, err := unix.IoctlGetTermios(int(pty.Fd()), unix.TCGETS); err != nil || tio.Lflag&unix.ICANON == 0 || tio.Lflag&unix.ECHO == 0 {
+		t.Errorf("the terminal after hako run -it: %+v, %v; want it back in canonical mode with echo", tio, err)
+	}
+}
+
+// waitsLean checks that the foreground hako run pid has handed its wait
+// on (its command line) and holds less anonymous memory than before.
+func (s *store) waitsLean(t *testing.T, pid int) {
+	t.Helper()
+	var args []string
+	if !eventually(10*time.Second, func() bool {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		args = strings.Split(string(b), "\x00")
+		return len(args) > 2 && args[1] == "monitor-wait" && args[2] == s.root
+	}) {
+		t.Fatalf("hako run %d: command line %q, want hako monitor-wait %s …", pid, args, s.root)
+	}
+	// hako run held 4.2 MB private after its trim (BENCHMARKS.md).
+	const limitKiB = 2800
+	var anon int
+	if !eventually(5*time.Second, func() bool { anon = anonKiB(t, pid); return anon <= limitKiB }) {
+		t.Errorf("the waiting hako run holds %d KiB of anonymous memory, want at most %d", anon, limitKiB)
+	}
 }

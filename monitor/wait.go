@@ -37,17 +37,6 @@ import (
 // waitEnvKey carries the waitState to the re-exec.
 const waitEnvKey = "_HAKO_MONITOR_WAIT"
 
-func init() {
-	// A monitor execs from its main goroutine: locked here, during package
-	// initialisation, that is the process's main thread. An execve(2) from
-	// another thread makes the kernel retire the main thread first, and
-	// meanwhile /proc/PID/stat shows it a zombie: the monitor would look
-	// dead (runtime.Monitor.Alive) to a command that looks just then.
-	if os.Getenv(envKey) != "" {
-		goruntime.LockOSThread()
-	}
-}
-
 // IsWait reports whether this process is a monitor's wait (main calls it
 // before any CLI parsing).
 func IsWait() bool {
@@ -65,11 +54,23 @@ type waitState struct {
 	run               *runtime.Handoff
 	logSize, logFiles string // json-file max-size and max-file
 	runState          runtime.RunState
+
+	// A foreground hako run's wait (HandOffForeground): it relays the pty
+	// to its own stdin and stdout, passes signals on unless sigProxy is
+	// off, and exits with the container's code.
+	foreground, sigProxy bool
 }
 
 // handOff execs the wait with s. Should the exec fail, this process waits
 // itself. It returns the monitor's exit code.
 func handOff(s *waitState) int {
+	err := execWait(s)
+	fmt.Fprintf(os.Stderr, "hako monitor: %v\n", err)
+	return waitRun(s)
+}
+
+// execWait execs the wait with s; it returns only if that failed.
+func execWait(s *waitState) error {
 	var fds []int
 	keep := func(f *os.File) int {
 		if f == nil {
@@ -86,23 +87,26 @@ func handOff(s *waitState) int {
 		}
 		return strings.Join(out, ",")
 	}
-	keep(s.lock)
-	env := fmt.Sprintf("pid=%d out=%d err=%d master=%d in=%d ln=%d clients=%s ports=%s made=%d backoff=%d started=%d logsize=%s logfiles=%s",
-		s.run.PID, keep(s.run.Stdout), keep(s.run.Stderr), keep(s.run.Master), keep(s.run.Stdin), keep(s.listener),
+	env := fmt.Sprintf("lock=%d pid=%d out=%d err=%d master=%d in=%d ln=%d clients=%s ports=%s made=%d backoff=%d started=%d logsize=%s logfiles=%s",
+		keep(s.lock), s.run.PID, keep(s.run.Stdout), keep(s.run.Stderr), keep(s.run.Master), keep(s.run.Stdin), keep(s.listener),
 		list(s.clients), list(s.ports), s.runState.Made, s.runState.Backoff, s.runState.Started.UnixNano(), s.logSize, s.logFiles)
+	if s.foreground {
+		env += fmt.Sprintf(" fg=1 sigproxy=%t stdin=%t sizefrom=%d term=%s", s.sigProxy, s.run.InputFromStdin, s.run.SizeFrom, encodeTermios(s.run.Terminal))
+	}
+	defer func() {
+		// Still here: keep the descriptors from a later start's container.
+		for _, fd := range fds {
+			unix.CloseOnExec(fd)
+		}
+	}()
 	for _, fd := range fds {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
-			return waitRun(s)
+			return fmt.Errorf("handing on the wait: %w", err)
 		}
 	}
 	environ := append(os.Environ(), envKey+"=wait", waitEnvKey+"="+env)
 	err := syscall.Exec("/proc/self/exe", []string{os.Args[0], "monitor-wait", s.root, s.runRoot, s.id}, environ)
-	// Still here: keep the descriptors from a later start's container.
-	for _, fd := range fds {
-		unix.CloseOnExec(fd)
-	}
-	fmt.Fprintf(os.Stderr, "hako monitor: re-executing to wait: %v\n", err)
-	return waitRun(s)
+	return fmt.Errorf("re-executing to wait: %w", err)
 }
 
 // WaitMain is the wait after a re-exec: it returns the monitor's exit code.
@@ -113,9 +117,7 @@ func WaitMain() int {
 	env := os.Getenv(waitEnvKey)
 	os.Unsetenv(envKey)
 	os.Unsetenv(waitEnvKey)
-	s := &waitState{root: os.Args[2], runRoot: os.Args[3], id: os.Args[4], run: &runtime.Handoff{}}
-	unix.CloseOnExec(lockFD)
-	s.lock = os.NewFile(lockFD, "lock")
+	s := &waitState{root: os.Args[2], runRoot: os.Args[3], id: os.Args[4], run: &runtime.Handoff{SizeFrom: -1}}
 	file := func(v, name string) *os.File {
 		fd, err := strconv.Atoi(v)
 		if err != nil || fd < 0 {
@@ -138,6 +140,19 @@ func WaitMain() int {
 		k, v, _ := strings.Cut(kv, "=")
 		n, _ := strconv.ParseInt(v, 10, 64)
 		switch k {
+		case "lock":
+			unix.CloseOnExec(int(n))
+			s.lock = os.NewFile(uintptr(n), "lock")
+		case "fg":
+			s.foreground = v == "1"
+		case "sigproxy":
+			s.sigProxy = v == "true"
+		case "stdin":
+			s.run.InputFromStdin = v == "true"
+		case "sizefrom":
+			s.run.SizeFrom = int(n)
+		case "term":
+			s.run.Terminal = decodeTermios(v)
 		case "pid":
 			s.run.PID = int(n)
 		case "out":
@@ -166,9 +181,12 @@ func WaitMain() int {
 			s.logFiles = v
 		}
 	}
-	if s.run.PID <= 0 {
-		fmt.Fprintf(os.Stderr, "hako monitor-wait: no container process in %s\n", waitEnvKey)
+	if s.run.PID <= 0 || s.lock == nil {
+		fmt.Fprintf(os.Stderr, "hako monitor-wait: no container process or lock in %s\n", waitEnvKey)
 		return runtime.ExitCannotRun
+	}
+	if s.foreground {
+		return waitForeground(s)
 	}
 	return waitRun(s)
 }

@@ -124,6 +124,10 @@ type Container struct {
 	// waits for it (StartDetached, handoff.go): a pty master is received,
 	// not relayed.
 	handoff bool
+	// handoffAfter and handoffFn: a foreground run hands its wait on once
+	// the container has run that long (HandOffAfter, handoff.go).
+	handoffAfter time.Duration
+	handoffFn    func(*Handoff) error
 }
 
 // Compiled on first use: package-level work runs in every hako process,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
 
 	"github.com/hako-run/hako/cgroups"
 )
@@ -29,6 +30,14 @@ type Handoff struct {
 	Stdout, Stderr *os.File // the output pipes' read ends; nil with a pty
 	Master         *os.File // -t: the pty master
 	Stdin          *os.File // -i without -t: the write end of its stdin
+
+	// A foreground run's (HandOffAfter), with a pty: the user's terminal
+	// settings to restore at the end (nil: not a terminal), whether stdin
+	// is relayed to the pty, and the descriptor (0 or 1) whose window size
+	// the pty follows (-1: none).
+	Terminal       *unix.Termios
+	InputFromStdin bool
+	SizeFrom       int
 }
 
 // Close closes the files.
@@ -166,3 +175,162 @@ func (c *Container) HeldPortFiles() ([]*os.File, error) {
 
 // ContainerDir is the directory of container id: ROOT/containers/<id>.
 func ContainerDir(root, id string) string { return filepath.Join(containersDir(root), id) }
+
+// A foreground hako run is its container's monitor too, for as long as
+// the container runs. Once the container has run for a while (a quick
+// one never pays for it), it hands its wait to a fresh re-exec of itself
+// as the detached monitor does (monitor/wait.go): HandOffAfter.
+
+// HandOffAfter has Run, once the container's process has run for after,
+// call handoff with the run: the init (not reaped), the pty master and
+// what relaying it needs. handoff execs a process that waits for the
+// container and does not return; if it returns an error, Run goes on
+// waiting itself. Only a run whose stdio are this process's own 0, 1 and
+// 2 (or none) is handed on, and not under --debug (the teardown is told).
+func (c *Container) HandOffAfter(after time.Duration, handoff func(*Handoff) error) {
+	c.handoffAfter, c.handoffFn = after, handoff
+}
+
+// Roots are the --root and --runroot the container lives in.
+func (c *Container) Roots() (root, runRoot string) {
+	return filepath.Dir(filepath.Dir(c.dir)), c.runRoot
+}
+
+// HandsOff reports whether Run will hand its wait on (HandOffAfter).
+func (c *Container) HandsOff() bool { return c.canHandOff() }
+
+func (c *Container) canHandOff() bool {
+	if c.handoffFn == nil || c.debugf != nil {
+		return false
+	}
+	for i, s := range []any{c.stdio.Stdin, c.stdio.Stdout, c.stdio.Stderr} {
+		if s == nil {
+			continue
+		}
+		if f, ok := s.(*os.File); !ok || f.Fd() != uintptr(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// waitOrHandOff is wait for a run that can be handed on: it waits for the
+// init through a pidfd, reaping it only here, and hands the run on once it
+// has run for c.handoffAfter.
+func (c *Container) waitOrHandOff(r *startedRun, sigs chan os.Signal) (int, error) {
+	pid, err := r.p.Pid()
+	if err != nil {
+		return wait(r.p, sigs, r.tt, !c.noSigProxy)
+	}
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil { // before Linux 5.10
+		return wait(r.p, sigs, r.tt, !c.noSigProxy)
+	}
+	pidf := os.NewFile(uintptr(fd), "pidfd")
+	defer pidf.Close()
+	type result struct {
+		code   int
+		reaped bool
+	}
+	res := make(chan result, 1)
+	waitInit := func() {
+		code, reaped := ReapPidfd(pidf, pid)
+		res <- result{code, reaped}
+	}
+	go waitInit()
+	timer := time.NewTimer(c.handoffAfter)
+	defer timer.Stop()
+	for {
+		select {
+		case s := <-sigs:
+			switch s {
+			case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
+			case unix.SIGWINCH:
+				if r.tt != nil {
+					r.tt.resize()
+				}
+			default:
+				if !c.noSigProxy {
+					unix.Kill(pid, s.(unix.Signal)) // not reaped: the pid is still the init's
+				}
+			}
+		case <-timer.C:
+			pidf.SetReadDeadline(time.Now()) // the waiter returns, having reaped or not
+			if got := <-res; got.reaped {
+				if r.tt != nil {
+					r.tt.drain()
+				}
+				return got.code, nil
+			}
+			pidf.SetReadDeadline(time.Time{})
+			h := &Handoff{PID: pid, SizeFrom: -1}
+			if t := r.tt; t != nil {
+				t.stopCopies()
+				h.Master, h.Terminal = t.masterF, t.orig
+				h.InputFromStdin = t.stdio.Stdin != nil
+				switch {
+				case t.host != nil:
+					h.SizeFrom = 0
+				case t.sizer != nil:
+					h.SizeFrom = 1
+				}
+			}
+			err := c.handoffFn(h) // returns only if it failed: wait on here
+			if r.tt != nil {
+				r.tt.startCopies()
+			}
+			c.debug("handing the wait on: %v", err)
+			go waitInit()
+		case got := <-res:
+			if r.tt != nil {
+				r.tt.drain()
+			}
+			if !got.reaped {
+				return ExitCannotRun, errors.New("waiting for container process: its pidfd failed")
+			}
+			return got.code, nil
+		}
+	}
+}
+
+// ReapPidfd waits for the process pid, a child of this process, to end
+// and reaps it, through its nonblocking pidfd in Go's poller: no thread
+// blocks in wait4(2). It returns the shell's exit code; reaped is false
+// when pidf's read deadline passed first (the process is not reaped).
+func ReapPidfd(pidf *os.File, pid int) (code int, reaped bool) {
+	rc, err := pidf.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	var ws unix.WaitStatus
+	var werr error
+	err = rc.Read(func(uintptr) bool {
+		for {
+			wpid, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				werr = err
+				return true
+			}
+			return wpid == pid
+		}
+	})
+	if err != nil {
+		return 0, false
+	}
+	if werr != nil {
+		return ExitKilled, true // not our child: its status is lost
+	}
+	return WaitStatusCode(ws), true
+}
+
+// WaitStatusCode is the shell's view of a wait status: the exit status, or
+// 128+N for a process killed by signal N.
+func WaitStatusCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}

@@ -69,7 +69,11 @@ func (c *Container) run() (int, error) {
 		return code, err
 	}
 	t := time.Now()
-	code, err = wait(r.p, sigs, r.tt, !c.noSigProxy)
+	if c.canHandOff() {
+		code, err = c.waitOrHandOff(r, sigs)
+	} else {
+		code, err = wait(r.p, sigs, r.tt, !c.noSigProxy)
+	}
 	c.debug("wait: exit code %d (%s)", code, since(t))
 	return code, err
 }
@@ -151,6 +155,7 @@ func (c *Container) start() (r *startedRun, code int, err error) {
 		if r.tt, err = newTTY(p, c.stdio, c.handoff); err != nil {
 			return r, ExitCannotRun, err
 		}
+		r.tt.stoppable = c.canHandOff()
 	} else {
 		p.Stdin, p.Stdout, p.Stderr = c.stdio.Stdin, c.stdio.Stdout, c.stdio.Stderr
 	}
