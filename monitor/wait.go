@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	goruntime "runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,16 +103,22 @@ func execWait(s *waitState) error {
 			return fmt.Errorf("handing on the wait: %w", err)
 		}
 	}
-	environ := append(os.Environ(), envKey+"=wait", waitEnvKey+"="+env)
+	// One P from the start: the wait never needs two threads at once, and
+	// every thread the runtime starts stays, idle, for the container's life.
+	var environ []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOMAXPROCS=") {
+			environ = append(environ, kv)
+		}
+	}
+	environ = append(environ, "GOMAXPROCS=1", envKey+"=wait", waitEnvKey+"="+env)
 	err := syscall.Exec("/proc/self/exe", []string{os.Args[0], "monitor-wait", s.root, s.runRoot, s.id}, environ)
 	return fmt.Errorf("re-executing to wait: %w", err)
 }
 
 // WaitMain is the wait after a re-exec: it returns the monitor's exit code.
 func WaitMain() int {
-	// One P: the wait never needs two threads at once, and every other
-	// one the runtime starts stays, idle, for the container's life.
-	goruntime.GOMAXPROCS(1)
+	os.Unsetenv("GOMAXPROCS") // set by execWait; not for what a restart starts
 	env := os.Getenv(waitEnvKey)
 	os.Unsetenv(envKey)
 	os.Unsetenv(waitEnvKey)
