@@ -275,11 +275,10 @@ func (c *Container) waitOrHandOff(r *startedRun, sigs chan os.Signal) (int, erro
 					h.SizeFrom = 1
 				}
 			}
-			err := c.handoffFn(h) // returns only if it failed: wait on here
+			c.handoffFn(h) // returns only if it failed: wait on here
 			if r.tt != nil {
 				r.tt.startCopies()
 			}
-			c.debug("handing the wait on: %v", err)
 			go waitInit()
 		case got := <-res:
 			if r.tt != nil {
