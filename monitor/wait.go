@@ -79,19 +79,7 @@ func execWait(s *waitState) error {
 		fds = append(fds, fd)
 		return fd
 	}
-	list := func(files []*os.File) string {
-		var out []string
-		for _, f := range files {
-			out = append(out, strconv.Itoa(keep(f)))
-		}
-		return strings.Join(out, ",")
-	}
-	env := fmt.Sprintf("lock=%d pid=%d out=%d err=%d master=%d in=%d ln=%d clients=%s ports=%s made=%d backoff=%d started=%d logsize=%s logfiles=%s",
-		keep(s.lock), s.run.PID, keep(s.run.Stdout), keep(s.run.Stderr), keep(s.run.Master), keep(s.run.Stdin), keep(s.listener),
-		list(s.clients), list(s.ports), s.runState.Made, s.runState.Backoff, s.runState.Started.UnixNano(), s.logSize, s.logFiles)
-	if s.foreground {
-		env += fmt.Sprintf(" fg=1 sigproxy=%t stdin=%t sizefrom=%d term=%s", s.sigProxy, s.run.InputFromStdin, s.run.SizeFrom, encodeTermios(s.run.Terminal))
-	}
+	env := waitEnv(s, keep)
 	defer func() {
 		// Still here: keep the descriptors from a later start's container.
 		for _, fd := range fds {
@@ -116,21 +104,57 @@ func execWait(s *waitState) error {
 	return fmt.Errorf("re-executing to wait: %w", err)
 }
 
+// waitEnv is s as _HAKO_MONITOR_WAIT's value; keep gives each file's
+// descriptor number (-1 for none).
+func waitEnv(s *waitState, keep func(*os.File) int) string {
+	list := func(files []*os.File) string {
+		var out []string
+		for _, f := range files {
+			out = append(out, strconv.Itoa(keep(f)))
+		}
+		return strings.Join(out, ",")
+	}
+	env := fmt.Sprintf("lock=%d pid=%d out=%d err=%d master=%d in=%d ln=%d clients=%s ports=%s made=%d backoff=%d started=%d logsize=%s logfiles=%s",
+		keep(s.lock), s.run.PID, keep(s.run.Stdout), keep(s.run.Stderr), keep(s.run.Master), keep(s.run.Stdin), keep(s.listener),
+		list(s.clients), list(s.ports), s.runState.Made, s.runState.Backoff, s.runState.Started.UnixNano(), s.logSize, s.logFiles)
+	if s.foreground {
+		env += fmt.Sprintf(" fg=1 sigproxy=%t stdin=%t sizefrom=%d term=%s", s.sigProxy, s.run.InputFromStdin, s.run.SizeFrom, encodeTermios(s.run.Terminal))
+	}
+	return env
+}
+
 // WaitMain is the wait after a re-exec: it returns the monitor's exit code.
 func WaitMain() int {
 	os.Unsetenv("GOMAXPROCS") // set by execWait; not for what a restart starts
 	env := os.Getenv(waitEnvKey)
 	os.Unsetenv(envKey)
 	os.Unsetenv(waitEnvKey)
-	s := &waitState{root: os.Args[2], runRoot: os.Args[3], id: os.Args[4], run: &runtime.Handoff{SizeFrom: -1}}
+	s := parseWaitEnv(env, func(fd int, name string) *os.File {
+		unix.CloseOnExec(fd) // nothing may leak into a restarted container
+		unix.SetNonblock(fd, true)
+		return os.NewFile(uintptr(fd), name) // nonblocking: in Go's poller
+	})
+	s.root, s.runRoot, s.id = os.Args[2], os.Args[3], os.Args[4]
+	if s.run.PID <= 0 || s.lock == nil {
+		fmt.Fprintf(os.Stderr, "hako monitor-wait: no container process or lock in %s\n", waitEnvKey)
+		return runtime.ExitCannotRun
+	}
+	if s.foreground {
+		return waitForeground(s)
+	}
+	return waitRun(s)
+}
+
+// parseWaitEnv reads waitEnv's value; open makes a file of an inherited
+// descriptor.
+func parseWaitEnv(env string, open func(fd int, name string) *os.File) *waitState {
+	s := &waitState{run: &runtime.Handoff{SizeFrom: -1}}
 	file := func(v, name string) *os.File {
 		fd, err := strconv.Atoi(v)
 		if err != nil || fd < 0 {
 			return nil
 		}
-		unix.CloseOnExec(fd) // nothing may leak into a restarted container
-		unix.SetNonblock(fd, true)
-		return os.NewFile(uintptr(fd), name) // nonblocking: in Go's poller
+		return open(fd, name)
 	}
 	files := func(v, name string) []*os.File {
 		var out []*os.File
@@ -146,8 +170,9 @@ func WaitMain() int {
 		n, _ := strconv.ParseInt(v, 10, 64)
 		switch k {
 		case "lock":
-			unix.CloseOnExec(int(n))
-			s.lock = os.NewFile(uintptr(n), "lock")
+			if n >= 0 {
+				s.lock = open(int(n), "lock") // blocking or not, flock does not care
+			}
 		case "fg":
 			s.foreground = v == "1"
 		case "sigproxy":
@@ -186,14 +211,7 @@ func WaitMain() int {
 			s.logFiles = v
 		}
 	}
-	if s.run.PID <= 0 || s.lock == nil {
-		fmt.Fprintf(os.Stderr, "hako monitor-wait: no container process or lock in %s\n", waitEnvKey)
-		return runtime.ExitCannotRun
-	}
-	if s.foreground {
-		return waitForeground(s)
-	}
-	return waitRun(s)
+	return s
 }
 
 // waitRun waits for the run s.run, tears the container down, and restarts
