@@ -182,7 +182,7 @@ func Main() int {
 		if c.Record.Remove {
 			c.Remove()
 		} else {
-			c.Abort()
+			c.Abort() // keep a container the user did not ask to lose
 		}
 		return fail(runtime.ExitCannotRun, err)
 	}
