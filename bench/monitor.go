@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -33,7 +34,7 @@ func runMonitorBench(env *benchEnv) error {
 		return err
 	}
 	n := env.opts.monitors
-	rows := []*memRow{hakoMonitors(env, img, n), conmonMonitors(env, img, n)}
+	rows := []*memRow{hakoMonitors(env, img, n), hakoForeground(env, img, n), conmonMonitors(env, img, n)}
 	printHeader(env, "Idle monitor memory")
 	fmt.Printf("#### %d detached `sh -c 'exec busybox sleep …'` containers (`run -d --network none`), idle %s\n\n", n, env.opts.monitorIdle)
 	fmt.Println("Per process that watches a container, from /proc/PID/smaps_rollup with all of them running: median (min–max), memory in KiB. PSS splits shared pages (the executable) between the processes that map them; private is Private_Clean+Private_Dirty.")
@@ -81,6 +82,58 @@ func hakoMonitors(env *benchEnv, img *benchImage, n int) *memRow {
 	if err != nil {
 		row.err = err
 		return row
+	}
+	row.measure(pids)
+	return row
+}
+
+// hakoForeground runs n containers with a foreground hako run each
+// (stdio /dev/null, no -t) and measures those hako processes, which are
+// their containers' monitors.
+func hakoForeground(env *benchEnv, img *benchImage, n int) *memRow {
+	row := &memRow{name: "foreground `hako run` (no -t)"}
+	home := filepath.Join(env.tmp, "monitor-hako-fg")
+	hako := func(args ...string) []string {
+		return append([]string{"--root", filepath.Join(home, "root"), "--runroot", filepath.Join(home, "run")}, args...)
+	}
+	if row.err = runCmd(env.ctx, env.opts.hako, hako("pull", "-q", img.ref)...); row.err != nil {
+		return row
+	}
+	names := containerNames("bench-fg", n)
+	var cmds []*exec.Cmd
+	defer func() {
+		runCmd(context.Background(), env.opts.hako, hako(append([]string{"rm", "-f"}, names...)...)...)
+		for _, c := range cmds {
+			c.Wait()
+		}
+	}()
+	for _, name := range names {
+		c := exec.Command(env.opts.hako, hako("run", "--name", name, "--network", "none", img.ref, "sh", "-c", execSleeper)...)
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if row.err = c.Start(); row.err != nil {
+			return row
+		}
+		cmds = append(cmds, c)
+	}
+	// Each hands its wait on once its container has run for a second.
+	for _, name := range names {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			out, _ := exec.Command(env.opts.hako, hako("inspect", "--format", "{{.State.Status}}", name)...).Output()
+			if strings.TrimSpace(string(out)) == "running" {
+				break
+			}
+			if time.Now().After(deadline) {
+				row.err = fmt.Errorf("%s does not run", name)
+				return row
+			}
+		}
+	}
+	if row.err = idle(env); row.err != nil {
+		return row
+	}
+	var pids []int
+	for _, c := range cmds {
+		pids = append(pids, c.Process.Pid)
 	}
 	row.measure(pids)
 	return row

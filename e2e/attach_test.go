@@ -145,7 +145,11 @@ func TestAttachStdin(t *testing.T) {
 	if _, err := os.Stat(sock); err != nil {
 		t.Errorf("attach socket of a running -it container: %v", err)
 	}
-	syscall.Kill(s.inspectContainer(t, kid).State.MonitorPid, syscall.SIGKILL)
+	mon := s.inspectContainer(t, kid).State.MonitorPid
+	if mon <= 0 {
+		t.Fatalf("-it container %s has no monitor", kid)
+	}
+	syscall.Kill(mon, syscall.SIGKILL)
 	status := func() string {
 		out := s.mustHako(t, "ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Status}}")
 		for _, l := range strings.Split(out, "\n") {

@@ -54,7 +54,9 @@ func (s *store) monitors() []int {
 			continue
 		}
 		args := strings.Split(string(b), "\x00")
-		if len(args) >= 3 && args[1] == "monitor" && args[2] == s.root {
+		// A monitor, before its container runs or while it waits for it
+		// (monitor/wait.go).
+		if len(args) >= 3 && (args[1] == "monitor" || args[1] == "monitor-wait") && args[2] == s.root {
 			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 			if processRunning(pid) {
 				pids = append(pids, pid)
@@ -260,6 +262,9 @@ func TestKilledMonitor(t *testing.T) {
 	c := s.runD(t, "--name", "mc", busybox.ref, "sh", "-c", "(while true; do echo chatty; sleep 0.01; done) & wait")
 	for _, ref := range []string{"ma", "mb", "mc"} {
 		ins := s.inspectContainer(t, ref)
+		if ins.Hako.MonitorPid <= 0 {
+			t.Fatalf("%s: no monitor: %+v", ref, ins)
+		}
 		if err := syscall.Kill(ins.Hako.MonitorPid, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
@@ -565,6 +570,9 @@ func TestAfterReboot(t *testing.T) {
 	s := detachStore(t)
 	id := s.runD(t, "--name", "boot", busybox.ref, "sleep", "1000")
 	ins := s.inspectContainer(t, id)
+	if ins.Hako.MonitorPid <= 0 || ins.State.Pid <= 0 {
+		t.Fatalf("no monitor or init: %+v", ins)
+	}
 	syscall.Kill(ins.Hako.MonitorPid, syscall.SIGKILL)
 	syscall.Kill(ins.State.Pid, syscall.SIGKILL)
 	for i := 0; i < 250 && (processRunning(ins.State.Pid) || processRunning(ins.Hako.MonitorPid)); i++ {

@@ -1,9 +1,11 @@
 // Package monitor is the process that watches over a detached container
 // (hako run -d, hako start): a re-exec of the hako binary in its own
-// session that runs the container with its output going to the
-// container's log, waits for it, records its exit and, with --rm, removes
-// it, or restarts it as its --restart policy says (runtime/restart.go). Its imports stay small (runtime and cgroups; no image, registry or
-// CLI code): one monitor runs per running container.
+// session that starts the container, then execs a fresh copy of itself to
+// wait for it (wait.go) with its output going to the container's log and
+// attach clients, records its exit and, with --rm, removes it, or restarts
+// it as its --restart policy says (runtime/restart.go). Its imports stay
+// small (runtime and cgroups; no image, registry or CLI code): one monitor
+// runs per running container.
 package monitor
 
 import (
@@ -17,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -163,6 +166,9 @@ func Main() int {
 			return fail(runtime.ExitCannotRun, err)
 		}
 	}
+	// The log is written by the process that waits (wait.go); it is
+	// opened here for what a start that fails leaves, and to fail the
+	// start when it cannot be.
 	lw, err := runtime.OpenLog(c.Dir(), id, logCfg)
 	if err != nil {
 		if c.Record.Remove {
@@ -172,9 +178,9 @@ func Main() int {
 		}
 		return fail(runtime.ExitCannotRun, err)
 	}
-	stdout, stderr := lw.Stream("stdout"), lw.Stream("stderr")
-	// Serve hako attach: the output, and -i's or -t's input (runtime/attach.go).
-	hub, err := runtime.ServeAttach(runRoot, id, stdout, stderr)
+	// The attach socket (runtime/attach.go): made now, served once the
+	// container runs.
+	ln, err := runtime.ListenAttach(runRoot, id)
 	if err != nil {
 		lw.Close()
 		if c.Record.Remove {
@@ -184,24 +190,34 @@ func Main() int {
 		}
 		return fail(runtime.ExitCannotRun, err)
 	}
-	defer hub.Close()
-	stdout, stderr = hub.Stdout(), hub.Stderr()
-	reported := false
-	code, err := c.RunDetached(stdout, stderr, func() {
-		if !reported { // the first run; later ones are restarts
-			quiet()
-			io.WriteString(report, "0\n")
-			report.Close()
-			reported = true
+	sock, err := ln.File()
+	ln.Close() // sock holds it
+	if err != nil {
+		lw.Close()
+		runtime.RemoveAttachSocket(runRoot, id)
+		if c.Record.Remove {
+			c.Remove()
+		} else {
+			c.Abort()
 		}
-		Trim()
-	})
+		return fail(runtime.ExitCannotRun, fmt.Errorf("making the attach socket: %w", err))
+	}
+	startedAt := time.Now()
+	h, code, err := c.StartDetached(lw.Stream("stdout"), lw.Stream("stderr"))
 	lw.Close()
-	if !reported {
-		if err == nil {
-			err = errors.New("the container ended before it was reported running")
-		}
+	if err != nil {
+		sock.Close()
+		runtime.RemoveAttachSocket(runRoot, id)
+		c.Release()
 		return fail(code, err)
 	}
-	return 0
+	quiet()
+	io.WriteString(report, "0\n")
+	report.Close()
+	held, _ := c.HeldPortFiles()
+	return handOff(&waitState{
+		root: root, runRoot: runRoot, id: id, lock: lock, listener: sock, ports: held,
+		run: h, logSize: logCfg.Config["max-size"], logFiles: logCfg.Config["max-file"],
+		runState: runtime.RunState{Started: startedAt},
+	})
 }

@@ -84,41 +84,64 @@ func (r *Record) Attachable() bool {
 
 // AttachHub is the monitor's side: the container's output goes to the
 // log and to every client; the clients' input goes to the container, if it
-// keeps a stdin or pty.
+// keeps a stdin or pty. The monitor's waiting process serves it
+// (monitor/wait.go); the socket and the connected clients are handed on
+// across its re-execs (Handoff).
 type AttachHub struct {
-	stdout  hubStream
-	stderr  hubStream
-	ln      net.Listener
-	path    string
-	mu      sync.Mutex
-	clients map[net.Conn]bool
-	input   io.Writer       // the pty master or the stdin pipe of the current run
-	master  console.Console // -t: the pty master, for resizing
+	stdout     hubStream
+	stderr     hubStream
+	ln         *net.UnixListener
+	path       string
+	acceptDone chan struct{}
+	mu         sync.Mutex
+	clients    map[net.Conn]bool
+	input      io.Writer               // the pty master or the stdin pipe of the current run
+	resize     func(cols, rows uint16) // -t: the pty's
 }
 
-// ServeAttach listens on the container's attach socket; stdout and stderr
-// (the log's streams) are where the output goes besides the clients.
-func ServeAttach(runRoot, id string, stdout, stderr io.Writer) (*AttachHub, error) {
+// ListenAttach makes the container's attach socket, for NewAttachHub
+// (in the same process, or handed to a re-exec).
+func ListenAttach(runRoot, id string) (*net.UnixListener, error) {
 	dir := attachDir(runRoot)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("making the attach socket: %w", err)
 	}
-	h := &AttachHub{path: filepath.Join(dir, sockName(id)), clients: map[net.Conn]bool{}}
-	h.stdout, h.stderr = hubStream{h, stdout, frameOutput}, hubStream{h, stderr, frameStderr}
-	os.Remove(h.path) // a dead monitor's
+	os.Remove(filepath.Join(dir, sockName(id))) // a dead monitor's
+	var ln net.Listener
 	err := viaDir(dir, sockName(id), func(p string) (err error) {
-		h.ln, err = net.Listen("unix", p)
+		ln, err = net.Listen("unix", p)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("making the attach socket: %w", err)
 	}
-	h.ln.(*net.UnixListener).SetUnlinkOnClose(false) // the /proc path is not the real one
+	ul := ln.(*net.UnixListener)
+	ul.SetUnlinkOnClose(false) // the /proc path is not the real one
+	return ul, nil
+}
+
+// RemoveAttachSocket removes the container's attach socket.
+func RemoveAttachSocket(runRoot, id string) {
+	os.Remove(filepath.Join(attachDir(runRoot), sockName(id)))
+}
+
+// NewAttachHub serves the container's attach socket ln (ListenAttach's)
+// with clients already connected; stdout and stderr (the log's streams)
+// are where the output goes besides the clients.
+func NewAttachHub(runRoot, id string, ln *net.UnixListener, clients []net.Conn, stdout, stderr io.Writer) *AttachHub {
+	h := &AttachHub{ln: ln, path: filepath.Join(attachDir(runRoot), sockName(id)),
+		clients: map[net.Conn]bool{}, acceptDone: make(chan struct{})}
+	h.stdout, h.stderr = hubStream{h, stdout, frameOutput}, hubStream{h, stderr, frameStderr}
+	for _, conn := range clients {
+		h.clients[conn] = true
+		go h.serve(conn)
+	}
 	go h.accept()
-	return h, nil
+	return h
 }
 
 func (h *AttachHub) accept() {
+	defer close(h.acceptDone)
 	for {
 		conn, err := h.ln.Accept()
 		if err != nil {
@@ -139,7 +162,7 @@ func (h *AttachHub) serve(conn net.Conn) {
 			return
 		}
 		h.mu.Lock()
-		in, master := h.input, h.master
+		in, resize := h.input, h.resize
 		h.mu.Unlock()
 		switch typ {
 		case frameInput:
@@ -147,8 +170,8 @@ func (h *AttachHub) serve(conn net.Conn) {
 				in.Write(p)
 			}
 		case frameResize:
-			if master != nil && len(p) == 4 {
-				master.Resize(console.WinSize{Width: binary.BigEndian.Uint16(p), Height: binary.BigEndian.Uint16(p[2:])})
+			if resize != nil && len(p) == 4 {
+				resize(binary.BigEndian.Uint16(p), binary.BigEndian.Uint16(p[2:]))
 			}
 		}
 	}
@@ -161,7 +184,7 @@ func (h *AttachHub) drop(conn net.Conn) {
 	conn.Close()
 }
 
-// Stdout and Stderr are the container's output streams for RunDetached.
+// Stdout and Stderr are the container's output streams.
 func (h *AttachHub) Stdout() io.Writer { return &h.stdout }
 func (h *AttachHub) Stderr() io.Writer { return &h.stderr }
 
@@ -190,24 +213,19 @@ func (s *hubStream) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// useMaster is called by the tty once the container's pty master is known.
-func (h *AttachHub) useMaster(m console.Console) {
+// UseInput makes w the current run's input (-i's stdin pipe, or -t's pty
+// master, with resize for its window size); nil, nil: none.
+func (h *AttachHub) UseInput(w io.Writer, resize func(cols, rows uint16)) {
 	h.mu.Lock()
-	h.input, h.master = m, m
+	h.input, h.resize = w, resize
 	h.mu.Unlock()
 }
 
-func (h *AttachHub) useInput(w io.Writer) {
-	h.mu.Lock()
-	h.input, h.master = w, nil
-	h.mu.Unlock()
-}
-
-// ended tells the clients the container's exit code and lets them go: a
+// Ended tells the clients the container's exit code and lets them go: a
 // client attaches to one run, as Docker's.
-func (h *AttachHub) ended(code int) {
+func (h *AttachHub) Ended(code int) {
 	h.mu.Lock()
-	h.input, h.master = nil, nil
+	h.input, h.resize = nil, nil
 	var b [4]byte
 	binary.BigEndian.PutUint32(b[:], uint32(int32(code)))
 	for conn := range h.clients {
@@ -216,6 +234,27 @@ func (h *AttachHub) ended(code int) {
 		delete(h.clients, conn)
 	}
 	h.mu.Unlock()
+}
+
+// Handoff stops accepting and returns the socket and the connected
+// clients as files, to be handed to a re-exec of the monitor (which makes
+// a new hub of them). The hub is not used afterwards.
+func (h *AttachHub) Handoff() (ln *os.File, clients []*os.File, err error) {
+	h.ln.SetDeadline(time.Unix(1, 0)) // Accept returns now
+	<-h.acceptDone
+	if ln, err = h.ln.File(); err != nil {
+		return nil, nil, fmt.Errorf("handing over the attach socket: %w", err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for conn := range h.clients {
+		if uc, ok := conn.(*net.UnixConn); ok {
+			if f, err := uc.File(); err == nil {
+				clients = append(clients, f)
+			}
+		}
+	}
+	return ln, clients, nil
 }
 
 // Close stops serving and removes the socket.
@@ -420,39 +459,4 @@ func watchResize(t console.Console, send func(byte, []byte) error) (stop func())
 		}
 	}()
 	return func() { signal.Stop(winch); close(done) }
-}
-
-// runAttachable is runDetachedOnce with attach clients served by h: the
-// output goes to them; with -t the pty (the tty hands the master to h),
-// with -i the stdin pipe, stays with the monitor for their input.
-func (c *Container) runAttachable(h *AttachHub, started func()) (int, error) {
-	if !c.Attachable() { // output only
-		code, err := c.runDetachedPiped(nil, h.Stdout(), h.Stderr(), started)
-		h.ended(code)
-		return code, err
-	}
-	if c.Spec.Process.Terminal {
-		c.stdio = Stdio{Stdout: h.Stdout()}
-		c.onStart = started
-		code, runErr := c.run()
-		// The clients hear of the end once it is recorded: ps and attach
-		// right after see the container exited.
-		err := c.teardown(code, runErr)
-		h.ended(code)
-		if err != nil && runErr == nil {
-			return code, fmt.Errorf("cleaning up after the container: %w", err)
-		}
-		return code, runErr
-	}
-	// -i without -t: a pipe for stdin, whose write end the monitor keeps.
-	inR, inW, err := os.Pipe()
-	if err != nil {
-		return ExitCannotRun, fmt.Errorf("making the container's stdin: %w", err)
-	}
-	h.useInput(inW)
-	code, err := c.runDetachedPiped(inR, h.Stdout(), h.Stderr(), started)
-	inR.Close()
-	h.ended(code)
-	inW.Close()
-	return code, err
 }

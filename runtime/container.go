@@ -120,6 +120,14 @@ type Container struct {
 	destroyErr error
 	// noSigProxy: run --sig-proxy=false (sigproxy.go).
 	noSigProxy bool
+	// handoff: the started process is handed to another process that
+	// waits for it (StartDetached, handoff.go): a pty master is received,
+	// not relayed.
+	handoff bool
+	// handoffAfter and handoffFn: a foreground run hands its wait on once
+	// the container has run that long (HandOffAfter, handoff.go).
+	handoffAfter time.Duration
+	handoffFn    func(*Handoff) error
 }
 
 // Compiled on first use: package-level work runs in every hako process,

@@ -89,7 +89,7 @@ func Exec(runRoot string, info *Info, o ExecOptions) (int, error) {
 	case o.Detach:
 		// Nothing to relay: the command's streams are /dev/null.
 	case o.Tty:
-		if tt, err = newTTY(p, o.Stdio); err != nil {
+		if tt, err = newTTY(p, o.Stdio, false); err != nil {
 			return ExitCannotRun, err
 		}
 		defer tt.close()

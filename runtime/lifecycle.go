@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -64,76 +63,6 @@ func Adopt(root, runRoot, id string, lock *os.File, cg *cgroups.Host) (*Containe
 		return nil, fmt.Errorf("recording container monitor: %w", err)
 	}
 	return c, nil
-}
-
-// RunDetached runs the container as Run does, with its output relayed to
-// stdout and stderr (the monitor's log), and calls started each time its
-// process runs (after init.json records it). Everything the container
-// wrote is relayed before its end is recorded. Then it restarts the
-// container as its restart policy says (restart.go), logging to the same
-// streams. It returns the first run's exit code and error.
-func (c *Container) RunDetached(stdout, stderr io.Writer, started func()) (code int, err error) {
-	defer c.release() // after the last teardown, as in Run
-	c.restartLoop(func(first bool) (int, error) {
-		if !first {
-			return c.runDetachedOnce(stdout, stderr, started)
-		}
-		code, err = c.runDetachedOnce(stdout, stderr, started)
-		return code, err
-	}, func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) })
-	return code, err
-}
-
-// runDetachedOnce runs the container once and tears it down, keeping the
-// lock.
-func (c *Container) runDetachedOnce(stdout, stderr io.Writer, started func()) (int, error) {
-	if hs, ok := stdout.(*hubStream); ok { // -i or -t: attach.go
-		return c.runAttachable(hs.h, started)
-	}
-	return c.runDetachedPiped(nil, stdout, stderr, started)
-}
-
-// runDetachedPiped is runDetachedOnce with the output through pipes; stdin,
-// if not nil, is the container's (closed here once it has it).
-func (c *Container) runDetachedPiped(stdin *os.File, stdout, stderr io.Writer, started func()) (int, error) {
-	outR, outW, err := survivingPipe()
-	if err != nil {
-		return ExitCannotRun, err
-	}
-	errR, errW, err := survivingPipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return ExitCannotRun, err
-	}
-	var relays sync.WaitGroup
-	for _, p := range []struct {
-		dst io.Writer
-		src *os.File
-	}{{stdout, outR}, {stderr, errR}} {
-		relays.Add(1)
-		go func() {
-			defer relays.Done()
-			io.Copy(p.dst, p.src)
-			p.src.Close()
-		}()
-	}
-	// Once the container has its ends, only it may hold them: its exit
-	// is then the relays' end of file.
-	closeOurs := func() { outW.Close(); errW.Close() }
-	c.stdio = Stdio{Stdout: outW, Stderr: errW}
-	if stdin != nil {
-		c.stdio.Stdin = stdin
-		closeOurs = func() { outW.Close(); errW.Close(); stdin.Close() }
-	}
-	c.onStart = func() { closeOurs(); started() }
-	code, runErr := c.run()
-	closeOurs()
-	waitTimeout(&relays, 5*time.Second)
-	if err := c.teardown(code, runErr); err != nil && runErr == nil {
-		return code, fmt.Errorf("cleaning up after the container: %w", err)
-	}
-	return code, runErr
 }
 
 // survivingPipe makes a pipe whose write end, the container's, is opened

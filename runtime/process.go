@@ -58,6 +58,59 @@ func (c *Container) Run() (int, error) {
 func (c *Container) stateRoot() string { return filepath.Join(c.runRoot, "libcontainer") }
 
 func (c *Container) run() (int, error) {
+	sigs := make(chan os.Signal, 128)
+	signal.Notify(sigs)
+	defer signal.Stop(sigs)
+	r, code, err := c.start()
+	if r != nil {
+		defer r.close()
+	}
+	if err != nil {
+		return code, err
+	}
+	t := time.Now()
+	if c.canHandOff() {
+		code, err = c.waitOrHandOff(r, sigs)
+	} else {
+		code, err = wait(r.p, sigs, r.tt, !c.noSigProxy)
+	}
+	c.debug("wait: exit code %d (%s)", code, since(t))
+	return code, err
+}
+
+// startedRun is a container process that start began: what is left to
+// close and destroy once it ends (or the start failed).
+type startedRun struct {
+	c  *Container
+	lc *libcontainer.Container
+	p  *libcontainer.Process
+	tt *tty
+	tr *startTrace
+}
+
+// close closes the pty and destroys the libcontainer container (the error
+// kept for teardown).
+func (r *startedRun) close() {
+	if r.tt != nil {
+		r.tt.close()
+	}
+	t := time.Now()
+	r.c.destroyErr = destroy(r.lc)
+	r.c.debug("libcontainer destroy (%s)", since(t))
+	r.flush()
+}
+
+func (r *startedRun) flush() {
+	if r.tr != nil {
+		r.tr.flush()
+	}
+}
+
+// start starts the container's process with c.stdio (a pty with a
+// terminal: with c.handoff, the master is only received, not relayed) and
+// records it in init.json. r is nil when nothing was created; otherwise the
+// caller closes it once the process ended, or at once when err is set.
+func (c *Container) start() (r *startedRun, code int, err error) {
 	t := time.Now()
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName:       c.ID,
@@ -67,77 +120,67 @@ func (c *Container) run() (int, error) {
 		RootlessCgroups:  os.Geteuid() != 0,
 	})
 	if err != nil {
-		return ExitCannotRun, fmt.Errorf("converting the container spec: %w", err)
+		return nil, ExitCannotRun, fmt.Errorf("converting the container spec: %w", err)
 	}
 	c.debug("libcontainer config converted (%s)", since(t))
 	if cfg.Seccomp != nil {
 		t = time.Now()
 		how, err := precompileSeccomp(filepath.Join(c.runRoot, "seccomp"), cfg.Seccomp)
 		if err != nil {
-			return ExitCannotRun, err
+			return nil, ExitCannotRun, err
 		}
 		c.debug("seccomp program: %d instructions, %s (BPF, cache %s) (%s)", len(cfg.Seccomp.Program)/8, how, filepath.Join(c.runRoot, "seccomp"), since(t))
 	}
 	p, err := newProcess(c.Spec.Process, c.debug)
 	if err != nil {
-		return ExitCannotRun, err
+		return nil, ExitCannotRun, err
 	}
 	var tr *startTrace
 	if c.debugf != nil {
 		c.debugDevices(cfg)
 		tr = c.traceStart(cfg, p) // narrate.go, trace.go
-		defer tr.flush()
 	}
 	t = time.Now()
 	lc, err := libcontainer.Create(c.stateRoot(), c.ID, cfg)
 	if err != nil {
-		return ExitCannotRun, fmt.Errorf("creating container: %w", err)
+		if tr != nil {
+			tr.flush()
+		}
+		return nil, ExitCannotRun, fmt.Errorf("creating container: %w", err)
 	}
 	c.debug("libcontainer create: state in %s (%s)", filepath.Join(c.stateRoot(), c.ID), since(t))
-	defer func() {
-		t := time.Now()
-		c.destroyErr = destroy(lc)
-		c.debug("libcontainer destroy (%s)", since(t))
-	}()
+	r = &startedRun{c: c, lc: lc, p: p, tr: tr}
 
-	sigs := make(chan os.Signal, 128)
-	signal.Notify(sigs)
-	defer signal.Stop(sigs)
-
-	var tt *tty
 	if c.Spec.Process.Terminal {
-		if tt, err = newTTY(p, c.stdio); err != nil {
-			return ExitCannotRun, err
+		if r.tt, err = newTTY(p, c.stdio, c.handoff); err != nil {
+			return r, ExitCannotRun, err
 		}
-		defer tt.close()
+		r.tt.stoppable = c.canHandOff()
 	} else {
 		p.Stdin, p.Stdout, p.Stderr = c.stdio.Stdin, c.stdio.Stdout, c.stdio.Stderr
 	}
 	t = time.Now()
 	if err := c.startProcess(lc, p, tr); err != nil {
-		if tt != nil {
-			tt.abort()
+		if r.tt != nil {
+			r.tt.abort()
 		}
-		return startErrorCode(err), fmt.Errorf("starting container process: %w", err)
+		return r, startErrorCode(err), fmt.Errorf("starting container process: %w", err)
 	}
-	if tt != nil {
-		if err := tt.start(); err != nil {
+	if r.tt != nil {
+		if err := r.tt.start(); err != nil {
 			lc.Signal(unix.SIGKILL)
 			p.Wait()
-			return ExitCannotRun, err
+			return r, ExitCannotRun, err
 		}
 	}
 	pid, _ := p.Pid()
 	if err := c.started(pid); err != nil { // lifecycle.go
 		lc.Signal(unix.SIGKILL)
 		p.Wait()
-		return ExitCannotRun, err
+		return r, ExitCannotRun, err
 	}
 	c.debug("start: init re-exec, namespaces, cgroups, mounts, seccomp, exec of %q (%s)", c.Spec.Process.Args, since(t))
-	t = time.Now()
-	code, err := wait(p, sigs, tt, !c.noSigProxy)
-	c.debug("wait: exit code %d (%s)", code, since(t))
-	return code, err
+	return r, 0, nil
 }
 
 // startProcess is lc.Run(p); under --debug it is Start and Exec apart,

@@ -87,10 +87,20 @@ func procStartTime(pid int) (uint64, error) {
 	if len(f) < 20 {
 		return 0, fmt.Errorf("parsing /proc/%d/stat", pid)
 	}
-	if f[0] == "Z" || f[0] == "X" {
+	if (f[0] == "Z" || f[0] == "X") && !execing(pid) {
 		return 0, fmt.Errorf("process %d has exited", pid)
 	}
 	return strconv.ParseUint(f[19], 10, 64)
+}
+
+// execing reports whether pid, whose main thread is a zombie, still has
+// other threads: one of them is in execve(2) (a monitor handing its wait
+// on, monitor/wait.go), and the kernel retires the main thread before that
+// thread takes over its pid. A process whose threads have all exited has
+// none left.
+func execing(pid int) bool {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	return err == nil && len(ents) > 1
 }
 
 // lockContainer takes the container's lock and records this process as its

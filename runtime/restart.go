@@ -179,47 +179,57 @@ func (i *Info) ShouldStartAtBoot() bool {
 	return i.Restart.ShouldRestart(s.ExitCode, i.ManuallyStopped(), 0)
 }
 
-// restartLoop runs the container under its restart policy: runOnce runs
-// and tears it down; then, while the policy says so and nobody stopped it,
-// it waits the back-off, prepares the container again and runs it again.
-// logf tells the container's log why a restart failed. The caller holds
-// the lock throughout.
-func (c *Container) restartLoop(runOnce func(first bool) (int, error), logf func(format string, args ...any)) {
-	count := readRestart(c.dir).Count // shown; kept across the boot command
-	made := 0                         // on-failure's budget: restarts by this monitor, as Docker's restart manager counts
-	var backoff time.Duration
-	for first := true; ; first = false {
-		start := time.Now()
-		code, err := runOnce(first)
-		if err != nil || c.remove {
-			break // it could not start or be torn down: no restart
-		}
-		backoff = NextBackoff(backoff, time.Since(start))
-		// Stopped by hand (stop, kill): no restart whatever the policy, as
-		// Docker's stop and kill cancel its restart manager.
-		info := &Info{Record: c.Record, Dir: c.dir}
-		if info.ManuallyStopped() || !c.Restart.ShouldRestart(code, false, made) {
-			break
-		}
-		count++
-		made++
-		if err := writeJSON(filepath.Join(c.dir, restartFile), RestartState{Count: count, Restarting: true}); err != nil {
-			logf("hako: recording the restart: %v", err)
-			break
-		}
-		if !c.waitBackoff(backoff) {
-			break // stopped meanwhile
-		}
-		if err := c.prepareRun(); err != nil {
-			logf("hako: restarting the container: %v", err)
-			break
-		}
+// RunState is the restart loop's state between runs, which the monitor
+// carries across its re-execs (monitor/wait.go).
+type RunState struct {
+	Made    int           // restarts made by this monitor: on-failure's budget, as Docker's restart manager counts
+	Backoff time.Duration // the last back-off (0: none yet)
+	Started time.Time     // when the current run started
+}
+
+// AfterRun is the restart loop's step, in the monitor, once the run that
+// started at st.Started ended with code and was torn down (err: it could
+// not start or be torn down): while the policy says so and nobody stopped
+// it, it waits the back-off, prepares the container again and returns
+// true for the caller to start it. When it returns false the caller is
+// done: the restart state is the recorded exit. logf tells the
+// container's log why a restart failed. The caller holds the lock.
+func (c *Container) AfterRun(code int, err error, st *RunState, logf func(format string, args ...any)) bool {
+	if c.restartStep(code, err, st, logf) {
+		return true
 	}
-	// Not restarting (any more): the state is the recorded exit.
 	if r := readRestart(c.dir); r.Restarting {
 		r.Restarting = false
 		writeJSON(filepath.Join(c.dir, restartFile), r)
 	}
+	return false
+}
+
+func (c *Container) restartStep(code int, err error, st *RunState, logf func(format string, args ...any)) bool {
+	if err != nil || c.remove {
+		return false // it could not start or be torn down, or is gone: no restart
+	}
+	st.Backoff = NextBackoff(st.Backoff, time.Since(st.Started))
+	// Stopped by hand (stop, kill): no restart whatever the policy, as
+	// Docker's stop and kill cancel its restart manager.
+	info := &Info{Record: c.Record, Dir: c.dir}
+	if info.ManuallyStopped() || !c.Restart.ShouldRestart(code, false, st.Made) {
+		return false
+	}
+	count := readRestart(c.dir).Count + 1 // shown; kept across the boot command
+	st.Made++
+	if err := writeJSON(filepath.Join(c.dir, restartFile), RestartState{Count: count, Restarting: true}); err != nil {
+		logf("hako: recording the restart: %v", err)
+		return false
+	}
+	if !c.waitBackoff(st.Backoff) {
+		return false // stopped meanwhile
+	}
+	if err := c.prepareRun(); err != nil {
+		logf("hako: restarting the container: %v", err)
+		return false
+	}
+	return true
 }
 
 // waitBackoff sleeps d, returning false early when the container is

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/console"
@@ -25,6 +27,14 @@ type tty struct {
 	host     console.Console // the user's terminal, when stdin is one (raw mode)
 	sizer    console.Console // the terminal whose size the pty follows
 	output   chan struct{}   // closed when the master's output is copied
+	handoff  bool            // the master is handed on (StartDetached), not relayed
+	masterF  *os.File        // the master's file
+	// stoppable: the copies poll, so that stopCopies can end them between
+	// two reads (a foreground run that hands its wait on, handoff.go).
+	stoppable bool
+	stop      atomic.Bool
+	copies    sync.WaitGroup
+	orig      *unix.Termios // the user's terminal before raw mode
 }
 
 type recvResult struct {
@@ -33,7 +43,7 @@ type recvResult struct {
 }
 
 // newTTY sets up the console socket on p and starts waiting for the master.
-func newTTY(p *libcontainer.Process, stdio Stdio) (*tty, error) {
+func newTTY(p *libcontainer.Process, stdio Stdio, handoff bool) (*tty, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("creating console socket: %w", err)
@@ -44,6 +54,7 @@ func newTTY(p *libcontainer.Process, stdio Stdio) (*tty, error) {
 		child:    os.NewFile(uintptr(fds[1]), "console-child"),
 		received: make(chan recvResult, 1),
 		output:   make(chan struct{}),
+		handoff:  handoff,
 	}
 	t.host = terminal(stdio.Stdin)
 	t.sizer = t.host
@@ -117,28 +128,88 @@ func (t *tty) start() error {
 		master.Close()
 		return fmt.Errorf("configuring the container's pty: %w", err)
 	}
-	t.master = master
-	if s, ok := t.stdio.Stdout.(*hubStream); ok { // a detached -t run: attach.go
-		s.h.useMaster(master)
+	t.master, t.masterF = master, r.f
+	if t.handoff {
+		return nil // the waiting process relays it (handoff.go)
 	}
 	if t.host != nil {
+		if f, ok := t.stdio.Stdin.(*os.File); ok {
+			t.orig, _ = unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+		}
 		if err := t.host.SetRaw(); err != nil {
 			return fmt.Errorf("setting the terminal to raw mode: %w", err)
 		}
 	}
 	t.resize()
-	if t.stdio.Stdin != nil {
-		go io.Copy(master, t.stdio.Stdin) // ends with hako; stdin reads can't be interrupted
-	}
-	go func() {
-		if t.stdio.Stdout != nil {
-			io.Copy(t.stdio.Stdout, master) // ends with EIO when the container's side closes
-		} else {
-			io.Copy(io.Discard, master)
-		}
-		close(t.output)
-	}()
+	t.startCopies()
 	return nil
+}
+
+// startCopies copies the user's input to the pty and its output back.
+func (t *tty) startCopies() {
+	var out io.Writer = io.Discard
+	if t.stdio.Stdout != nil {
+		out = t.stdio.Stdout
+	}
+	if !t.stoppable {
+		if t.stdio.Stdin != nil {
+			go io.Copy(t.master, t.stdio.Stdin) // ends with hako; stdin reads can't be interrupted
+		}
+		go func() {
+			io.Copy(out, t.master) // ends with EIO when the container's side closes
+			close(t.output)
+		}()
+		return
+	}
+	t.stop.Store(false)
+	output := make(chan struct{})
+	t.output = output
+	if in, ok := t.stdio.Stdin.(*os.File); ok {
+		t.copies.Add(1)
+		go func() { defer t.copies.Done(); pollCopy(t.master, in, &t.stop) }()
+	}
+	t.copies.Add(1)
+	go func() {
+		defer t.copies.Done()
+		if pollCopy(out, t.masterF, &t.stop) {
+			close(output)
+		}
+	}()
+}
+
+// stopCopies ends the copies between two reads: what is unread stays in
+// the terminal and the pty for whoever reads them next.
+func (t *tty) stopCopies() {
+	t.stop.Store(true)
+	t.copies.Wait()
+}
+
+// pollCopy copies src to dst as io.Copy does, but waits for src with
+// poll(2), at most 50 ms at a time, so that stop ends it between two
+// reads. It returns true at src's end (or a failed write), false when
+// stopped.
+func pollCopy(dst io.Writer, src *os.File, stop *atomic.Bool) bool {
+	fd := int(src.Fd())
+	buf := make([]byte, 8<<10)
+	for !stop.Load() {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		if n, err := unix.Poll(fds, 50); n == 0 || err == unix.EINTR {
+			continue
+		} else if err != nil {
+			return true
+		}
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR || err == unix.EAGAIN {
+			continue
+		}
+		if n <= 0 {
+			return true // end of file, or EIO once the container's side closed
+		}
+		if _, err := dst.Write(buf[:n]); err != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // resize gives the pty the size of the user's terminal.
@@ -163,6 +234,13 @@ func (t *tty) drain() {
 // of the child end is closed, the receiver sees end of file.
 func (t *tty) abort() {
 	t.child.Close()
+}
+
+// takeMaster hands the pty master over: close leaves it open.
+func (t *tty) takeMaster() *os.File {
+	f := t.masterF
+	t.master, t.masterF = nil, nil
+	return f
 }
 
 // close restores the user's terminal and closes the pty.

@@ -23,6 +23,9 @@ func main() {
 	if monitor.IsMonitor() {
 		os.Exit(monitor.Main())
 	}
+	if monitor.IsWait() { // the monitor once its container runs (monitor/wait.go)
+		os.Exit(monitor.WaitMain())
+	}
 	if filepath.Base(os.Args[0]) == "hako-runc" { // runc's dialect, for containerd's shim
 		os.Exit(runccompat.Main(os.Args[1:]))
 	}

@@ -135,9 +135,16 @@ func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args
 		c.SetSigProxy(false)
 	}
 	// This process lives as long as its container: once it has run for a
-	// second, drop what starting it left mapped (a quick one never pays).
+	// second, it hands its wait to a fresh re-exec of hako, which holds
+	// none of what starting it left (monitor/foreground.go); where it
+	// cannot (--debug, stdio that are not hako's own), it drops what it can
+	// (a quick one never pays for either).
+	proxy, _ := cmd.Flags().GetBool("sig-proxy")
+	monitor.HandOffForeground(c, proxy)
 	var trim *time.Timer
-	c.OnStart(func() { trim = time.AfterFunc(time.Second, monitor.Trim) })
+	if !c.HandsOff() {
+		c.OnStart(func() { trim = time.AfterFunc(time.Second, monitor.Trim) })
+	}
 	code, err := c.Run()
 	if trim != nil {
 		trim.Stop()
