@@ -16,7 +16,6 @@ import (
 
 	"github.com/hako-run/hako/apparmor"
 	"github.com/hako-run/hako/cgroups"
-	"github.com/hako-run/hako/rootfs"
 )
 
 // The lifecycle of a detached container, from any hako process: the
@@ -302,7 +301,7 @@ func (c *Container) prepareRun() error {
 	if !c.VFS() { // a vfs rootfs is a plain directory, always there
 		lowers := slices.Clone(c.LayerDirs)
 		slices.Reverse(lowers)
-		if err := rootfs.Mount(lowers, filepath.Join(dir, upperDir), filepath.Join(dir, workDir), merged); err != nil {
+		if err := mountRootfs(lowers, dir, c.remove); err != nil {
 			return err
 		}
 	}
