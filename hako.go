@@ -71,6 +71,7 @@ func Create(ctx context.Context, opts Options) (*runtime.Container, error) {
 	if opts.Store == nil {
 		return nil, errors.New("creating container: no image store")
 	}
+	runtime.Warm() // json encoders, built meanwhile on another goroutine
 	cfg := opts.Container
 	if cfg.RunRoot == "" {
 		return nil, errors.New("creating container: no run root (hako's is /run/hako)")

@@ -1,0 +1,28 @@
+package runtime
+
+import (
+	"encoding/json"
+	"sync"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+)
+
+// Warm builds, on another goroutine, what a run needs that depends on
+// nothing the run decides: encoding/json's encoders for the container's
+// record (with its OCI spec, a few hundred struct types) and for
+// libcontainer's config and state. A process builds each encoder the
+// first time it encodes the type, by reflection: 1-2.5 ms of CPU on the
+// start path of every run (writing the record, sending the config to the
+// init, saving libcontainer's state). Started as the run begins, that
+// work overlaps the image lookup and the container's first files on
+// another CPU; an encoder still being built when it is needed is waited
+// for, not built twice (encoding/json's cache). Calling it again does
+// nothing.
+var Warm = sync.OnceFunc(func() { go warmEncoders() })
+
+func warmEncoders() {
+	_, _ = json.Marshal(&Record{})
+	_, _ = json.Marshal(&configs.Config{})
+	_, _ = json.Marshal(&libcontainer.State{})
+}
