@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
@@ -299,8 +298,10 @@ func (c *Container) prepareRun() error {
 	c.refreshName() // the network's members find it by its current name
 	merged := filepath.Join(dir, mergedDir)
 	if !c.VFS() { // a vfs rootfs is a plain directory, always there
-		lowers := slices.Clone(c.LayerDirs)
-		slices.Reverse(lowers)
+		lowers, err := overlayLowers(dir, c.LayerDirs)
+		if err != nil {
+			return err
+		}
 		if err := mountRootfs(lowers, dir, c.remove); err != nil {
 			return err
 		}

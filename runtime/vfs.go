@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -35,8 +34,10 @@ func (c *Container) mountOverlay(layers []string, volatile bool) error {
 			return fmt.Errorf("creating container directory: %w", err)
 		}
 	}
-	lowers := slices.Clone(layers)
-	slices.Reverse(lowers) // overlay wants the top layer first
+	lowers, err := overlayLowers(c.dir, layers) // top first
+	if err != nil {
+		return err
+	}
 	merged := filepath.Join(c.dir, mergedDir)
 	t := time.Now()
 	if err := mountRootfs(lowers, c.dir, volatile); err != nil {
@@ -47,8 +48,9 @@ func (c *Container) mountOverlay(layers []string, volatile bool) error {
 		if volatile {
 			opts = append(opts, "volatile")
 		}
-		c.debug("rootfs: overlay mounted at %s: read-only layers (lowerdir, top first): %d: %s; upperdir=%s (takes every write); workdir=%s; options %s (the kernel shows: %s) (%s)",
-			merged, len(lowers), strings.Join(lowers, ":"), filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir),
+		image, targets := lowers[:len(lowers)-1], lowers[len(lowers)-1]
+		c.debug("rootfs: overlay mounted at %s: read-only layers (lowerdir, top first): %d: %s; below them the mount targets (/dev /proc /sys /etc/hosts…): %s; upperdir=%s (takes every write); workdir=%s; options %s (the kernel shows: %s) (%s)",
+			merged, len(image), strings.Join(image, ":"), targets, filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir),
 			strings.Join(opts, ","), overlayOptions(merged), since(t))
 	}
 	return nil
