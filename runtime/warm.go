@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"sync"
 
+	ocgroups "github.com/opencontainers/cgroups"
+	cgroupsfs "github.com/opencontainers/cgroups/fs"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 )
@@ -11,18 +13,24 @@ import (
 // Warm builds, on another goroutine, what a run needs that depends on
 // nothing the run decides: encoding/json's encoders for the container's
 // record (with its OCI spec, a few hundred struct types) and for
-// libcontainer's config and state. A process builds each encoder the
-// first time it encodes the type, by reflection: 1-2.5 ms of CPU on the
-// start path of every run (writing the record, sending the config to the
-// init, saving libcontainer's state). Started as the run begins, that
-// work overlaps the image lookup and the container's first files on
-// another CPU; an encoder still being built when it is needed is waited
-// for, not built twice (encoding/json's cache). Calling it again does
-// nothing.
+// libcontainer's config and state, and the cgroup v1 mount points
+// libcontainer's cgroup manager looks up. A process builds each encoder
+// the first time it encodes the type, by reflection: 1-2.5 ms of CPU on
+// the start path of every run (writing the record, sending the config to
+// the init, saving libcontainer's state); the cgroup package parses
+// /proc/self/mountinfo once and keeps what it found (~0.5 ms in
+// libcontainer.Create). Started as the run begins, that work overlaps the
+// image lookup and the container's first files on another CPU; an encoder
+// still being built when it is needed is waited for, not built twice
+// (encoding/json's cache). Calling it again does nothing.
 var Warm = sync.OnceFunc(func() { go warmEncoders() })
 
 func warmEncoders() {
 	_, _ = json.Marshal(&Record{})
 	_, _ = json.Marshal(&configs.Config{})
 	_, _ = json.Marshal(&libcontainer.State{})
+	if !ocgroups.IsCgroup2UnifiedMode() {
+		// Paths only: nothing is created or written.
+		_, _ = cgroupsfs.NewManager(&ocgroups.Cgroup{Path: "/hako", Resources: &ocgroups.Resources{}}, nil)
+	}
 }
