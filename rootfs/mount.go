@@ -53,6 +53,24 @@ func MountVolatile(lowers []string, upper, work, target string) error {
 	return err
 }
 
+// KeepVolatile makes the upper and work dirs of a cleanly unmounted volatile overlay mountable
+// again: it syncs the upper dir's filesystem, then removes the kernel's marker from the work dir
+// (the kernel's overlayfs documentation allows that once the upper dir is known intact, which a
+// clean unmount and a sync make it). It does nothing where there is no marker.
+func KeepVolatile(upper, work string) error {
+	incompat := filepath.Join(work, "work", "incompat")
+	if _, err := os.Lstat(incompat); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err := SyncFS(upper); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(incompat); err != nil {
+		return fmt.Errorf("making a volatile overlay's dirs mountable again: %w", err)
+	}
+	return nil
+}
+
 // noVolatile is set once the kernel refused the "volatile" option.
 var noVolatile atomic.Bool
 

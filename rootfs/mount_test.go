@@ -296,7 +296,24 @@ func TestMountVolatile(t *testing.T) {
 			// The marker makes the kernel refuse this work dir from now on: the upper dir of
 			// a volatile overlay is only good until it is unmounted.
 			if err := Mount(tc.lowers, upper, work, merged); err == nil {
-				t.Error("a volatile overlay's work dir mounted again")
+				unmountIfMounted(t, merged)
+				t.Fatal("a volatile overlay's work dir mounted again")
+			}
+			// Unless KeepVolatile synced it and dropped the marker.
+			if err := KeepVolatile(upper, work); err != nil {
+				t.Fatal(err)
+			}
+			if err := Mount(tc.lowers, upper, work, merged); err != nil {
+				t.Fatalf("mounting again after KeepVolatile: %v", err)
+			}
+			if b, _ := os.ReadFile(filepath.Join(merged, "w")); string(b) != "w" {
+				t.Errorf("w = %q after mounting again", b)
+			}
+			if err := Unmount(merged); err != nil {
+				t.Fatal(err)
+			}
+			if err := KeepVolatile(upper, work); err != nil { // no marker: nothing to do
+				t.Error(err)
 			}
 		})
 	}

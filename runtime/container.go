@@ -95,6 +95,8 @@ type Config struct {
 	// Park: the caller parks the container after Create (hako create), so
 	// start mounts its rootfs again: with Remove, the overlay Create mounts
 	// is then not volatile (a volatile overlay is mounted once: mountRootfs).
+	// Park without it still works: it syncs the upper dir's filesystem and
+	// drops the kernel's marker (rootfs.KeepVolatile).
 	Park bool
 
 	// Debugf, when set, is told each isolation step and how long it took
