@@ -10,22 +10,20 @@ import (
 	"github.com/opencontainers/runc/libcontainer/configs"
 )
 
-// Warm builds, on another goroutine, what a run needs that depends on
-// nothing the run decides: encoding/json's encoders for the container's
-// record (with its OCI spec, a few hundred struct types) and for
-// libcontainer's config and state, and the cgroup v1 mount points
-// libcontainer's cgroup manager looks up. A process builds each encoder
-// the first time it encodes the type, by reflection: 1-2.5 ms of CPU on
-// the start path of every run (writing the record, sending the config to
-// the init, saving libcontainer's state); the cgroup package parses
-// /proc/self/mountinfo once and keeps what it found (~0.5 ms in
-// libcontainer.Create). Started as the run begins, that work overlaps the
-// image lookup and the container's first files on another CPU; an encoder
-// still being built when it is needed is waited for, not built twice
-// (encoding/json's cache). Calling it again does nothing.
-var Warm = sync.OnceFunc(func() { go warmEncoders() })
-
-func warmEncoders() {
+// WarmUp builds what a run needs that depends on nothing the run decides:
+// encoding/json's encoders for the container's record (with its OCI spec,
+// a few hundred struct types) and for libcontainer's config and state, and
+// the cgroup v1 mount points libcontainer's cgroup manager looks up. A
+// process builds each encoder the first time it encodes the type, by
+// reflection: 1-2.5 ms of CPU on the start path of every run (writing the
+// record, sending the config to the init, saving libcontainer's state); the
+// cgroup package parses /proc/self/mountinfo once and keeps what it found
+// (~0.5 ms in libcontainer.Create). hako.Warm runs it on another goroutine
+// as a run begins, so the work overlaps the image lookup and the
+// container's first files; an encoder still being built when it is needed
+// is waited for, not built twice (encoding/json's cache). Only the first
+// call does anything.
+var WarmUp = sync.OnceFunc(func() {
 	_, _ = json.Marshal(&Record{})
 	_, _ = json.Marshal(&configs.Config{})
 	_, _ = json.Marshal(&libcontainer.State{})
@@ -33,4 +31,4 @@ func warmEncoders() {
 		// Paths only: nothing is created or written.
 		_, _ = cgroupsfs.NewManager(&ocgroups.Cgroup{Path: "/hako", Resources: &ocgroups.Resources{}}, nil)
 	}
-}
+})
