@@ -35,6 +35,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/image"
@@ -71,6 +72,7 @@ func Create(ctx context.Context, opts Options) (*runtime.Container, error) {
 	if opts.Store == nil {
 		return nil, errors.New("creating container: no image store")
 	}
+	Warm()
 	cfg := opts.Container
 	if cfg.RunRoot == "" {
 		return nil, errors.New("creating container: no run root (hako's is /run/hako)")
@@ -111,6 +113,18 @@ func Create(ctx context.Context, opts Options) (*runtime.Container, error) {
 	cfg.Mounts = runtime.WithImageVolumes(cfg.Mounts, cfg.ImageConfig.Volumes, cfg.Options.Tmpfs)
 	return runtime.Create(cfg)
 }
+
+// Warm starts, once, a goroutine that builds what a run needs and does not
+// depend on (image.WarmUp, then runtime.WarmUp: JSON field tables and
+// encoders, cgroup mount points), so that work overlaps the run's first
+// steps on another CPU instead of lying on its start path. Create calls it;
+// hako run calls it first thing.
+var Warm = sync.OnceFunc(func() {
+	go func() {
+		image.WarmUp() // the lookup comes first
+		runtime.WarmUp()
+	}()
+})
 
 // Run makes the container (Create) and runs it in the foreground
 // (runtime.Container.Run), returning its exit code as `hako run` exits:

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -53,5 +54,26 @@ func TestCreateStartRestart(t *testing.T) {
 	}
 	if _, errOut, code := s.hako(t, "restart", "nosuchcontainer"); code != 1 || !strings.Contains(errOut, "No such container") {
 		t.Errorf("restart of an unknown container: exit %d, %q", code, errOut)
+	}
+}
+
+// TestCreateRemoveStart: a container made by create --rm has its rootfs
+// mounted twice (by create, then by start), so create's overlay must not be
+// volatile (the kernel refuses a volatile overlay's work dir afterwards);
+// start's is, and the container is gone once it ends.
+func TestCreateRemoveStart(t *testing.T) {
+	s := runStore(t)
+	out, errOut, code := s.hako(t, "create", "--rm", "--network", "none", busybox.ref, "sh", "-c", "echo written > /f && cat /f")
+	id := strings.TrimSpace(out)
+	if code != 0 || !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(id) {
+		t.Fatalf("create --rm: exit %d, %q; %s", code, out, errOut)
+	}
+	t.Cleanup(func() { s.hako(t, "rm", "-f", id) })
+	if out := s.mustHako(t, "start", "-a", id); out != "written\n" {
+		t.Errorf("start -a of a created --rm container: %q, want %q", out, "written\n")
+	}
+	s.checkNothingLeftOf(t, id)
+	if _, err := os.Stat(filepath.Join(s.root, "containers", id)); !os.IsNotExist(err) {
+		t.Errorf("the record of a --rm container is still there after start (%v)", err)
 	}
 }

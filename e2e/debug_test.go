@@ -52,8 +52,8 @@ func TestDebugNarration(t *testing.T) {
 	}
 	q := regexp.QuoteMeta
 	for _, want := range []string{
-		`rootfs: overlay mounted at ` + q(merged) + `: read-only layers \(lowerdir, top first\): 1: ` + q(s.root) + `/layers/[0-9a-f]{64}; upperdir=` +
-			q(filepath.Join(s.root, "containers", id, "upper")) + ` .*options redirect_dir=off,metacopy=off,index=off \(the kernel shows: [^)]+\) \([0-9.]+[µm]?s\)`,
+		`rootfs: overlay mounted at ` + q(merged) + `: read-only layers \(lowerdir, top first\): 1: ` + q(s.root) + `/layers/[0-9a-f]{64}; below them the mount targets \(/dev /proc /sys /etc/hosts…\): ` + q(s.root) + `/targets/1; upperdir=` +
+			q(filepath.Join(s.root, "containers", id, "upper")) + ` .*options redirect_dir=off,metacopy=off,index=off,volatile \(the kernel shows: [^)]*volatile[^)]*\) \([0-9.]+[µm]?s\)`,
 		`namespaces: new mount, network, uts, pid, ipc(, cgroup)?; the host's .*\(as configured\)`,
 		`cgroup: /hako/` + id + `, limits: memory 67108864 bytes, .*pids 50 \(as configured\)`,
 		`capabilities: 14 of this kernel's ` + strconv.Itoa(allCaps) + ` kept \(bounding set; 14 effective\): CAP_CHOWN .*; ` +

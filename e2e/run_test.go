@@ -598,3 +598,28 @@ func TestLeftoverCheckSeesALiveContainer(t *testing.T) {
 		t.Errorf("leftovers while a container ran: process seen %v, cgroup seen %v", sawProcess, sawCgroup)
 	}
 }
+
+// TestMountTargetsLayer: the mount targets the image lacks (/etc/hosts,
+// /etc/hostname, /etc/resolv.conf here) come from hako's targets layer
+// below the image's, so the init creates nothing in the container's upper
+// dir; export still shows them, as Docker's export of a container does.
+func TestMountTargetsLayer(t *testing.T) {
+	s := runStore(t)
+	s.mustRun(t, "--name", "tg", "--network", "none", busybox.ref, "true")
+	t.Cleanup(func() { s.hako(t, "rm", "-f", "tg") })
+	id := strings.TrimSpace(s.mustHako(t, "inspect", "--format", "{{.ID}}", "tg"))
+	var upper []string
+	filepath.WalkDir(filepath.Join(s.root, "containers", id, "upper"), func(p string, d os.DirEntry, err error) error {
+		upper = append(upper, p)
+		return nil
+	})
+	if len(upper) != 1 {
+		t.Errorf("upper dir of a container that wrote nothing holds %q, want only itself", upper)
+	}
+	names := " " + tarNames(t, s.mustHako(t, "export", "tg")) + " "
+	for _, want := range []string{"etc/hosts", "etc/hostname", "etc/resolv.conf", "proc/", "bin/busybox"} {
+		if !strings.Contains(names, " "+want+" ") {
+			t.Errorf("export lacks %s: %s", want, names)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,6 +27,54 @@ var errNoLowerdirPlus = errors.New("kernel has no overlay lowerdir+")
 // passed on its own through fsconfig "lowerdir+" (Linux 6.8+); on older kernels the lowers are
 // given relative to their common parent directory, from a thread whose cwd is that directory.
 func Mount(lowers []string, upper, work, target string) error {
+	return mount(lowers, upper, work, target, nil)
+}
+
+// MountVolatile is Mount with overlay's "volatile" option (Linux 5.10+), for a container whose
+// upper dir is deleted when it ends (run --rm). Without it the kernel syncs the upper dir's
+// whole filesystem (ROOT's disk: every dirty page on it, not only the container's) when the
+// overlay is unmounted, and on each syncfs(2) inside it; with it, never. After a crash such an
+// upper dir must be thrown away (the kernel leaves work/work/incompat/volatile and refuses to
+// mount that work dir again), which is what happens to a --rm container anyway. Where the
+// kernel does not know the option, it mounts as Mount does.
+func MountVolatile(lowers []string, upper, work, target string) error {
+	if upper == "" || noVolatile.Load() {
+		return Mount(lowers, upper, work, target)
+	}
+	err := mount(lowers, upper, work, target, []string{"volatile"})
+	if errors.Is(err, unix.EINVAL) {
+		// Before Linux 5.10 overlay refuses the unknown option: mount without it, and
+		// remember, so the failed attempt is made once per process.
+		if err2 := Mount(lowers, upper, work, target); err2 == nil {
+			noVolatile.Store(true)
+			return nil
+		}
+	}
+	return err
+}
+
+// KeepVolatile makes the upper and work dirs of a cleanly unmounted volatile overlay mountable
+// again: it syncs the upper dir's filesystem, then removes the kernel's marker from the work dir
+// (the kernel's overlayfs documentation allows that once the upper dir is known intact, which a
+// clean unmount and a sync make it). It does nothing where there is no marker.
+func KeepVolatile(upper, work string) error {
+	incompat := filepath.Join(work, "work", "incompat")
+	if _, err := os.Lstat(incompat); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err := SyncFS(upper); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(incompat); err != nil {
+		return fmt.Errorf("making a volatile overlay's dirs mountable again: %w", err)
+	}
+	return nil
+}
+
+// noVolatile is set once the kernel refused the "volatile" option.
+var noVolatile atomic.Bool
+
+func mount(lowers []string, upper, work, target string, extra []string) error {
 	lowers, upper, work, target, err := mountPaths(lowers, upper, work, target)
 	if err != nil {
 		return err
@@ -33,16 +82,16 @@ func Mount(lowers []string, upper, work, target string) error {
 	if len(lowers) == 1 && upper == "" {
 		return bindReadOnly(lowers[0], target)
 	}
-	opts := overlayOptions(lowers, upper, work)
+	opts := overlayOptions(lowers, upper, work, extra...)
 	if len(opts) < os.Getpagesize() {
 		if err := unix.Mount("overlay", target, "overlay", mountFlags(upper), opts); err != nil {
 			return fmt.Errorf("mounting overlay of %d layers at %s: %w", len(lowers), target, err)
 		}
 		return nil
 	}
-	err = mountFsconfig(lowers, upper, work, target)
+	err = mountFsconfig(lowers, upper, work, target, extra)
 	if errors.Is(err, errNoLowerdirPlus) {
-		err = mountRelative(lowers, upper, work, target)
+		err = mountRelative(lowers, upper, work, target, extra)
 	}
 	return err
 }
@@ -109,12 +158,13 @@ func mountPaths(lowers []string, upper, work, target string) ([]string, string, 
 	return out, upper, work, target, nil
 }
 
-func overlayOptions(lowers []string, upper, work string) string {
+func overlayOptions(lowers []string, upper, work string, extra ...string) string {
 	opts := []string{"lowerdir=" + strings.Join(lowers, ":")}
 	if upper != "" {
 		opts = append(opts, "upperdir="+upper, "workdir="+work)
 	}
-	return strings.Join(append(opts, overlayFixedOpts...), ",")
+	opts = append(opts, overlayFixedOpts...)
+	return strings.Join(append(opts, extra...), ",")
 }
 
 func mountFlags(upper string) uintptr {
@@ -125,7 +175,8 @@ func mountFlags(upper string) uintptr {
 }
 
 // mountFsconfig mounts with the new mount API, one fsconfig call per lower.
-func mountFsconfig(lowers []string, upper, work, target string) error {
+// extra are flag options ("volatile").
+func mountFsconfig(lowers []string, upper, work, target string, extra []string) error {
 	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		if err == unix.ENOSYS {
@@ -161,6 +212,11 @@ func mountFsconfig(lowers []string, upper, work, target string) error {
 		k, v, _ := strings.Cut(o, "=")
 		if err := set(k, v); err != nil {
 			return err
+		}
+	}
+	for _, o := range extra {
+		if err := unix.FsconfigSetFlag(fsfd, o); err != nil {
+			return fmt.Errorf("mounting overlay of %d layers: setting %s: %w%s", len(lowers), o, err, fsLog(fsfd))
 		}
 	}
 	if err := unix.FsconfigCreate(fsfd); err != nil {
@@ -200,7 +256,7 @@ func fsLog(fsfd int) string {
 
 // mountRelative passes the lowers relative to their common parent, from a thread that has its
 // own cwd there (unshare CLONE_FS), so the option string stays short.
-func mountRelative(lowers []string, upper, work, target string) error {
+func mountRelative(lowers []string, upper, work, target string, extra []string) error {
 	parent := commonParent(lowers)
 	rel := make([]string, len(lowers))
 	for i, l := range lowers {
@@ -210,7 +266,7 @@ func mountRelative(lowers []string, upper, work, target string) error {
 		}
 		rel[i] = r
 	}
-	opts := overlayOptions(rel, upper, work)
+	opts := overlayOptions(rel, upper, work, extra...)
 	if page := os.Getpagesize(); len(opts) >= page {
 		return fmt.Errorf("mounting overlay of %d layers: options are %d bytes even with paths relative to %s, over the %d-byte limit (the kernel lacks lowerdir+; use shorter layer paths)",
 			len(lowers), len(opts), parent, page)

@@ -230,7 +230,7 @@ func TestMountRelative(t *testing.T) {
 	lowers := manyLayers(t, long, n, func(i int) string { return fmt.Sprintf("%03d", i) })
 	upper, work, merged := filepath.Join(base, "upper"), filepath.Join(base, "work"), filepath.Join(base, "merged")
 	mkdirs(t, upper, work, merged)
-	if err := mountRelative(lowers, upper, work, merged); err != nil {
+	if err := mountRelative(lowers, upper, work, merged, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unmountIfMounted(t, merged) })
@@ -244,12 +244,77 @@ func TestMountRelative(t *testing.T) {
 	}
 
 	hexLowers := manyLayers(t, filepath.Join(base, "hex"), n, hexName)
-	err := mountRelative(hexLowers, upper, work, merged)
+	err := mountRelative(hexLowers, upper, work, merged, nil)
 	if err == nil {
 		t.Cleanup(func() { unmountIfMounted(t, merged) })
 		t.Fatal("mounted options over a page")
 	}
 	if !strings.Contains(err.Error(), "limit") {
 		t.Errorf("unclear error: %v", err)
+	}
+}
+
+// TestMountVolatile: MountVolatile's overlay is volatile (the kernel shows "volatile" or
+// "fsync=volatile"), works as an overlay, and leaves the kernel's marker that the work dir
+// must not be mounted again; with many layers (fsconfig) as with few (mount(2)).
+func TestMountVolatile(t *testing.T) {
+	top, bottom := twoLayers(t)
+	base := t.TempDir()
+	for _, tc := range []struct {
+		name   string
+		lowers []string
+	}{
+		{"two layers", []string{top, bottom}},
+		{"120 layers", manyLayers(t, filepath.Join(base, "layers"), 120, hexName)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			upper, work, merged := filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
+			mkdirs(t, upper, work, merged)
+			if err := MountVolatile(tc.lowers, upper, work, merged); err != nil {
+				t.Fatalf("MountVolatile: %v", err)
+			}
+			t.Cleanup(func() { unmountIfMounted(t, merged) })
+			if noVolatile.Load() {
+				t.Skip("the kernel has no overlay volatile option (before 5.10)")
+			}
+			if opts := mountOptions(t, merged); !strings.Contains(opts, "volatile") {
+				t.Errorf("mount options %q: not volatile", opts)
+			}
+			if err := os.WriteFile(filepath.Join(merged, "w"), []byte("w"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := Unmount(merged); err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := os.ReadFile(filepath.Join(upper, "w")); string(b) != "w" {
+				t.Errorf("upper w = %q", b)
+			}
+			if _, err := os.Stat(filepath.Join(work, "work/incompat/volatile")); err != nil {
+				t.Errorf("no volatile marker in the work dir: %v", err)
+			}
+			// The marker makes the kernel refuse this work dir from now on: the upper dir of
+			// a volatile overlay is only good until it is unmounted.
+			if err := Mount(tc.lowers, upper, work, merged); err == nil {
+				unmountIfMounted(t, merged)
+				t.Fatal("a volatile overlay's work dir mounted again")
+			}
+			// Unless KeepVolatile synced it and dropped the marker.
+			if err := KeepVolatile(upper, work); err != nil {
+				t.Fatal(err)
+			}
+			if err := Mount(tc.lowers, upper, work, merged); err != nil {
+				t.Fatalf("mounting again after KeepVolatile: %v", err)
+			}
+			if b, _ := os.ReadFile(filepath.Join(merged, "w")); string(b) != "w" {
+				t.Errorf("w = %q after mounting again", b)
+			}
+			if err := Unmount(merged); err != nil {
+				t.Fatal(err)
+			}
+			if err := KeepVolatile(upper, work); err != nil { // no marker: nothing to do
+				t.Error(err)
+			}
+		})
 	}
 }

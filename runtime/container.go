@@ -92,6 +92,12 @@ type Config struct {
 	// StorageDriver is the image store's (rootfs.DriverOverlay or
 	// DriverVFS; "" is overlay): how the rootfs is made of LayerDirs.
 	StorageDriver string
+	// Park: the caller parks the container after Create (hako create), so
+	// start mounts its rootfs again: with Remove, the overlay Create mounts
+	// is then not volatile (a volatile overlay is mounted once: mountRootfs).
+	// Park without it still works: it syncs the upper dir's filesystem and
+	// drops the kernel's marker (rootfs.KeepVolatile).
+	Park bool
 
 	// Debugf, when set, is told each isolation step and how long it took
 	// (hako --debug).
@@ -201,7 +207,7 @@ func Create(cfg Config) (_ *Container, err error) {
 		if err := c.copyRootfs(cfg.LayerDirs); err != nil {
 			return nil, err
 		}
-	} else if err := c.mountOverlay(cfg.LayerDirs); err != nil {
+	} else if err := c.mountOverlay(cfg.LayerDirs, c.remove && !cfg.Park); err != nil {
 		return nil, err
 	}
 	defer func() {

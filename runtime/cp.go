@@ -47,8 +47,11 @@ func OpenRootfs(root string, info *Info) (f *os.File, done func(), err error) {
 		unlock()
 		return nil, nil, fmt.Errorf("container %s was made by an older hako that did not record its layers", info.ID)
 	}
-	lowers := slices.Clone(c.LayerDirs)
-	slices.Reverse(lowers)
+	lowers, err := overlayLowers(c.Dir, c.LayerDirs)
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
 	f, err = rootfs.MountPrivate(lowers, c.Upper(), filepath.Join(c.Dir, workDir), filepath.Join(c.Dir, mergedDir))
 	if err != nil {
 		unlock()

@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"path/filepath"
+
+	"github.com/hako-run/hako/rootfs"
 )
 
 // statusCreated is status.json's state for a container made by hako create
@@ -20,6 +22,13 @@ func (c *Container) Park() error {
 	}
 	if err := unmountMerged(filepath.Join(c.dir, mergedDir)); err != nil {
 		return err
+	}
+	// Start mounts the rootfs again, which the kernel refuses for a
+	// volatile overlay (a --rm container's, unless Config.Park said so).
+	if !c.VFS() {
+		if err := rootfs.KeepVolatile(filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir)); err != nil {
+			return err
+		}
 	}
 	return writeJSON(filepath.Join(c.dir, statusFile), Status{State: statusCreated})
 }

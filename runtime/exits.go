@@ -5,17 +5,21 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/hako-run/hako/internal/atomicfile"
 )
 
 // A --rm container's directory is gone once it ends, yet `hako wait` (and
 // `start -a`) must still learn its exit code, as Docker's do. Its monitor
 // leaves the code in RUNROOT/exits/<id> (tmpfs: gone at reboot), where
 // Wait looks once the directory is gone; codes older than exitsKeep are
-// dropped when the next one is written.
+// dropped by the next writer that finds the last sweep (the mtime of
+// exits/.swept) at least exitsSweepEvery old, so a run stats one file,
+// not every code of the last ten minutes.
 
-const exitsKeep = 10 * time.Minute
+const (
+	exitsKeep       = 10 * time.Minute
+	exitsSweepEvery = time.Minute
+	exitsSwept      = ".swept"
+)
 
 func exitsDir(runRoot string) string { return filepath.Join(runRoot, "exits") }
 
@@ -25,18 +29,37 @@ func recordRemovedExit(runRoot, id string, st Status) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if ents, err := os.ReadDir(dir); err == nil {
-		for _, e := range ents {
-			if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > exitsKeep {
-				os.Remove(filepath.Join(dir, e.Name()))
-			}
+	sweepExits(dir, time.Now())
+	// Renamed into place, not fsynced: RUNROOT is a tmpfs, gone at a
+	// reboot with whatever a sync would have kept (on a disk an fsync here
+	// cost a journal commit on every --rm run).
+	return writeJSONUnsynced(filepath.Join(dir, id), st)
+}
+
+// sweepExits removes the codes (and temp files of killed writers) older
+// than exitsKeep, unless the last sweep was less than exitsSweepEvery ago.
+func sweepExits(dir string, now time.Time) {
+	marker := filepath.Join(dir, exitsSwept)
+	if fi, err := os.Stat(marker); err == nil && now.Sub(fi.ModTime()) < exitsSweepEvery {
+		return
+	}
+	if err := os.Chtimes(marker, now, now); err != nil {
+		if err := os.WriteFile(marker, nil, 0o600); err != nil {
+			return
 		}
 	}
-	b, err := json.Marshal(st)
+	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return err
+		return
 	}
-	return atomicfile.Write(filepath.Join(dir, id), b, 0o600)
+	for _, e := range ents {
+		if e.Name() == exitsSwept {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && now.Sub(fi.ModTime()) > exitsKeep {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // removedExit is the exit status a --rm container left, if any.

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 
@@ -199,7 +198,7 @@ func reopen(root, runRoot, id string, cg *cgroups.Host, resetCount bool) (_ *Con
 	defer func() {
 		if err != nil {
 			c.closeNetwork()
-			unmountMerged(filepath.Join(dir, mergedDir))
+			c.unmountForLater()
 		}
 	}()
 	// Started by hand (or at boot): no longer stopped by hand; a hand
@@ -227,11 +226,13 @@ func reopen(root, runRoot, id string, cg *cgroups.Host, resetCount bool) (_ *Con
 func (c *Container) prepareRun() error {
 	dir := c.dir
 	c.refreshName() // the network's members find it by its current name
-	merged := filepath.Join(dir, mergedDir)
-	if !c.VFS() { // a vfs rootfs is a plain directory, always there
-		lowers := slices.Clone(c.LayerDirs)
-		slices.Reverse(lowers)
-		if err := rootfs.Mount(lowers, filepath.Join(dir, upperDir), filepath.Join(dir, workDir), merged); err != nil {
+	// A vfs rootfs is a plain directory, always there.
+	if !c.VFS() {
+		lowers, err := overlayLowers(dir, c.LayerDirs)
+		if err != nil {
+			return err
+		}
+		if err := mountRootfs(lowers, dir, c.remove); err != nil {
 			return err
 		}
 	}
@@ -252,10 +253,19 @@ func (c *Container) prepareRun() error {
 	}
 	if err != nil {
 		c.closeNetwork()
-		unmountMerged(merged)
+		c.unmountForLater()
 		return err
 	}
 	return nil
+}
+
+// unmountForLater undoes prepareRun's mount of a container that stays, to
+// be started again later: a --rm container's overlay was volatile, so its
+// dirs are made mountable again (rootfs.KeepVolatile).
+func (c *Container) unmountForLater() {
+	if unmountMerged(filepath.Join(c.dir, mergedDir)) == nil && !c.VFS() {
+		rootfs.KeepVolatile(filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir))
+	}
 }
 
 // signalInit sends sig to the container's init through a pidfd, after

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -27,27 +26,49 @@ func recordedDriver(d string) string {
 }
 
 // mountOverlay makes upper/, work/ and merged/ and mounts the overlay of
-// layers (bottom first) at merged/.
-func (c *Container) mountOverlay(layers []string) error {
+// layers (bottom first) at merged/, volatile if asked (mountRootfs).
+func (c *Container) mountOverlay(layers []string, volatile bool) error {
 	// The overlay's root takes upper's mode: it must be 0755 like any /.
 	for _, d := range []string{upperDir, workDir, mergedDir} {
 		if err := os.Mkdir(filepath.Join(c.dir, d), 0o755); err != nil {
 			return fmt.Errorf("creating container directory: %w", err)
 		}
 	}
-	lowers := slices.Clone(layers)
-	slices.Reverse(lowers) // overlay wants the top layer first
+	lowers, err := overlayLowers(c.dir, layers) // top first
+	if err != nil {
+		return err
+	}
 	merged := filepath.Join(c.dir, mergedDir)
 	t := time.Now()
-	if err := rootfs.Mount(lowers, filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir), merged); err != nil {
+	if err := mountRootfs(lowers, c.dir, volatile); err != nil {
 		return err
 	}
 	if c.debugf != nil {
-		c.debug("rootfs: overlay mounted at %s: read-only layers (lowerdir, top first): %d: %s; upperdir=%s (takes every write); workdir=%s; options %s (the kernel shows: %s) (%s)",
-			merged, len(lowers), strings.Join(lowers, ":"), filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir),
-			strings.Join(rootfs.OverlayOptions(), ","), overlayOptions(merged), since(t))
+		opts := rootfs.OverlayOptions()
+		if volatile {
+			opts = append(opts, "volatile")
+		}
+		image, targets := lowers[:len(lowers)-1], lowers[len(lowers)-1]
+		c.debug("rootfs: overlay mounted at %s: read-only layers (lowerdir, top first): %d: %s; below them the mount targets (/dev /proc /sys /etc/hosts…): %s; upperdir=%s (takes every write); workdir=%s; options %s (the kernel shows: %s) (%s)",
+			merged, len(image), strings.Join(image, ":"), targets, filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir),
+			strings.Join(opts, ","), overlayOptions(merged), since(t))
 	}
 	return nil
+}
+
+// mountRootfs mounts the overlay of lowers (top first) at dir's merged/.
+// The overlay of a --rm container about to run is volatile: its upper dir
+// goes when it ends, so the kernel need not sync ROOT's filesystem when it
+// is unmounted (on a busy disk that sync was the largest part of a --rm
+// run's teardown). Such an overlay is mounted once: the kernel refuses its
+// work dir afterwards (rootfs.MountVolatile), and a --rm container is
+// removed when it ends.
+func mountRootfs(lowers []string, dir string, volatile bool) error {
+	upper, work, merged := filepath.Join(dir, upperDir), filepath.Join(dir, workDir), filepath.Join(dir, mergedDir)
+	if volatile {
+		return rootfs.MountVolatile(lowers, upper, work, merged)
+	}
+	return rootfs.Mount(lowers, upper, work, merged)
 }
 
 // copyRootfs makes merged/ a copy of the top layer's full tree (vfs): made

@@ -28,6 +28,7 @@ func runCreate(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, a
 	if err != nil {
 		return &exitError{code: 125, err: err}
 	}
+	opts.Container.Park = true // start mounts its rootfs again
 	c, err := hako.Create(cmd.Context(), opts)
 	if err != nil {
 		return &exitError{code: 125, err: err}

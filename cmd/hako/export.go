@@ -54,6 +54,13 @@ func newExportCommand(g *globalOptions) *cobra.Command {
 			}
 			layers := append([]string{ctr.Upper()}, img.LayerDirs()...)
 			slices.Reverse(layers[1:]) // nearest first below the upper dir
+			// The mount targets every container had below its image
+			// (/proc, /etc/hosts…), as Docker's export shows them.
+			targets, err := runtime.TargetsLayer(g.root)
+			if err != nil {
+				return err
+			}
+			layers = append(layers, targets)
 			scratch, err := os.MkdirTemp(filepath.Join(s.Root(), "tmp"), atomicfile.TmpPrefix+fmt.Sprint(os.Getpid())+"-export-")
 			if err != nil {
 				return err

@@ -120,6 +120,7 @@ func newRunLikeCommand(g *globalOptions, action func(*cobra.Command, runOptions,
 // runRun creates and runs the container and returns its exit code as an
 // exitError with no message (hako's own failures exit 125).
 func runRun(cmd *cobra.Command, g *globalOptions, o runOptions, ref string, args []string) error {
+	hako.Warm() // as early as can be
 	opts, err := runConfig(cmd, g, o, ref, args)
 	if err != nil {
 		return &exitError{code: 125, err: err}
