@@ -568,9 +568,15 @@ func (c *Container) newParentProcess(p *Process) (parentProcess, error) {
 	cmd.ExtraFiles = append(cmd.ExtraFiles, comm.logPipeChild)
 	cmd.Env = append(cmd.Env,
 		"_LIBCONTAINER_LOGPIPE="+strconv.Itoa(stdioFdCount+len(cmd.ExtraFiles)-1))
-	if p.LogLevel != "" {
-		cmd.Env = append(cmd.Env, "_LIBCONTAINER_LOGLEVEL="+p.LogLevel)
+	// hako: without a level, nsexec (C, before Go starts) logs at debug
+	// level: some 25 JSON lines per start that the parent reads, decodes
+	// and drops. Give the init this process's logrus level instead, as
+	// runc's command line does.
+	logLevel := p.LogLevel
+	if logLevel == "" {
+		logLevel = strconv.Itoa(int(logrus.GetLevel()))
 	}
+	cmd.Env = append(cmd.Env, "_LIBCONTAINER_LOGLEVEL="+logLevel)
 
 	if p.PidfdSocket != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, p.PidfdSocket)
