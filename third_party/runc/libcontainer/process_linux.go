@@ -908,6 +908,9 @@ func (p *initProcess) start() (retErr error) {
 		}
 	}
 
+	// hako: with no hook before pivot_root, the init waits for
+	// procHooksDone after it (init_hooks_linux.go).
+	p.config.LateHooksDone = !hooksBeforePivot(p.config.Config)
 	// hako: forChild leaves out what a precompiled seccomp program makes
 	// useless to the init (init_config_linux.go).
 	if err := utils.WriteJSON(p.comm.initSockParent, p.config.forChild()); err != nil {

@@ -211,7 +211,10 @@ func prepareRootfs(pipe *syncSocket, iConfig *initConfig) (err error) {
 	// root, so that the old root is still available in the hooks for any mount
 	// manipulations.
 	// Note that iConfig.Cwd is not guaranteed to exist here.
-	if err := syncParentHooks(pipe); err != nil {
+	// hako: with no hook before pivot_root, the wait for the parent comes
+	// after it (init_hooks_linux.go).
+	hooksDone, err := syncParentHooksStart(pipe, iConfig.LateHooksDone)
+	if err != nil {
 		return err
 	}
 
@@ -259,7 +262,11 @@ func prepareRootfs(pipe *syncSocket, iConfig *initConfig) (err error) {
 		}
 	}
 
-	if setupDev {
+	// hako: with the wait for procHooksDone left for later, /dev/null is
+	// reopened after it, once the parent has set the device rules
+	// (initConfig.afterHooks, init_hooks_linux.go).
+	iConfig.afterHooks = afterLateHooks(hooksDone, setupDev)
+	if setupDev && hooksDone == nil {
 		if err := reOpenDevNull(); err != nil {
 			return fmt.Errorf("error reopening /dev/null inside container: %w", err)
 		}

@@ -97,6 +97,11 @@ func (l *linuxStandardInit) Init() error {
 	// but *after* we've given the user the chance to set up all of the mounts
 	// they wanted.
 	if l.config.CreateConsole {
+		// hako: the console's devices are opened with the device rules
+		// set (init_hooks_linux.go).
+		if err := l.config.finishHooks(); err != nil {
+			return err
+		}
 		if err := setupConsole(l.consoleSocket, l.config, true); err != nil {
 			return err
 		}
@@ -174,6 +179,11 @@ func (l *linuxStandardInit) Init() error {
 		return err
 	}
 
+	// hako: the wait for procHooksDone, when it was left for later
+	// (init_hooks_linux.go).
+	if err := l.config.finishHooks(); err != nil {
+		return err
+	}
 	// Tell our parent that we're ready to exec. This must be done before the
 	// Seccomp rules have been applied, because we need to be able to read and
 	// write to a socket.
