@@ -21,8 +21,8 @@ func hooksBeforePivot(c *configs.Config) bool {
 // syncParentHooksStart is syncParentHooks in two halves when the parent
 // said no hook runs before pivot_root (initConfig.LateHooksDone): it sends
 // procHooks and returns a function that waits for procHooksDone, which the
-// init calls before it opens a device or says procReady (the parent writes
-// the cgroup limits, device rules included, before it sends
+// init calls before it opens a device or sets its scheduling (the parent
+// writes the cgroup limits, device rules included, before it sends
 // procHooksDone). The init so makes its pivot_root, read-only and masked
 // paths while the parent writes the limits, instead of after. The messages
 // and their order are upstream's; only the init's wait moves. Otherwise it
@@ -58,9 +58,12 @@ func afterLateHooks(wait func() error, setupDev bool) func() error {
 }
 
 // finishHooks runs c.afterHooks, once: before the init opens a device
-// (the console's) or tells the parent it is ready. The steps between
-// prepareRootfs and then open no device (masked paths bind /dev/null
-// through an O_PATH handle) and run nothing of the container's.
+// (the console's) or sets its scheduler, I/O priority and memory policy
+// (which the cpuset and blkio limits may restrict). The steps between
+// prepareRootfs and then (read-only and masked paths, hostname, AppArmor,
+// sysctls, no_new_privs) open no device (masked paths bind /dev/null
+// through an O_PATH handle), depend on no cgroup limit and run nothing of
+// the container's.
 func (c *initConfig) finishHooks() error {
 	f := c.afterHooks
 	c.afterHooks = nil

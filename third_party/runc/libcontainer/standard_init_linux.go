@@ -160,6 +160,13 @@ func (l *linuxStandardInit) Init() error {
 		}
 	}
 
+	// hako: the wait for procHooksDone, when it was left for later
+	// (init_hooks_linux.go): the scheduler, I/O priority and memory
+	// policy below may depend on the cpuset and blkio limits.
+	if err := l.config.finishHooks(); err != nil {
+		return err
+	}
+
 	if err := setupScheduler(l.config); err != nil {
 		return err
 	}
@@ -179,11 +186,6 @@ func (l *linuxStandardInit) Init() error {
 		return err
 	}
 
-	// hako: the wait for procHooksDone, when it was left for later
-	// (init_hooks_linux.go).
-	if err := l.config.finishHooks(); err != nil {
-		return err
-	}
 	// Tell our parent that we're ready to exec. This must be done before the
 	// Seccomp rules have been applied, because we need to be able to read and
 	// write to a socket.
