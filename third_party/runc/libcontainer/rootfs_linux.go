@@ -359,6 +359,14 @@ func mountCgroupV1(m mountEntry, c *mountConfig) error {
 		return err
 	}
 
+	// hako: the binds through the mount API where it applies
+	// (init_cgroupv1_linux.go); upstream's way otherwise.
+	switch err := mountCgroupV1Binds(m.Mount, c, binds); {
+	case err == nil:
+		binds = nil
+	case !errors.Is(err, errCgroupV1Upstream):
+		return err
+	}
 	for _, b := range binds {
 		if c.cgroupns {
 			// We just created the tmpfs, and so we can just use filepath.Join
