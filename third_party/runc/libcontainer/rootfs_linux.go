@@ -975,6 +975,10 @@ func reOpenDevNull() error {
 // Create the device nodes in the container.
 func createDevices(rootFd *os.File, config *configs.Config) error {
 	useBindMount := userns.RunningInUserNS() || config.Namespaces.Contains(configs.NEWUSER)
+	// hako: the devices of one directory resolve it once
+	// (init_devices_linux.go).
+	parents := deviceParents{}
+	defer parents.close()
 	for _, node := range config.Devices {
 
 		// The /dev/ptmx device is setup by setupPtmx()
@@ -984,7 +988,7 @@ func createDevices(rootFd *os.File, config *configs.Config) error {
 
 		// containers running in a user namespace are not allowed to mknod
 		// devices so we can just bind mount it from the host.
-		if err := createDeviceNode(rootFd, node, useBindMount); err != nil {
+		if err := createDeviceNodeIn(rootFd, parents, node, useBindMount); err != nil {
 			return err
 		}
 	}
