@@ -82,3 +82,35 @@ func createDeviceNodeIn(rootFd *os.File, parents deviceParents, node *devices.De
 	}
 	return nil
 }
+
+// symlink is pathrs.SymlinkInRoot(target, root, path) with the parent from
+// p (see parent).
+func (p deviceParents) symlink(root *os.File, target, path string) error {
+	dir, name, owned, err := p.parent(root, path)
+	if err != nil {
+		return err
+	}
+	if owned {
+		defer dir.Close()
+	}
+	if err := unix.Symlinkat(target, int(dir.Fd()), name); err != nil {
+		return &os.PathError{Op: "symlinkat", Path: dir.Name() + "/" + name, Err: err}
+	}
+	return nil
+}
+
+// unlink is pathrs.UnlinkInRoot(root, path, 0) with a kept parent when
+// there is one: unlinkat(2) acts on the name itself, symlink or not, and
+// the kept handle is the directory UnlinkInRoot would resolve.
+func (p deviceParents) unlink(root *os.File, path string) error {
+	clean := pathrs.LexicallyCleanPath(path)
+	d, ok := p[filepath.Dir(clean)]
+	if !ok || clean != path {
+		return pathrs.UnlinkInRoot(root, path, 0)
+	}
+	name := filepath.Base(clean)
+	if err := unix.Unlinkat(int(d.Fd()), name, 0); err != nil {
+		return &os.PathError{Op: "unlinkat", Path: d.Name() + "/" + name, Err: err}
+	}
+	return nil
+}

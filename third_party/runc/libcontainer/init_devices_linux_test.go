@@ -3,6 +3,7 @@ package libcontainer
 // This file is hako's, not upstream runc's (see ../HAKO.md, patch 10).
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,6 +15,8 @@ import (
 
 	devices "github.com/opencontainers/cgroups/devices/config"
 	"golang.org/x/sys/unix"
+
+	"github.com/opencontainers/runc/internal/pathrs"
 )
 
 // describeTree lists every entry under root: path, type and mode, device
@@ -74,6 +77,14 @@ func TestCreateDevicesAsUpstream(t *testing.T) {
 		if err := os.Symlink("../elsewhere/link", filepath.Join(root, "dev/link")); err != nil {
 			t.Fatal(err)
 		}
+		// /dev/ptmx exists (setupPtmx replaces it); /dev/core is a
+		// dangling symlink out of /dev, which a link made there follows.
+		if err := os.WriteFile(filepath.Join(root, "dev/ptmx"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("../elsewhere/core", filepath.Join(root, "dev/core")); err != nil {
+			t.Fatal(err)
+		}
 		rootFd, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -90,6 +101,27 @@ func TestCreateDevicesAsUpstream(t *testing.T) {
 				t.Fatalf("%s: %s: %v", way, n.Path, err)
 			}
 		}
+		links := [][2]string{{"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"}, {"/proc/kcore", "/dev/core"}, {"x", "/dev/null"}}
+		if way == "upstream" {
+			if err := pathrs.UnlinkInRoot(rootFd, "/dev/ptmx", 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := pathrs.SymlinkInRoot("pts/ptmx", rootFd, "/dev/ptmx"); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := setupPtmx(rootFd, parents); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range links {
+			if way == "upstream" {
+				err = pathrs.SymlinkInRoot(l[0], rootFd, l[1])
+			} else {
+				err = parents.symlink(rootFd, l[0], l[1])
+			}
+			if (l[1] == "/dev/null") != errors.Is(err, os.ErrExist) {
+				t.Fatalf("%s: link %s: %v", way, l[1], err)
+			}
+		}
 		syscall.Umask(old)
 		if way == "kept" && len(parents) == 0 {
 			t.Fatal("no parent kept")
@@ -101,7 +133,9 @@ func TestCreateDevicesAsUpstream(t *testing.T) {
 	if trees[0] != trees[1] {
 		t.Fatalf("upstream:\n%s\nkept:\n%s", trees[0], trees[1])
 	}
-	if !strings.Contains(trees[1], "elsewhere/link 20666 1:7") {
-		t.Fatalf("the node behind the symlink is missing:\n%s", trees[1])
+	for _, want := range []string{"elsewhere/link 20666 1:7", "elsewhere/core 120777 0:0 0:0 -> /proc/kcore", "dev/ptmx 120777 0:0 0:0 -> pts/ptmx", "dev/fd 120777 0:0 0:0 -> /proc/self/fd"} {
+		if !strings.Contains(trees[1], want) {
+			t.Fatalf("%q is missing:\n%s", want, trees[1])
+		}
 	}
 }

@@ -98,13 +98,17 @@ func needsSetupDev(config *configs.Config) bool {
 }
 
 func doSetupDev(rootFd *os.File, config *configs.Config) error {
-	if err := createDevices(rootFd, config); err != nil {
+	// hako: the nodes and links of one directory resolve it once
+	// (init_devices_linux.go).
+	parents := deviceParents{}
+	defer parents.close()
+	if err := createDevices(rootFd, parents, config); err != nil {
 		return fmt.Errorf("error creating device nodes: %w", err)
 	}
-	if err := setupPtmx(rootFd); err != nil {
+	if err := setupPtmx(rootFd, parents); err != nil {
 		return fmt.Errorf("error setting up ptmx: %w", err)
 	}
-	if err := setupDevSymlinks(rootFd); err != nil {
+	if err := setupDevSymlinks(rootFd, parents); err != nil {
 		return fmt.Errorf("error setting up /dev symlinks: %w", err)
 	}
 	return nil
@@ -920,7 +924,7 @@ func checkProcMount(rootfs, dest string, m mountEntry) error {
 	return fmt.Errorf("%q cannot be mounted because it is inside /proc", dest)
 }
 
-func setupDevSymlinks(rootFd *os.File) error {
+func setupDevSymlinks(rootFd *os.File, parents deviceParents) error {
 	// In theory, these should be links to /proc/thread-self, but systems
 	// expect these to be /proc/self and this matches how most distributions
 	// work.
@@ -937,7 +941,7 @@ func setupDevSymlinks(rootFd *os.File) error {
 	}
 	for _, link := range links {
 		target, devName := link[0], link[1]
-		if err := pathrs.SymlinkInRoot(target, rootFd, devName); err != nil && !errors.Is(err, os.ErrExist) {
+		if err := parents.symlink(rootFd, target, devName); err != nil && !errors.Is(err, os.ErrExist) {
 			return err
 		}
 	}
@@ -973,12 +977,8 @@ func reOpenDevNull() error {
 }
 
 // Create the device nodes in the container.
-func createDevices(rootFd *os.File, config *configs.Config) error {
+func createDevices(rootFd *os.File, parents deviceParents, config *configs.Config) error {
 	useBindMount := userns.RunningInUserNS() || config.Namespaces.Contains(configs.NEWUSER)
-	// hako: the devices of one directory resolve it once
-	// (init_devices_linux.go).
-	parents := deviceParents{}
-	defer parents.close()
 	for _, node := range config.Devices {
 
 		// The /dev/ptmx device is setup by setupPtmx()
@@ -1169,11 +1169,11 @@ func setReadonly() error {
 	return mount("", "/", "", flags, "")
 }
 
-func setupPtmx(rootFd *os.File) error {
-	if err := pathrs.UnlinkInRoot(rootFd, "/dev/ptmx", 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+func setupPtmx(rootFd *os.File, parents deviceParents) error {
+	if err := parents.unlink(rootFd, "/dev/ptmx"); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return pathrs.SymlinkInRoot("pts/ptmx", rootFd, "/dev/ptmx")
+	return parents.symlink(rootFd, "pts/ptmx", "/dev/ptmx")
 }
 
 // pivotRoot will call pivot_root such that rootfs becomes the new root
