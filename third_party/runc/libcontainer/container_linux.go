@@ -542,7 +542,12 @@ func (c *Container) newParentProcess(p *Process) (parentProcess, error) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &unix.SysProcAttr{}
 	}
-	cmd.Env = append(cmd.Env, "GOMAXPROCS="+os.Getenv("GOMAXPROCS"))
+	// hako: the init runs with GOMAXPROCS 1 from the start. Init sets it
+	// to 1 first thing anyway; from the environment, the Go runtime sizes
+	// its scheduler for one P before package initialisation, which spares
+	// the init ~190 page faults and the threads a second P brings. The
+	// container's process gets its own environment (config.Env).
+	cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
 	cmd.ExtraFiles = append(cmd.ExtraFiles, p.ExtraFiles...)
 	if p.ConsoleSocket != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, p.ConsoleSocket)
@@ -563,9 +568,15 @@ func (c *Container) newParentProcess(p *Process) (parentProcess, error) {
 	cmd.ExtraFiles = append(cmd.ExtraFiles, comm.logPipeChild)
 	cmd.Env = append(cmd.Env,
 		"_LIBCONTAINER_LOGPIPE="+strconv.Itoa(stdioFdCount+len(cmd.ExtraFiles)-1))
-	if p.LogLevel != "" {
-		cmd.Env = append(cmd.Env, "_LIBCONTAINER_LOGLEVEL="+p.LogLevel)
+	// hako: without a level, nsexec (C, before Go starts) logs at debug
+	// level: some 25 JSON lines per start that the parent reads, decodes
+	// and drops. Give the init this process's logrus level instead, as
+	// runc's command line does.
+	logLevel := p.LogLevel
+	if logLevel == "" {
+		logLevel = strconv.Itoa(int(logrus.GetLevel()))
 	}
+	cmd.Env = append(cmd.Env, "_LIBCONTAINER_LOGLEVEL="+logLevel)
 
 	if p.PidfdSocket != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, p.PidfdSocket)

@@ -100,6 +100,13 @@ type initConfig struct {
 
 	// SpecState is filled in by [initProcess.Start].
 	SpecState *specs.State `json:"spec_state,omitempty"`
+
+	// LateHooksDone (hako) lets the init wait for procHooksDone after its
+	// pivot_root: no hook runs before it. See init_hooks_linux.go.
+	LateHooksDone bool `json:"hako_late_hooks_done,omitempty"`
+	// afterHooks (hako) is what the init still has to do once the parent
+	// has sent procHooksDone: set by prepareRootfs, run by finishHooks.
+	afterHooks func() error
 }
 
 // Init is part of "runc init" implementation.

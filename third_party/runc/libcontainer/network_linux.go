@@ -94,6 +94,11 @@ func (l *loopback) create(n *network, nspid int) error {
 }
 
 func (l *loopback) initialize(config *network) error {
+	// hako: two ioctls instead of two netlink sockets and round trips
+	// (init_loopback_linux.go); netlink where they cannot be used.
+	if err := loopbackUp(); err == nil {
+		return nil
+	}
 	return netlink.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: "lo"}})
 }
 

@@ -505,7 +505,9 @@ func (p *setnsProcess) start() (retErr error) {
 		}
 	}
 
-	if err := utils.WriteJSON(p.comm.initSockParent, p.config); err != nil {
+	// hako: forChild leaves out what a precompiled seccomp program makes
+	// useless to the child (init_config_linux.go).
+	if err := utils.WriteJSON(p.comm.initSockParent, p.config.forChild()); err != nil {
 		return fmt.Errorf("error writing config to pipe: %w", err)
 	}
 
@@ -906,7 +908,12 @@ func (p *initProcess) start() (retErr error) {
 		}
 	}
 
-	if err := utils.WriteJSON(p.comm.initSockParent, p.config); err != nil {
+	// hako: with no hook before pivot_root, the init waits for
+	// procHooksDone after it (init_hooks_linux.go).
+	p.config.LateHooksDone = !hooksBeforePivot(p.config.Config)
+	// hako: forChild leaves out what a precompiled seccomp program makes
+	// useless to the init (init_config_linux.go).
+	if err := utils.WriteJSON(p.comm.initSockParent, p.config.forChild()); err != nil {
 		return fmt.Errorf("error sending config to init process: %w", err)
 	}
 

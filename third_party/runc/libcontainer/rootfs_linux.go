@@ -98,13 +98,17 @@ func needsSetupDev(config *configs.Config) bool {
 }
 
 func doSetupDev(rootFd *os.File, config *configs.Config) error {
-	if err := createDevices(rootFd, config); err != nil {
+	// hako: the nodes and links of one directory resolve it once
+	// (init_devices_linux.go).
+	parents := deviceParents{}
+	defer parents.close()
+	if err := createDevices(rootFd, parents, config); err != nil {
 		return fmt.Errorf("error creating device nodes: %w", err)
 	}
-	if err := setupPtmx(rootFd); err != nil {
+	if err := setupPtmx(rootFd, parents); err != nil {
 		return fmt.Errorf("error setting up ptmx: %w", err)
 	}
-	if err := setupDevSymlinks(rootFd); err != nil {
+	if err := setupDevSymlinks(rootFd, parents); err != nil {
 		return fmt.Errorf("error setting up /dev symlinks: %w", err)
 	}
 	return nil
@@ -211,7 +215,10 @@ func prepareRootfs(pipe *syncSocket, iConfig *initConfig) (err error) {
 	// root, so that the old root is still available in the hooks for any mount
 	// manipulations.
 	// Note that iConfig.Cwd is not guaranteed to exist here.
-	if err := syncParentHooks(pipe); err != nil {
+	// hako: with no hook before pivot_root, the wait for the parent comes
+	// after it (init_hooks_linux.go).
+	hooksDone, err := syncParentHooksStart(pipe, iConfig.LateHooksDone)
+	if err != nil {
 		return err
 	}
 
@@ -259,7 +266,11 @@ func prepareRootfs(pipe *syncSocket, iConfig *initConfig) (err error) {
 		}
 	}
 
-	if setupDev {
+	// hako: with the wait for procHooksDone left for later, /dev/null is
+	// reopened after it, once the parent has set the device rules
+	// (initConfig.afterHooks, init_hooks_linux.go).
+	iConfig.afterHooks = afterLateHooks(hooksDone, setupDev)
+	if setupDev && hooksDone == nil {
 		if err := reOpenDevNull(); err != nil {
 			return fmt.Errorf("error reopening /dev/null inside container: %w", err)
 		}
@@ -352,6 +363,14 @@ func mountCgroupV1(m mountEntry, c *mountConfig) error {
 		return err
 	}
 
+	// hako: the binds through the mount API where it applies
+	// (init_cgroupv1_linux.go); upstream's way otherwise.
+	switch err := mountCgroupV1Binds(m.Mount, c, binds); {
+	case err == nil:
+		binds = nil
+	case !errors.Is(err, errCgroupV1Upstream):
+		return err
+	}
 	for _, b := range binds {
 		if c.cgroupns {
 			// We just created the tmpfs, and so we can just use filepath.Join
@@ -905,7 +924,7 @@ func checkProcMount(rootfs, dest string, m mountEntry) error {
 	return fmt.Errorf("%q cannot be mounted because it is inside /proc", dest)
 }
 
-func setupDevSymlinks(rootFd *os.File) error {
+func setupDevSymlinks(rootFd *os.File, parents deviceParents) error {
 	// In theory, these should be links to /proc/thread-self, but systems
 	// expect these to be /proc/self and this matches how most distributions
 	// work.
@@ -922,7 +941,7 @@ func setupDevSymlinks(rootFd *os.File) error {
 	}
 	for _, link := range links {
 		target, devName := link[0], link[1]
-		if err := pathrs.SymlinkInRoot(target, rootFd, devName); err != nil && !errors.Is(err, os.ErrExist) {
+		if err := parents.symlink(rootFd, target, devName); err != nil && !errors.Is(err, os.ErrExist) {
 			return err
 		}
 	}
@@ -958,7 +977,7 @@ func reOpenDevNull() error {
 }
 
 // Create the device nodes in the container.
-func createDevices(rootFd *os.File, config *configs.Config) error {
+func createDevices(rootFd *os.File, parents deviceParents, config *configs.Config) error {
 	useBindMount := userns.RunningInUserNS() || config.Namespaces.Contains(configs.NEWUSER)
 	for _, node := range config.Devices {
 
@@ -969,7 +988,7 @@ func createDevices(rootFd *os.File, config *configs.Config) error {
 
 		// containers running in a user namespace are not allowed to mknod
 		// devices so we can just bind mount it from the host.
-		if err := createDeviceNode(rootFd, node, useBindMount); err != nil {
+		if err := createDeviceNodeIn(rootFd, parents, node, useBindMount); err != nil {
 			return err
 		}
 	}
@@ -1150,11 +1169,11 @@ func setReadonly() error {
 	return mount("", "/", "", flags, "")
 }
 
-func setupPtmx(rootFd *os.File) error {
-	if err := pathrs.UnlinkInRoot(rootFd, "/dev/ptmx", 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+func setupPtmx(rootFd *os.File, parents deviceParents) error {
+	if err := parents.unlink(rootFd, "/dev/ptmx"); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return pathrs.SymlinkInRoot("pts/ptmx", rootFd, "/dev/ptmx")
+	return parents.symlink(rootFd, "pts/ptmx", "/dev/ptmx")
 }
 
 // pivotRoot will call pivot_root such that rootfs becomes the new root

@@ -97,6 +97,11 @@ func (l *linuxStandardInit) Init() error {
 	// but *after* we've given the user the chance to set up all of the mounts
 	// they wanted.
 	if l.config.CreateConsole {
+		// hako: the console's devices are opened with the device rules
+		// set (init_hooks_linux.go).
+		if err := l.config.finishHooks(); err != nil {
+			return err
+		}
 		if err := setupConsole(l.consoleSocket, l.config, true); err != nil {
 			return err
 		}
@@ -153,6 +158,13 @@ func (l *linuxStandardInit) Init() error {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return &os.SyscallError{Syscall: "prctl(SET_NO_NEW_PRIVS)", Err: err}
 		}
+	}
+
+	// hako: the wait for procHooksDone, when it was left for later
+	// (init_hooks_linux.go): the scheduler, I/O priority and memory
+	// policy below may depend on the cpuset and blkio limits.
+	if err := l.config.finishHooks(); err != nil {
+		return err
 	}
 
 	if err := setupScheduler(l.config); err != nil {
