@@ -3,6 +3,8 @@ package rootfs
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -111,4 +113,23 @@ func SpreadTrees(dir string) error {
 		return fmt.Errorf("marking %s as holding unrelated trees: %w", dir, err)
 	}
 	return nil
+}
+
+// processUmask is the process's umask from /proc/self/status (Linux 4.7 on),
+// or -1 when it cannot be read: umask(2) can only be read by changing it.
+func processUmask() int {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Umask:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
+			if err != nil {
+				return -1
+			}
+			return int(n)
+		}
+	}
+	return -1
 }
