@@ -157,11 +157,6 @@ func (s *Store) importImage(ctx context.Context, img v1.Image, progress Progress
 	}
 	man, rawMan, rawCfg, diffIDs := parts.man, parts.rawMan, parts.rawCfg, parts.diffIDs
 	chain := ChainIDs(diffIDs)
-	// Each layer's tree away from its siblings' (freed) inodes: a placement
-	// hint, never a reason to fail.
-	if err := rootfs.SpreadTrees(s.layers); err != nil {
-		s.debugf("%v", err)
-	}
 
 	// Each layer downloads (a few at a time), extracts into a temporary
 	// directory (one per CPU at a time, in parallel), then waits for the

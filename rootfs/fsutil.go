@@ -88,9 +88,10 @@ const fsTopdirFlag = 0x00020000
 // SpreadTrees marks dir (a store's layers directory) so that the
 // filesystem places each directory made in it, and so each layer's tree,
 // as the top of a tree of its own (FS_TOPDIR_FL, chattr +T): ext4's Orlov
-// allocator then puts it in a block group with few directories and
-// above-average free inodes, as it does the children of "/", instead of
-// next to its siblings. Without it a layer's inodes go to the groups its
+// allocator then puts it in the flex group with the fewest directories
+// among those with above-average free inodes and blocks, searching from a
+// start hashed from its name (a layer's temporary name is unique), as it
+// does the children of "/", instead of next to its siblings. Without it a layer's inodes go to the groups its
 // siblings used, which after a removal are full of just-freed inodes, and
 // ext4 without a journal skips each inode freed in the last minute when it
 // allocates one, looking each up in the buffer cache (recently_deleted):
