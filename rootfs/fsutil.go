@@ -116,10 +116,16 @@ func SpreadTrees(dir string) error {
 	return nil
 }
 
-// processUmask is the process's umask from /proc/self/status (Linux 4.7 on),
-// or -1 when it cannot be read: umask(2) can only be read by changing it.
+// processUmask is the umask files are created with, from
+// /proc/thread-self/status (Linux 4.7 on), or -1 when it cannot be read:
+// umask(2) can only be read by changing it, which would race with every
+// other goroutine creating files. Not /proc/self: that is the main
+// thread's, and the main thread can hold an fs_struct of its own (a
+// goroutine that unshared CLONE_FS and ended locked to it; the runtime
+// parks the main thread rather than ending it), with a stale umask. Every
+// thread that runs ordinary goroutines shares the process's.
 func processUmask() int {
-	data, err := os.ReadFile("/proc/self/status")
+	data, err := os.ReadFile("/proc/thread-self/status")
 	if err != nil {
 		return -1
 	}
