@@ -1,7 +1,6 @@
 package rootfs
 
 import (
-	"archive/tar"
 	"os"
 	"path/filepath"
 	"testing"
@@ -69,5 +68,3 @@ func TestApplyLayerModesAndOwnersWhateverTheUmask(t *testing.T) {
 		}
 	}
 }
-
-var _ = tar.TypeReg
