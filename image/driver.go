@@ -110,6 +110,7 @@ func (s *Store) recordedDriver() (string, error) {
 // applied flat, checked against diffID, synced, then renamed into place
 // from a .tmp-<pid>-… name. Another process that got there first wins.
 func (s *Store) extractFlat(ctx context.Context, blob, chainID, diffID v1.Hash, parent *v1.Hash) (rootfs.ApplyResult, error) {
+	s.spreadLayers()
 	tmp := atomicfile.TmpName(s.layers, chainID.Hex[:12])
 	defer os.RemoveAll(tmp) // gone after our rename; left over if we failed or lost
 	res, err := s.applyFlat(ctx, tmp, blob, diffID, parent)

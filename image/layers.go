@@ -53,6 +53,7 @@ type extracted struct {
 // directory, without its lowers so that layers can be extracted in parallel,
 // and checks the content against the config's diff ID.
 func (s *Store) extractTemp(ctx context.Context, chainID, diffID v1.Hash, r io.Reader) (*extracted, error) {
+	s.spreadLayers()
 	tmp := atomicfile.TmpName(s.layers, chainID.Hex[:12])
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		return nil, fmt.Errorf("creating layer directory: %w", err)

@@ -11,10 +11,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/hako-run/hako/internal/atomicfile"
+	"github.com/hako-run/hako/rootfs"
 )
 
 // RefNameAnnotation holds an index.json entry's full reference.
@@ -27,11 +29,12 @@ const repoDigestAnnotation = "run.hako.repo-digest"
 // Store is an image store rooted at a directory (DESIGN.md, "On disk").
 type Store struct {
 	root   string
-	images string // OCI image layout
-	blobs  string // images/blobs/sha256
-	layers string // one extracted directory per chain ID (the driver's area)
-	tmp    string // spool space for load
-	driver string // storage driver (driver.go)
+	images string    // OCI image layout
+	blobs  string    // images/blobs/sha256
+	layers string    // one extracted directory per chain ID (the driver's area)
+	tmp    string    // spool space for load
+	driver string    // storage driver (driver.go)
+	spread sync.Once // layers is marked FS_TOPDIR_FL (spreadLayers)
 
 	// Notice, when set, is what a user should read once: the root could
 	// not hold overlay upper dirs, so the store fell back to vfs.
@@ -44,6 +47,17 @@ type Store struct {
 	// Debugf, when set, is told each step (platform choice, each layer's
 	// download and extraction) so a learner can follow what happens.
 	Debugf func(format string, args ...any)
+}
+
+// spreadLayers marks the layer area once before a layer is extracted into
+// it, so that each layer's tree is placed away from its siblings' freed
+// inodes (rootfs.SpreadTrees): a placement hint, never a reason to fail.
+func (s *Store) spreadLayers() {
+	s.spread.Do(func() {
+		if err := rootfs.SpreadTrees(s.layers); err != nil {
+			s.debugf("%v", err)
+		}
+	})
 }
 
 func (s *Store) debugf(format string, args ...any) {

@@ -27,14 +27,24 @@ const (
 // syscall on a parent directory fd resolved inside the root, on a single final name that is
 // never followed.
 type extractor struct {
-	ctx    context.Context
-	root   int
-	buf    []byte
-	dirs   map[string]int // directory fds by layer path, resolved inside root
-	stale  bool           // something was removed: cached fds may point at deleted dirs
-	times  map[string]times
-	lowers []string
-	lowFDs []int // O_PATH fds of lowers, opened on first use
+	ctx  context.Context
+	root int
+	buf  []byte
+	dirs map[string]int // directory fds by layer path, resolved inside root
+	// metas are the owner group and setgid bit of the directories in dirs
+	// (and "."): what a node made in one inherits.
+	metas map[string]dirMeta
+	// euid and egid own what this process creates; umask is the process's
+	// (-1: unknown). With them a node is created with its final mode and
+	// owner where it can be, and no chown or chmod follows (see made).
+	euid, egid, umask int
+	// inheritsACL: the tree may hold a default ACL, which decides a new
+	// node's mode instead of the umask: every mode is set explicitly.
+	inheritsACL bool
+	stale       bool // something was removed: cached fds may point at deleted dirs
+	times       map[string]times
+	lowers      []string
+	lowFDs      []int // O_PATH fds of lowers, opened on first use
 	// implicit are directories made without an entry of their own and
 	// without a lower to copy metadata from: FixImplicitDirs can give them
 	// their lowers' metadata later, when layers are extracted in parallel.
@@ -52,16 +62,32 @@ func newExtractor(ctx context.Context, dir string, lowers []string, buf []byte) 
 	if err != nil {
 		return nil, fmt.Errorf("opening layer directory %s: %w", dir, err)
 	}
-	return &extractor{
+	x := &extractor{
 		ctx:    ctx,
 		root:   fd,
 		buf:    buf,
 		dirs:   map[string]int{},
+		metas:  map[string]dirMeta{},
 		times:  map[string]times{},
 		lowers: lowers,
+		euid:   unix.Geteuid(),
+		egid:   unix.Getegid(),
+		umask:  processUmask(),
 
 		implicit: map[string]bool{},
-	}, nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("reading layer directory %s: %w", dir, err)
+	}
+	x.metas["."] = dirMeta{gid: int(st.Gid), setgid: st.Mode&unix.S_ISGID != 0}
+	// A default ACL on the layer directory (inherited from its parent)
+	// would be inherited by everything made in it.
+	if _, err := unix.Fgetxattr(fd, "system.posix_acl_default", nil); err != unix.ENODATA {
+		x.inheritsACL = true
+	}
+	return x, nil
 }
 
 func (x *extractor) close() {
@@ -78,6 +104,7 @@ func (x *extractor) dropDirs() {
 	for p, fd := range x.dirs {
 		unix.Close(fd)
 		delete(x.dirs, p)
+		delete(x.metas, p)
 	}
 	x.stale = false
 }
@@ -138,7 +165,7 @@ func (x *extractor) applyEntry(name string, hdr *tar.Header, r io.Reader) error 
 	case tar.TypeDir:
 		return x.mkdir(pfd, name, base, hdr)
 	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
-		return x.file(pfd, base, hdr, r)
+		return x.file(pfd, parent, base, hdr, r)
 	case tar.TypeSymlink:
 		return x.symlink(pfd, base, hdr)
 	case tar.TypeLink:
@@ -154,9 +181,10 @@ func (x *extractor) applyRoot(hdr *tar.Header) error {
 	if hdr.Typeflag != tar.TypeDir {
 		return fmt.Errorf("%w: entry %q replaces the layer directory with type %q", errRefused, hdr.Name, hdr.Typeflag)
 	}
-	if err := x.setFdMeta(x.root, hdr); err != nil {
+	if err := x.setFdMeta(x.root, hdr, made{}); err != nil {
 		return err
 	}
+	x.metas["."] = headerDirMeta(hdr)
 	x.times["."] = headerTimes(hdr)
 	return nil
 }
@@ -177,7 +205,13 @@ func (x *extractor) dir(p string, create bool) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("opening directory %q: %w", p, err)
 	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("reading directory %q: %w", p, err)
+	}
 	x.dirs[p] = fd
+	x.metas[p] = dirMeta{gid: int(st.Gid), setgid: st.Mode&unix.S_ISGID != 0}
 	return fd, nil
 }
 
@@ -294,8 +328,10 @@ func (x *extractor) create(pfd int, base string, mk func() error) error {
 }
 
 func (x *extractor) mkdir(pfd int, name, base string, hdr *tar.Header) error {
-	err := unix.Mkdirat(pfd, base, 0o700)
+	m, perm := x.newNode(path.Dir(name), hdr, 0o700)
+	err := unix.Mkdirat(pfd, base, perm)
 	if err == unix.EEXIST {
+		m = made{} // an existing directory keeps nothing of its own
 		// A directory over a directory merges; over anything else it replaces.
 		var st unix.Stat_t
 		if err = unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
@@ -311,7 +347,7 @@ func (x *extractor) mkdir(pfd int, name, base string, hdr *tar.Header) error {
 	if err != nil {
 		return fmt.Errorf("opening new directory: %w", err)
 	}
-	if err := x.setFdMeta(fd, hdr); err != nil {
+	if err := x.setFdMeta(fd, hdr, m); err != nil {
 		unix.Close(fd)
 		return err
 	}
@@ -320,18 +356,20 @@ func (x *extractor) mkdir(pfd int, name, base string, hdr *tar.Header) error {
 		unix.Close(old)
 	}
 	x.dirs[name] = fd
+	x.metas[name] = headerDirMeta(hdr)
 	x.times[name] = headerTimes(hdr)
 	delete(x.implicit, name) // its own entry decides its metadata
 	return nil
 }
 
-func (x *extractor) file(pfd int, base string, hdr *tar.Header, r io.Reader) error {
+func (x *extractor) file(pfd int, parent, base string, hdr *tar.Header, r io.Reader) error {
 	if hdr.Size < 0 {
 		return fmt.Errorf("negative size %d", hdr.Size)
 	}
+	m, perm := x.newNode(parent, hdr, 0o600)
 	fd := -1
 	err := x.create(pfd, base, func() (err error) {
-		fd, err = unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		fd, err = unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, perm)
 		return err
 	})
 	if err != nil {
@@ -341,7 +379,7 @@ func (x *extractor) file(pfd int, base string, hdr *tar.Header, r io.Reader) err
 	if err := x.copyData(fd, r, hdr.Size, isSparse(hdr)); err != nil {
 		return err
 	}
-	if err := x.setFdMeta(fd, hdr); err != nil {
+	if err := x.setFdMeta(fd, hdr, m); err != nil {
 		return err
 	}
 	ts := headerTimes(hdr)
@@ -467,21 +505,74 @@ func (x *extractor) whiteout(hdr *tar.Header, parent, base string) error {
 	return nil
 }
 
+// dirMeta is what a node made in a directory inherits from it: with the setgid bit, the
+// directory's group, and for a directory the bit itself.
+type dirMeta struct {
+	gid    int
+	setgid bool
+}
+
+func headerDirMeta(hdr *tar.Header) dirMeta {
+	return dirMeta{gid: hdr.Gid, setgid: hdr.Mode&unix.S_ISGID != 0}
+}
+
+// made says what a node this extraction has just created already has of its entry's
+// metadata (newNode): what it has is not set again.
+type made struct{ owner, mode bool }
+
+// newNode returns the permission bits to create an entry's node with in the directory
+// parent, and what the new node will then have of the entry's metadata, so that a file
+// owned by the extracting user with a plain mode takes no chown and no chmod. The owner is
+// known when the entry's is this process's and the directory's group is its group too
+// (a setgid directory or grpid mount hands down the directory's group); the mode when it
+// has no setuid, setgid or sticky bit, the umask takes none of its bits, the directory is
+// not setgid (a directory made in it would be), no default ACL can be inherited and the
+// entry sets no xattrs (an ACL xattr changes the mode).
+func (x *extractor) newNode(parent string, hdr *tar.Header, otherwise uint32) (made, uint32) {
+	perm := uint32(hdr.Mode) & 0o777
+	var m made
+	dm, known := x.metas[parent]
+	if known && dm.gid == x.egid && hdr.Uid == x.euid && hdr.Gid == x.egid {
+		m.owner = true
+	}
+	if known && !dm.setgid && uint32(hdr.Mode)&0o7777 == perm && x.umask >= 0 && perm&uint32(x.umask) == 0 &&
+		!x.inheritsACL && x.touched == nil && !hasXattrs(hdr) {
+		m.mode = true
+	}
+	if !m.mode {
+		perm = otherwise // set explicitly after chown and xattrs
+	}
+	return m, perm
+}
+
 // setFdMeta applies owner, xattrs and mode, in that order: chown clears setuid bits and
-// security.capability, so it must come first.
-func (x *extractor) setFdMeta(fd int, hdr *tar.Header) error {
-	if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
-		return fmt.Errorf("chown: %w", err)
+// security.capability, so it must come first. What m says the node has is skipped.
+func (x *extractor) setFdMeta(fd int, hdr *tar.Header, m made) error {
+	if !m.owner {
+		if err := unix.Fchown(fd, hdr.Uid, hdr.Gid); err != nil {
+			return fmt.Errorf("chown: %w", err)
+		}
 	}
 	for _, xa := range layerXattrs(hdr) {
 		if err := unix.Fsetxattr(fd, xa.name, []byte(xa.value), 0); err != nil && !ignorableXattrErr(xa.name, err) {
 			return fmt.Errorf("setting xattr %s: %w", xa.name, err)
 		}
 	}
-	if err := unix.Fchmod(fd, uint32(hdr.Mode)&0o7777); err != nil {
-		return fmt.Errorf("chmod: %w", err)
+	if !m.mode {
+		if err := unix.Fchmod(fd, uint32(hdr.Mode)&0o7777); err != nil {
+			return fmt.Errorf("chmod: %w", err)
+		}
 	}
 	return nil
+}
+
+func hasXattrs(hdr *tar.Header) bool {
+	for k := range hdr.PAXRecords {
+		if strings.HasPrefix(k, "SCHILY.xattr.") {
+			return true
+		}
+	}
+	return false
 }
 
 // setAtMeta applies metadata to a symlink, device or fifo by name in pfd, never opening it.
