@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -75,5 +77,39 @@ func TestCreateRemoveStart(t *testing.T) {
 	s.checkNothingLeftOf(t, id)
 	if _, err := os.Stat(filepath.Join(s.root, "containers", id)); !os.IsNotExist(err) {
 		t.Errorf("the record of a --rm container is still there after start (%v)", err)
+	}
+}
+
+// TestStartAttachRemoveRace: start -a of a created --rm container that ends
+// at once prints its output and exits with its code however fast it ends:
+// the record is held until start -a has read them (runtime/attachhold.go).
+// Several at once make the container end before start -a looks it up.
+func TestStartAttachRemoveRace(t *testing.T) {
+	s := runStore(t)
+	const n = 24
+	ids := make([]string, n)
+	for i := range ids {
+		out, errOut, code := s.hako(t, "create", "--rm", "--network", "none", busybox.ref, "sh", "-c", fmt.Sprintf("echo out-%d; exit %d", i, 3+i))
+		if code != 0 {
+			t.Fatalf("create --rm: exit %d, %s", code, errOut)
+		}
+		ids[i] = strings.TrimSpace(out)
+		id := ids[i]
+		t.Cleanup(func() { s.hako(t, "rm", "-f", id) })
+	}
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, errOut, code := s.hako(t, "start", "-a", id)
+			if out != fmt.Sprintf("out-%d\n", i) || code != 3+i {
+				t.Errorf("start -a of a --rm container that ends at once: exit %d (want %d), %q, %s", code, 3+i, out, errOut)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		s.checkNothingLeftOf(t, id)
 	}
 }

@@ -412,6 +412,7 @@ func (c *Container) teardown(code int, runErr error) error {
 	if c.remove {
 		// For a later hako wait: the directory with its status goes now.
 		recordRemovedExit(c.runRoot, c.ID, Status{State: "exited", ExitCode: code, FinishedAt: time.Now().UTC()})
+		waitForReaders(c.dir) // start -a reading its output and code (attachhold.go)
 		if err := removeDir(c.dir); err != nil {
 			errs = append(errs, err)
 		}

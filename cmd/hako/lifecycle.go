@@ -272,41 +272,67 @@ func stopContainer(g *globalOptions, cg *cgroups.Host, info *runtime.Info, sig u
 }
 
 func startContainer(g *globalOptions, cg *cgroups.Host, ref string) (*runtime.Info, error) {
-	info, err := findContainer(g, ref)
-	if err != nil {
-		return nil, err
+	info, release, err := startContainerFor(g, cg, ref, false)
+	release()
+	return info, err
+}
+
+// startContainerFor is startContainer; for a reader (start -a) of a --rm
+// container it also holds the record until release, so a container that
+// ends at once is not removed before its output and code are read.
+func startContainerFor(g *globalOptions, cg *cgroups.Host, ref string, reader bool) (info *runtime.Info, release func(), err error) {
+	release = func() {}
+	if info, err = findContainer(g, ref); err != nil {
+		return nil, release, err
 	}
 	c, err := runtime.Reopen(g.root, g.runroot, info.ID, cg)
 	if errors.Is(err, runtime.ErrRunning) {
-		return info, nil
+		return info, release, nil
 	}
 	if err != nil {
-		return nil, &exitError{code: runtime.ExitCannotRun, err: err}
+		return nil, release, &exitError{code: runtime.ExitCannotRun, err: err}
+	}
+	if reader {
+		if release, err = runtime.HoldForReader(info); err != nil {
+			c.Abort()
+			return nil, func() {}, &exitError{code: runtime.ExitCannotRun, err: err}
+		}
 	}
 	if err := handToMonitor(g, c, func() { c.Abort() }); err != nil {
-		return nil, err
+		release()
+		return nil, func() {}, err
 	}
-	return findContainer(g, info.ID) // as it runs now (a new log, state)
+	if info, err = findContainer(g, info.ID); err != nil { // as it runs now (a new log, state)
+		release()
+		return nil, func() {}, err
+	}
+	return info, release, nil
 }
 
 // startAttached is start -a: the container's output from this start on,
 // then its exit code as hako's.
 func startAttached(cmd *cobra.Command, g *globalOptions, cg *cgroups.Host, ref string, keys []byte, interactive bool) error {
 	since := time.Now()
-	info, err := startContainer(g, cg, ref)
+	info, release, err := startContainerFor(g, cg, ref, true)
 	if err != nil {
 		return err
 	}
+	defer release()
 	if !hasTTY(info) { // -a forwards signals, as Docker's (sigproxy.go)
 		defer proxySignals(info)()
 	}
 	if info.Attachable() { // -i or -t: through its monitor (attach.go)
+		release() // its monitor sends the code after the removal, which the hold would stop
 		return attachTo(cmd, g, info, keys, interactive)
 	}
 	lo := runtime.LogOptions{Follow: true, Tail: -1, Since: since}
-	if err := runtime.ReadLogs(info, lo, cmd.OutOrStdout(), cmd.ErrOrStderr(), info.Ended); err != nil {
+	ended := func() bool { // a held --rm container ends with its code recorded
+		return info.Ended() || runtime.RemovedAfterRun(g.runroot, info.ID)
+	}
+	if err := runtime.ReadLogs(info, lo, cmd.OutOrStdout(), cmd.ErrOrStderr(), ended); err != nil {
 		return err
 	}
+	release() // the removal may go on: Wait reads the code it leaves
 	code, err := runtime.Wait(g.runroot, cg, info)
 	if err != nil {
 		return err
