@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -116,7 +117,8 @@ func waitEnv(s *waitState, keep func(*os.File) int) string {
 	}
 	env := fmt.Sprintf("lock=%d pid=%d out=%d err=%d master=%d in=%d ln=%d clients=%s ports=%s made=%d backoff=%d started=%d logsize=%s logfiles=%s",
 		keep(s.lock), s.run.PID, keep(s.run.Stdout), keep(s.run.Stderr), keep(s.run.Master), keep(s.run.Stdin), keep(s.listener),
-		list(s.clients), list(s.ports), s.runState.Made, s.runState.Backoff, s.runState.Started.UnixNano(), s.logSize, s.logFiles)
+		list(s.clients), list(s.ports), s.runState.Made, s.runState.Backoff, s.runState.Started.UnixNano(),
+		hex.EncodeToString([]byte(s.logSize)), hex.EncodeToString([]byte(s.logFiles)))
 	if s.foreground {
 		env += fmt.Sprintf(" fg=1 sigproxy=%t stdin=%t sizefrom=%d term=%s", s.sigProxy, s.run.InputFromStdin, s.run.SizeFrom, encodeTermios(s.run.Terminal))
 	}
@@ -206,12 +208,19 @@ func parseWaitEnv(env string, open func(fd int, name string) *os.File) *waitStat
 		case "started":
 			s.runState.Started = time.Unix(0, n)
 		case "logsize":
-			s.logSize = v
+			s.logSize = unhex(v)
 		case "logfiles":
-			s.logFiles = v
+			s.logFiles = unhex(v)
 		}
 	}
 	return s
+}
+
+// unhex is a value waitEnv hex-encoded: the log options are the user's
+// (--log-opt max-size="10 m" is a valid size), and a space would end them.
+func unhex(v string) string {
+	b, _ := hex.DecodeString(v)
+	return string(b)
 }
 
 // waitRun waits for the run s.run, tears the container down, and restarts

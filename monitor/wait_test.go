@@ -51,7 +51,10 @@ func TestWaitEnvRoundTrip(t *testing.T) {
 
 	// A detached run without a pty, stdin or clients.
 	in = &waitState{lock: f(3), listener: f(9), run: &runtime.Handoff{PID: 7, Stdout: f(5), Stderr: f(6), SizeFrom: -1},
-		logSize: "1m", logFiles: "1", runState: runtime.RunState{Started: time.Unix(0, 42)}}
+		logSize: "1 m", logFiles: "1", runState: runtime.RunState{Started: time.Unix(0, 42)}}
+	if _, err := runtime.ParseLogOpts([]string{"max-size=" + in.logSize}); err != nil {
+		t.Fatal(err) // --log-opt accepts it: the wait must get it whole
+	}
 	env = waitEnv(in, func(g *os.File) int {
 		for fd, h := range byFD {
 			if h == g {

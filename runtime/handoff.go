@@ -228,6 +228,12 @@ func (c *Container) waitOrHandOff(r *startedRun, sigs chan os.Signal) (int, erro
 	}
 	pidf := os.NewFile(uintptr(fd), "pidfd")
 	defer pidf.Close()
+	return c.waitPidfdOrHandOff(pid, pidf, r.tt, sigs)
+}
+
+// waitPidfdOrHandOff is waitOrHandOff's wait for the init pid through its
+// pidfd pidf; tt is the run's pty (nil: none).
+func (c *Container) waitPidfdOrHandOff(pid int, pidf *os.File, tt *tty, sigs chan os.Signal) (int, error) {
 	type result struct {
 		code   int
 		reaped bool
@@ -240,31 +246,34 @@ func (c *Container) waitOrHandOff(r *startedRun, sigs chan os.Signal) (int, erro
 	go waitInit()
 	timer := time.NewTimer(c.handoffAfter)
 	defer timer.Stop()
+	handle := func(s os.Signal) {
+		switch s {
+		case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
+		case unix.SIGWINCH:
+			if tt != nil {
+				tt.resize()
+			}
+		default:
+			if !c.noSigProxy {
+				unix.Kill(pid, s.(unix.Signal)) // not reaped: the pid is still the init's
+			}
+		}
+	}
 	for {
 		select {
 		case s := <-sigs:
-			switch s {
-			case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
-			case unix.SIGWINCH:
-				if r.tt != nil {
-					r.tt.resize()
-				}
-			default:
-				if !c.noSigProxy {
-					unix.Kill(pid, s.(unix.Signal)) // not reaped: the pid is still the init's
-				}
-			}
+			handle(s)
 		case <-timer.C:
 			pidf.SetReadDeadline(time.Now()) // the waiter returns, having reaped or not
 			if got := <-res; got.reaped {
-				if r.tt != nil {
-					r.tt.drain()
+				if tt != nil {
+					tt.drain()
 				}
 				return got.code, nil
 			}
 			pidf.SetReadDeadline(time.Time{})
 			h := &Handoff{PID: pid, SizeFrom: -1}
-			if t := r.tt; t != nil {
+			if t := tt; t != nil {
 				t.stopCopies()
 				h.Master, h.Terminal = t.masterF, t.orig
 				h.InputFromStdin = t.stdio.Stdin != nil
@@ -275,14 +284,24 @@ func (c *Container) waitOrHandOff(r *startedRun, sigs chan os.Signal) (int, erro
 					h.SizeFrom = 1
 				}
 			}
+			// What came meanwhile (stopping the copies takes up to 50 ms)
+			// is passed on now: the exec would drop it with this process.
+			for pending := true; pending; {
+				select {
+				case s := <-sigs:
+					handle(s)
+				default:
+					pending = false
+				}
+			}
 			c.handoffFn(h) // returns only if it failed: wait on here
-			if r.tt != nil {
-				r.tt.startCopies()
+			if tt != nil {
+				tt.startCopies()
 			}
 			go waitInit()
 		case got := <-res:
-			if r.tt != nil {
-				r.tt.drain()
+			if tt != nil {
+				tt.drain()
 			}
 			if !got.reaped {
 				return ExitCannotRun, errors.New("waiting for container process: its pidfd failed")
