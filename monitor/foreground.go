@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sync"
 	"syscall"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-run/hako/cgroups"
+	"github.com/hako-run/hako/internal/earlysignal"
 	"github.com/hako-run/hako/runtime"
 )
 
@@ -65,8 +65,7 @@ func waitForeground(s *waitState) int {
 	}
 	// As hako run did before: every signal but these is passed on
 	// (--sig-proxy), or taken and let go.
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs)
+	sigs := earlysignal.Notify(32) // all, with what arrived since the exec
 	go func() {
 		for sig := range sigs {
 			switch sig {

@@ -24,12 +24,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-run/hako/cgroups"
+	"github.com/hako-run/hako/internal/earlysignal"
 	"github.com/hako-run/hako/runtime"
 )
 
 // envKey marks the re-exec as a monitor, so a user's "hako monitor" is
 // never mistaken for one.
-const envKey = "_HAKO_MONITOR"
+const envKey = earlysignal.EnvKey
 
 // portsEnvKey tells the monitor how many port reservations follow fd 4.
 const portsEnvKey = "_HAKO_MONITOR_PORTS"

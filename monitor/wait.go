@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hako-run/hako/cgroups"
+	"github.com/hako-run/hako/internal/earlysignal"
 	"github.com/hako-run/hako/runtime"
 )
 
@@ -40,7 +41,7 @@ const waitEnvKey = "_HAKO_MONITOR_WAIT"
 // IsWait reports whether this process is a monitor's wait (main calls it
 // before any CLI parsing).
 func IsWait() bool {
-	return os.Getenv(envKey) == "wait" && len(os.Args) == 5 && os.Args[1] == "monitor-wait"
+	return os.Getenv(envKey) == earlysignal.WaitValue && len(os.Args) == 5 && os.Args[1] == "monitor-wait"
 }
 
 // waitState is what the wait needs: the container, its run, and the
@@ -100,7 +101,7 @@ func execWait(s *waitState) error {
 			environ = append(environ, kv)
 		}
 	}
-	environ = append(environ, "GOMAXPROCS=1", envKey+"=wait", waitEnvKey+"="+env)
+	environ = append(environ, "GOMAXPROCS=1", envKey+"="+earlysignal.WaitValue, waitEnvKey+"="+env)
 	err := syscall.Exec("/proc/self/exe", []string{os.Args[0], "monitor-wait", s.root, s.runRoot, s.id}, environ)
 	return fmt.Errorf("re-executing to wait: %w", err)
 }
@@ -349,8 +350,7 @@ func relayAndWait(run *runtime.Handoff, hub *runtime.AttachHub, stdout, stderr i
 		}
 	}
 	// As the monitor before it, the wait passes on what asks a process to end.
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2)
+	sigs := earlysignal.Notify(8, unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2) // with what arrived since the exec
 	defer signal.Stop(sigs)
 	go func() {
 		for sig := range sigs {
