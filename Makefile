@@ -44,7 +44,7 @@ LIBC      ?= musl
 ifeq ($(LIBC),musl)
 APT_DEPS  := musl-tools autoconf automake libtool gperf make pkg-config busybox-static
 # The C compiler and the .pc of the musl libseccomp for GOARCH, built first.
-CGO_ENV   = musl=$$(./scripts/musl-libseccomp $(GOARCH)) && export CC=$$musl/bin/cc PKG_CONFIG_LIBDIR=$$musl/lib/pkgconfig &&
+CGO_ENV   = musl=$$(GO=$(GO) ./scripts/musl-libseccomp $(GOARCH)) && export CC=$$musl/bin/cc PKG_CONFIG_LIBDIR=$$musl/lib/pkgconfig &&
 else ifeq ($(LIBC),glibc)
 APT_DEPS  := libseccomp-dev pkg-config busybox-static
 CGO_ENV   =
@@ -54,7 +54,9 @@ endif
 # Debian's containerd (ctr, the runc shim) for the hako-runc tests, unless a
 # containerd is installed already: Docker's containerd.io conflicts with it.
 CONTAINERD_DEP := $(if $(shell command -v containerd 2>/dev/null),,containerd)
-TEST_DEPS := $(APT_DEPS) docker-registry runc crun podman apparmor iproute2 nftables util-linux procps file git $(CONTAINERD_DEP) containernetworking-plugins iptables
+# libseccomp-dev: go test links the test binaries against the system's C
+# library and libseccomp, whatever LIBC make build uses.
+TEST_DEPS := $(APT_DEPS) libseccomp-dev docker-registry runc crun podman apparmor iproute2 nftables util-linux procps file git $(CONTAINERD_DEP) containernetworking-plugins iptables
 BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun iperf3
 
 .PHONY: build install cross test oci-validation bench demo docs deps test-deps bench-deps fuzz clean
