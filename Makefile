@@ -29,6 +29,11 @@ export GCFLAGS
 # "Build"). PIE=1 builds runc's static-pie instead, where the C library
 # supports it (not on 32-bit arm).
 PIE       ?= 0
+LIBC      ?= musl
+ifeq ($(PIE)$(LIBC),1musl)
+# Debian's musl-gcc specs turn -static-pie into a dynamic PIE (ld-musl).
+$(error PIE=1 needs LIBC=glibc)
+endif
 ifeq ($(PIE)$(filter arm,$(GOARCH)),1)
 STATIC    := -buildmode=pie -ldflags "-X main.commit=$(COMMIT) -linkmode external -extldflags -static-pie"
 else
@@ -40,7 +45,6 @@ endif
 # the hypervisor in a VM, for its cache sizes and IFUNCs) and ~0.8 MB
 # (BENCHMARKS.md, "musl (h7)"). LIBC=glibc links Debian's glibc and
 # libseccomp-dev as before.
-LIBC      ?= musl
 ifeq ($(LIBC),musl)
 APT_DEPS  := musl-tools autoconf automake libtool gperf make pkg-config busybox-static
 # The C compiler and the .pc of the musl libseccomp for GOARCH, built first.
