@@ -29,16 +29,38 @@ export GCFLAGS
 # "Build"). PIE=1 builds runc's static-pie instead, where the C library
 # supports it (not on 32-bit arm).
 PIE       ?= 0
+LIBC      ?= musl
+ifeq ($(PIE)$(LIBC),1musl)
+# Debian's musl-gcc specs turn -static-pie into a dynamic PIE (ld-musl).
+$(error PIE=1 needs LIBC=glibc)
+endif
 ifeq ($(PIE)$(filter arm,$(GOARCH)),1)
 STATIC    := -buildmode=pie -ldflags "-X main.commit=$(COMMIT) -linkmode external -extldflags -static-pie"
 else
 STATIC    := -buildmode=exe -ldflags "-X main.commit=$(COMMIT) -linkmode external -extldflags -static"
 endif
+# LIBC=musl (the default) links hako against musl and a libseccomp built
+# from source with it (scripts/musl-libseccomp, cached in .cache/musl):
+# glibc's static start costs every hako process CPU (CPUID, which traps to
+# the hypervisor in a VM, for its cache sizes and IFUNCs) and ~0.8 MB
+# (BENCHMARKS.md, "musl (h7)"). LIBC=glibc links Debian's glibc and
+# libseccomp-dev as before.
+ifeq ($(LIBC),musl)
+APT_DEPS  := musl-tools autoconf automake libtool gperf make pkg-config busybox-static
+# The C compiler and the .pc of the musl libseccomp for GOARCH, built first.
+CGO_ENV   = musl=$$(GO=$(GO) ./scripts/musl-libseccomp $(GOARCH)) && export CC=$$musl/bin/cc PKG_CONFIG_LIBDIR=$$musl/lib/pkgconfig &&
+else ifeq ($(LIBC),glibc)
 APT_DEPS  := libseccomp-dev pkg-config busybox-static
+CGO_ENV   =
+else
+$(error LIBC=$(LIBC): musl or glibc)
+endif
 # Debian's containerd (ctr, the runc shim) for the hako-runc tests, unless a
 # containerd is installed already: Docker's containerd.io conflicts with it.
 CONTAINERD_DEP := $(if $(shell command -v containerd 2>/dev/null),,containerd)
-TEST_DEPS := $(APT_DEPS) docker-registry runc crun podman apparmor iproute2 nftables util-linux procps file git $(CONTAINERD_DEP) containernetworking-plugins iptables
+# libseccomp-dev: go test links the test binaries against the system's C
+# library and libseccomp, whatever LIBC make build uses.
+TEST_DEPS := $(APT_DEPS) libseccomp-dev docker-registry runc crun podman apparmor iproute2 nftables util-linux procps file git $(CONTAINERD_DEP) containernetworking-plugins iptables
 BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun iperf3
 
 .PHONY: build install cross test oci-validation bench demo docs deps test-deps bench-deps fuzz clean
@@ -48,14 +70,14 @@ BENCH_DEPS := $(TEST_DEPS) podman skopeo umoci runc crun iperf3
 CRICTL_VERSION := v1.37.0
 
 build: deps
-	CGO_ENABLED=1 $(GO) build -trimpath $(GCFLAGS) $(STATIC) -tags "$(TAGS)" -o $(BIN) ./cmd/hako
+	$(CGO_ENV) CGO_ENABLED=1 $(GO) build -trimpath $(GCFLAGS) $(STATIC) -tags "$(TAGS)" -o $(BIN) ./cmd/hako
 
 # install puts hako in $(PREFIX)/bin with hako-runc beside it: the same
 # binary, which speaks runc's command line under that name (containerd's
 # runc shim, BinaryName). Keep it outside the state roots (/run/hako*).
 PREFIX ?= /usr/local
-# The installed copy is stripped (symbol table and DWARF: 19.3 -> 13.9 MB
-# on amd64); start-up is the same, as neither is loaded. bin/hako keeps them
+# The installed copy is stripped (symbol table and DWARF: 18.5 -> 13.2 MB
+# on amd64 with musl); start-up is the same, as neither is loaded. bin/hako keeps them
 # for perf and debuggers.
 install: build
 	install -D -s -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/hako
@@ -64,7 +86,7 @@ install: build
 # cross builds static binaries for Raspberry Pis from an amd64 Debian host:
 # bin/hako-linux-arm64 (64-bit Pi OS) and bin/hako-linux-armv7 (32-bit).
 cross:
-	./scripts/cross-build $(COMMIT)
+	LIBC=$(LIBC) ./scripts/cross-build $(COMMIT)
 
 # deps installs the Debian packages a build needs, only when one is missing.
 deps:

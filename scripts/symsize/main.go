@@ -185,7 +185,7 @@ func groupOf(sym string, modules []string, mainMod string, byPkg bool) string {
 	return "std: " + first
 }
 
-const cGroup = "C (glibc, libseccomp, cgo glue)"
+const cGroup = "C (libc: musl or glibc, libseccomp, cgo glue)"
 
 // packageOf returns the Go package of a symbol name, "" for C symbols.
 func packageOf(sym string) string {
