@@ -39,6 +39,16 @@ func OpenInRoot(root *os.File, subpath string, flags int) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// hako: OpenatInRoot's handle is already an O_PATH|O_CLOEXEC descriptor
+	// of the resolved path; re-opening it as O_PATH through procfs would give
+	// another descriptor of the same mount and dentry with the same flags (an
+	// O_PATH descriptor has no offset or access mode) at the cost of a procfs
+	// lookup with its checks, some 14 system calls. So it is returned as is
+	// then. (Not with O_DIRECTORY, which a re-open keeps in the status flags,
+	// nor O_NOFOLLOW, with which it opens the procfs magic link itself.)
+	if flags&^unix.O_CLOEXEC == unix.O_PATH {
+		return handle, nil
+	}
 	defer handle.Close()
 
 	return Reopen(handle, flags)
