@@ -1033,6 +1033,9 @@ func (p *initProcess) start() (retErr error) {
 			if err := writeSync(p.comm.syncSockParent, procRun); err != nil {
 				return err
 			}
+			// hako: under Run, open the exec fifo now
+			// (run_fifo_linux.go).
+			p.container.openRunFifo()
 		case procHooks:
 			// Setup cgroup before prestart hook, so that the prestart hook could apply cgroup permissions.
 			if err := p.manager.Set(p.config.Config.Cgroups.Resources); err != nil {
