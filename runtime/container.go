@@ -124,6 +124,9 @@ type Container struct {
 
 	// destroyErr is set when libcontainer could not destroy the container.
 	destroyErr error
+	// sigsReady, when set (run), is closed once signal.Notify has
+	// registered run's channel; start waits for it before the init runs.
+	sigsReady <-chan struct{}
 	// noSigProxy: run --sig-proxy=false (sigproxy.go).
 	noSigProxy bool
 	// handoff: the started process is handed to another process that

@@ -46,8 +46,9 @@ const (
 // container is torn down afterwards: libcontainer state, cgroups, the rootfs
 // mount; the record is kept with its exit status, or removed with Remove.
 func (c *Container) Run() (int, error) {
-	code, runErr := c.run()
+	code, sigsStopped, runErr := c.run()
 	defer c.release() // after teardown: the container is finished or gone
+	defer func() { <-sigsStopped }()
 	if err := c.teardown(code, runErr); err != nil && runErr == nil {
 		// The container ran: its code stands, the cleanup failure is told.
 		return code, fmt.Errorf("cleaning up after the container: %w", err)
@@ -57,10 +58,32 @@ func (c *Container) Run() (int, error) {
 
 func (c *Container) stateRoot() string { return filepath.Join(c.runRoot, "libcontainer") }
 
-func (c *Container) run() (int, error) {
+// run starts the container and waits for it, forwarding signals.
+// Registering for every signal and unregistering costs ~60 round trips
+// each to the Go runtime's signal-mask thread (1-3 ms each way, cold): the
+// Notify runs while start prepares (start waits for it before the init
+// runs, so no signal meant for the container goes by), the Stop while Run
+// tears down; sigsStopped is closed once it is done.
+func (c *Container) run() (code int, sigsStopped <-chan struct{}, err error) {
 	sigs := make(chan os.Signal, 128)
-	signal.Notify(sigs)
-	defer signal.Stop(sigs)
+	notified, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		signal.Notify(sigs)
+		close(notified)
+	}()
+	c.sigsReady = notified
+	defer func() {
+		go func() {
+			<-notified
+			signal.Stop(sigs)
+			close(stopped)
+		}()
+	}()
+	code, err = c.runStarted(sigs)
+	return code, stopped, err
+}
+
+func (c *Container) runStarted(sigs chan os.Signal) (int, error) {
 	r, code, err := c.start()
 	if r != nil {
 		defer r.close()
@@ -158,6 +181,9 @@ func (c *Container) start() (r *startedRun, code int, err error) {
 		r.tt.stoppable = c.canHandOff()
 	} else {
 		p.Stdin, p.Stdout, p.Stderr = c.stdio.Stdin, c.stdio.Stdout, c.stdio.Stderr
+	}
+	if c.sigsReady != nil {
+		<-c.sigsReady // run's signal.Notify (process.go)
 	}
 	t = time.Now()
 	if err := c.startProcess(lc, p, tr); err != nil {

@@ -43,6 +43,7 @@ type Container struct {
 	state                containerState
 	created              time.Time
 	fifo                 *os.File
+	runFifo              *runFifo // hako: run_fifo_linux.go
 }
 
 // State represents a running container's state
@@ -214,6 +215,12 @@ func (c *Container) Start(process *Process) error {
 func (c *Container) Run(process *Process) error {
 	c.m.Lock()
 	defer c.m.Unlock()
+	// hako: the exec fifo is opened once procRun is sent
+	// (run_fifo_linux.go).
+	if c.wantRunFifo(process) {
+		c.runFifo = &runFifo{}
+		defer c.cancelRunFifo()
+	}
 	if err := c.start(process); err != nil {
 		return err
 	}
@@ -233,7 +240,14 @@ func (c *Container) Exec() error {
 func (c *Container) exec() error {
 	path := filepath.Join(c.stateDir, execFifoFilename)
 	pid := c.initProcess.pid()
-	blockingFifoOpenCh := awaitFifoOpen(path)
+	var blockingFifoOpenCh <-chan openResult
+	if rf := c.runFifo; rf != nil && rf.ch != nil {
+		// hako: Run's open, begun at procRun (run_fifo_linux.go).
+		blockingFifoOpenCh = rf.ch
+		c.runFifo = nil
+	} else {
+		blockingFifoOpenCh = awaitFifoOpen(path)
+	}
 	for {
 		select {
 		case result := <-blockingFifoOpenCh:
@@ -326,6 +340,7 @@ func (c *Container) start(process *Process) (retErr error) {
 		}
 		defer func() {
 			if retErr != nil {
+				c.cancelRunFifo() // hako: before the fifo goes
 				c.deleteExecFifo()
 			}
 		}()

@@ -916,6 +916,13 @@ func (p *initProcess) start() (retErr error) {
 	if err := utils.WriteJSON(p.comm.initSockParent, p.config.forChild()); err != nil {
 		return fmt.Errorf("error sending config to init process: %w", err)
 	}
+	// hako: state.json is encoded now, while the init makes its mounts,
+	// and written at procReady (state_early_linux.go).
+	early, err := p.container.prepareState(p)
+	if err != nil {
+		return fmt.Errorf("unable to store init state: %w", err)
+	}
+	defer early.discard()
 
 	var seenProcReady bool
 	ierr := parseSync(p.comm.syncSockParent, func(sync *syncT) error {
@@ -1000,8 +1007,6 @@ func (p *initProcess) start() (retErr error) {
 				return fmt.Errorf("error setting rlimits for ready process: %w", err)
 			}
 
-			// generate a timestamp indicating when the container was started
-			p.container.created = time.Now().UTC()
 			p.container.state = &createdState{
 				c: p.container,
 			}
@@ -1015,7 +1020,10 @@ func (p *initProcess) start() (retErr error) {
 			// In order to cleanup the runc-init[2:stage] by
 			// runc-delete/stop, we should store the status before
 			// procRun sync.
-			state, uerr := p.container.updateState(p)
+			//
+			// hako: the state was encoded ahead; this stamps it with
+			// the creation time, writes it and renames it into place.
+			state, uerr := early.commit(p.container, p)
 			if uerr != nil {
 				return fmt.Errorf("unable to store init state: %w", uerr)
 			}
@@ -1025,6 +1033,9 @@ func (p *initProcess) start() (retErr error) {
 			if err := writeSync(p.comm.syncSockParent, procRun); err != nil {
 				return err
 			}
+			// hako: under Run, open the exec fifo now
+			// (run_fifo_linux.go).
+			p.container.openRunFifo()
 		case procHooks:
 			// Setup cgroup before prestart hook, so that the prestart hook could apply cgroup permissions.
 			if err := p.manager.Set(p.config.Config.Cgroups.Resources); err != nil {
