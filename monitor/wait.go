@@ -398,43 +398,22 @@ func resizePty(f *os.File, cols, rows uint16) {
 // through a pidfd in Go's poller, so that no thread blocks in wait4(2);
 // with a blocking wait on kernels without one (before 5.10).
 func reap(pid int) int {
-	var ws unix.WaitStatus
-	var werr error
-	done := func() bool {
-		for {
-			wpid, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil {
-				werr = err
-				return true
-			}
-			return wpid == pid
-		}
-	}
 	if fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK); err == nil {
 		f := os.NewFile(uintptr(fd), "pidfd")
 		defer f.Close()
-		if rc, err := f.SyscallConn(); err == nil && rc.Read(func(uintptr) bool { return done() }) == nil {
-			return exitCode(ws, werr)
+		if code, reaped := runtime.ReapPidfd(f, pid); reaped {
+			return code
 		}
 	}
+	var ws unix.WaitStatus
 	for {
 		_, err := unix.Wait4(pid, &ws, 0, nil)
-		if err != unix.EINTR {
-			return exitCode(ws, err)
+		if err == unix.EINTR {
+			continue
 		}
+		if err != nil {
+			return runtime.ExitKilled // not our child: its status is lost
+		}
+		return runtime.WaitStatusCode(ws)
 	}
-}
-
-// exitCode is the shell's view of a wait status (runtime.ExitCode's).
-func exitCode(ws unix.WaitStatus, err error) int {
-	if err != nil {
-		return runtime.ExitKilled // not our child: its status is lost
-	}
-	if ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ws.ExitStatus()
 }
