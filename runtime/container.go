@@ -376,7 +376,7 @@ func writeJSONUnsynced(path string, v any) error {
 	tmp := atomicfile.TmpName(filepath.Dir(path), filepath.Base(path))
 	err = os.WriteFile(tmp, append(b, '\n'), 0o600)
 	if err == nil {
-		err = os.Rename(tmp, path)
+		err = replaceUnsynced(tmp, path) // replace.go
 	}
 	if err != nil {
 		os.Remove(tmp)

@@ -46,10 +46,11 @@ const (
 // container is torn down afterwards: libcontainer state, cgroups, the rootfs
 // mount; the record is kept with its exit status, or removed with Remove.
 func (c *Container) Run() (int, error) {
-	code, sigsStopped, runErr := c.run()
+	code, sigsStopped, destroying, runErr := c.run()
 	defer c.release() // after teardown: the container is finished or gone
 	defer func() { <-sigsStopped }()
-	if err := c.teardown(code, runErr); err != nil && runErr == nil {
+	err := c.teardownAfter(code, runErr, destroying)
+	if err != nil && runErr == nil {
 		// The container ran: its code stands, the cleanup failure is told.
 		return code, fmt.Errorf("cleaning up after the container: %w", err)
 	}
@@ -63,8 +64,11 @@ func (c *Container) stateRoot() string { return filepath.Join(c.runRoot, "libcon
 // each to the Go runtime's signal-mask thread (1-3 ms each way, cold): the
 // Notify runs while start prepares (start waits for it before the init
 // runs, so no signal meant for the container goes by), the Stop while Run
-// tears down; sigsStopped is closed once it is done.
-func (c *Container) run() (code int, sigsStopped <-chan struct{}, err error) {
+// tears down, unless this process ends with the run (HandOffAfter), which
+// then does without; sigsStopped is closed once it is done. destroying is
+// libcontainer's destroy when it goes on in the background
+// (startedRun.close), else nil.
+func (c *Container) run() (code int, sigsStopped <-chan struct{}, destroying *backgroundDestroy, err error) {
 	sigs := make(chan os.Signal, 128)
 	notified, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -73,23 +77,30 @@ func (c *Container) run() (code int, sigsStopped <-chan struct{}, err error) {
 	}()
 	c.sigsReady = notified
 	defer func() {
+		if c.handoffFn != nil {
+			// This process ends with its run (HandOffAfter: it would
+			// exec itself into the wait otherwise), and the registration
+			// with it: no Stop competes with the teardown for the CPUs.
+			close(stopped)
+			return
+		}
 		go func() {
 			<-notified
 			signal.Stop(sigs)
 			close(stopped)
 		}()
 	}()
-	code, err = c.runStarted(sigs)
-	return code, stopped, err
+	code, destroying, err = c.runStarted(sigs)
+	return code, stopped, destroying, err
 }
 
-func (c *Container) runStarted(sigs chan os.Signal) (int, error) {
+func (c *Container) runStarted(sigs chan os.Signal) (code int, destroying *backgroundDestroy, err error) {
 	r, code, err := c.start()
 	if r != nil {
-		defer r.close()
+		defer func() { destroying = r.close() }()
 	}
 	if err != nil {
-		return code, err
+		return code, nil, err
 	}
 	t := time.Now()
 	if c.canHandOff() {
@@ -98,7 +109,11 @@ func (c *Container) runStarted(sigs chan os.Signal) (int, error) {
 		code, err = wait(r.p, sigs, r.tt, !c.noSigProxy)
 	}
 	c.debug("wait: exit code %d (%s)", code, since(t))
-	return code, err
+	// The init is reaped: with its own PID namespace nothing of the
+	// container runs any more, and the rootfs can go while libcontainer
+	// removes its cgroups and state (teardown).
+	r.background = err == nil && c.privatePID()
+	return code, nil, err
 }
 
 // startedRun is a container process that start began: what is left to
@@ -109,18 +124,42 @@ type startedRun struct {
 	p  *libcontainer.Process
 	tt *tty
 	tr *startTrace
+	// background: close destroys the libcontainer container in a goroutine
+	// that teardown waits for (the init ended and took everything else of
+	// the container with it).
+	background bool
 }
 
 // close closes the pty and destroys the libcontainer container (the error
-// kept for teardown).
-func (r *startedRun) close() {
+// kept for teardown). With r.background the destroy goes on in a goroutine,
+// which close returns; otherwise nil.
+func (r *startedRun) close() *backgroundDestroy {
 	if r.tt != nil {
 		r.tt.close()
 	}
-	t := time.Now()
-	r.c.destroyErr = destroy(r.lc)
-	r.c.debug("libcontainer destroy (%s)", since(t))
+	if !r.background {
+		t := time.Now()
+		r.c.destroyErr = destroy(r.lc)
+		r.c.debug("libcontainer destroy (%s)", since(t))
+		r.flush()
+		return nil
+	}
 	r.flush()
+	d := &backgroundDestroy{done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		t := time.Now()
+		r.c.destroyErr = destroy(r.lc)
+		d.took = since(t)
+	}()
+	return d
+}
+
+// backgroundDestroy is libcontainer's destroy going on in a goroutine: done
+// is closed at its end, when took and the container's destroyErr are set.
+type backgroundDestroy struct {
+	done chan struct{}
+	took time.Duration
 }
 
 func (r *startedRun) flush() {
@@ -406,38 +445,87 @@ func destroy(lc *libcontainer.Container) error {
 // teardown removes what the run left on the host, then records the exit
 // status or (with Remove) deletes the container's directory.
 func (c *Container) teardown(code int, runErr error) error {
+	return c.teardownAfter(code, runErr, nil)
+}
+
+// teardownAfter is teardown while libcontainer's destroy goes on in the
+// background (destroying; nil: it was done before, if at all). Meanwhile
+// the rootfs is unmounted and, for a --rm container, its dirs deleted and
+// its exit code kept (dropRootfs): each of those waits on the kernel (RCU
+// grace periods for the cgroups and the unmount, the disk for rmdir(2) on
+// a filesystem that discards freed blocks at once), and the waits overlap.
+// Only the record (config.json, lock) must outlive them all: a teardown
+// cut short leaves an orphan that Repair finishes.
+func (c *Container) teardownAfter(code int, runErr error, destroying *backgroundDestroy) error {
+	var rootfsDone chan rootfsDrop
+	exitRecorded := make(chan struct{}) // closed once no exit code is being recorded
+	if destroying != nil && c.remove {
+		go func() {
+			defer close(exitRecorded)
+			c.recordRemovedExit(code)
+		}()
+	} else {
+		close(exitRecorded)
+	}
+	if destroying != nil {
+		rootfsDone = make(chan rootfsDrop, 1)
+		go func() { rootfsDone <- c.dropRootfs() }()
+		<-destroying.done
+		c.debug("libcontainer destroy (%s)", destroying.took)
+	}
 	var errs []error
 	t := time.Now()
 	if c.destroyErr != nil {
 		errs = append(errs, c.destroyErr)
 	}
-	if err := c.cg.Cleanup(c.ID); err != nil {
-		errs = append(errs, err)
+	// A destroy that succeeded removed every cgroup libcontainer made
+	// (sub-cgroups too); what one could not is left to Cleanup.
+	if destroying == nil || c.destroyErr != nil {
+		if err := c.cg.Cleanup(c.ID); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := c.closeNetwork(); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
+		if rootfsDone != nil {
+			<-rootfsDone
+		}
+		<-exitRecorded
 		// Processes or cgroups may be left: record no status, so the
 		// container stays an orphan that the next Repair finishes off.
 		return errors.Join(errs...)
 	}
 	c.debug("cgroup cleanup (%s)", since(t))
-	os.Remove(filepath.Join(c.stateRoot(), c.ID)) // gone unless Create failed half-way
-	t = time.Now()
-	if err := unmountMerged(filepath.Join(c.dir, mergedDir)); err != nil {
-		errs = append(errs, err)
-		return errors.Join(errs...) // never delete through a live mount
+	var drop rootfsDrop
+	if rootfsDone != nil {
+		drop = <-rootfsDone
+	} else {
+		os.Remove(filepath.Join(c.stateRoot(), c.ID)) // gone unless Create failed half-way
+		drop = c.dropRootfs()
+	}
+	if drop.unmountErr != nil {
+		<-exitRecorded
+		return drop.unmountErr // never delete through a live mount
 	}
 	if c.VFS() {
 		c.debug("rootfs: a vfs copy, nothing to unmount")
 	} else {
-		c.debug("rootfs unmounted (%s)", since(t))
+		c.debug("rootfs unmounted (%s)", drop.unmountTook)
 	}
 	t = time.Now()
 	if c.remove {
+		c.debug("rootfs dirs removed (%s)", drop.removeTook)
+		if drop.removeErr != nil {
+			errs = append(errs, drop.removeErr)
+		}
 		// For a later hako wait: the directory with its status goes now.
-		recordRemovedExit(c.runRoot, c.ID, Status{State: "exited", ExitCode: code, FinishedAt: time.Now().UTC()})
+		if destroying != nil {
+			<-exitRecorded
+		} else {
+			c.recordRemovedExit(code)
+		}
 		waitForReaders(c.dir) // start -a reading its output and code (attachhold.go)
 		if err := removeDir(c.dir); err != nil {
 			errs = append(errs, err)
@@ -455,6 +543,50 @@ func (c *Container) teardown(code int, runErr error) error {
 		c.debug("exit status written (%s)", since(t))
 	}
 	return errors.Join(errs...)
+}
+
+// recordRemovedExit keeps a --rm container's exit code in RUNROOT/exits
+// for a later hako wait (exits.go).
+func (c *Container) recordRemovedExit(code int) {
+	recordRemovedExit(c.runRoot, c.ID, Status{State: "exited", ExitCode: code, FinishedAt: time.Now().UTC()})
+}
+
+// rootfsDrop is what dropRootfs did, and how long it took.
+type rootfsDrop struct {
+	unmountErr, removeErr   error
+	unmountTook, removeTook time.Duration
+}
+
+// dropRootfs unmounts the container's rootfs and, for a --rm container,
+// deletes its overlay dirs (upper/, work/, merged/; a vfs copy's merged/),
+// the bulk of its directory, ahead of the record.
+func (c *Container) dropRootfs() (d rootfsDrop) {
+	t := time.Now()
+	merged := filepath.Join(c.dir, mergedDir)
+	if d.unmountErr = unmountMerged(merged); d.unmountErr != nil {
+		return d
+	}
+	d.unmountTook = since(t)
+	if c.remove {
+		t = time.Now()
+		d.removeErr = rootfs.RemoveOverlayDirs(filepath.Join(c.dir, upperDir), filepath.Join(c.dir, workDir), merged)
+		d.removeTook = since(t)
+	}
+	return d
+}
+
+// privatePID reports whether the container has a PID namespace of its
+// own: when its init ends, the kernel kills every other process in it.
+func (c *Container) privatePID() bool {
+	if c.Spec == nil || c.Spec.Linux == nil {
+		return false
+	}
+	for _, ns := range c.Spec.Linux.Namespaces {
+		if ns.Type == specs.PIDNamespace {
+			return ns.Path == ""
+		}
+	}
+	return false
 }
 
 // Remove tears down a container that was created but never run.

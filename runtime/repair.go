@@ -18,6 +18,7 @@ import (
 	"github.com/hako-run/hako/cgroups"
 	"github.com/hako-run/hako/internal/atomicfile"
 	"github.com/hako-run/hako/network"
+	"github.com/hako-run/hako/rootfs"
 )
 
 // Files that tie a container to its monitor, the hako process that runs it.
@@ -166,7 +167,7 @@ func removeDir(dir string) error {
 		}
 		return fmt.Errorf("removing container: %w", err)
 	}
-	if err := os.RemoveAll(tmp); err != nil {
+	if err := rootfs.RemoveTree(tmp); err != nil {
 		return fmt.Errorf("removing container: %w", err)
 	}
 	return nil
