@@ -8,10 +8,9 @@ package libcontainer
 // initConfig once in a fresh process analyses the whole type graph of
 // configs.Config (cgroups.Resources, hooks, the seccomp types, ...), ~2 ms
 // of the init's ~2.6 ms decode on a PVM host, before a byte of the config
-// is used. decodeInitConfig reads the same JSON value off the pipe (its
-// syntax checked by encoding/json's scanner, as before) and fills the
-// value with a small reflection decoder that looks only at the types the
-// data holds. Anything it does not handle the way encoding/json does —
+// is used. decodeInitConfig reads the JSON object off the pipe and fills
+// the value with a small reflection decoder that looks only at the types
+// the data holds, checking the syntax as it goes. Anything it does not handle the way encoding/json does —
 // types with their own UnmarshalJSON or UnmarshalText, interfaces, the
 // ",string" option, escaped or non-UTF-8 strings, numbers it cannot parse,
 // map keys that are not strings or integers — it hands to encoding/json
@@ -326,8 +325,9 @@ func (d *liteDecoder) strBytes() ([]byte, error) {
 	return nil, errLiteSyntax
 }
 
-// skipValue moves past the next value (syntax already checked by the
-// json.Decoder that read it).
+// skipValue moves past the next value. It checks only what it needs to
+// find the value's end: what it skips, encoding/json then decodes or
+// checks.
 func (d *liteDecoder) skipValue() error {
 	d.skipSpace()
 	if d.pos >= len(d.data) {
@@ -440,7 +440,16 @@ func (d *liteDecoder) object(v reflect.Value) error {
 	return d.members(func(key []byte) error {
 		f := fields.find(key)
 		if f == nil {
-			return d.skipValue()
+			// An unknown member: skipped, once encoding/json finds it valid.
+			d.skipSpace()
+			start := d.pos
+			if err := d.skipValue(); err != nil {
+				return err
+			}
+			if !json.Valid(d.data[start:d.pos]) {
+				return errLiteSyntax
+			}
+			return nil
 		}
 		fv, err := fieldByIndex(v, f.index)
 		if err != nil {

@@ -234,6 +234,9 @@ func TestInitJSONCases(t *testing.T) {
 		{`{"B":[1]}`, &noString{}},
 		{`{"A":{"x":"1"}}`, &noString{}},
 		{`null`, &noString{}},
+		{`{"unknown":{"a":[1,]},"D":1}`, &noString{}},
+		{`{"unknown":[01],"D":1}`, &noString{}},
+		{`{"unknown":{"a":"\x"},"D":1}`, &noString{}},
 		{`{"A":"x","Quoted":"7"}`, &quoted{}},
 		{`{"A":"x","Quoted":7}`, &quoted{}},
 	}
