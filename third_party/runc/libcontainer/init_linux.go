@@ -2,7 +2,6 @@ package libcontainer
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -237,7 +236,8 @@ func startInitialization() (retErr error) {
 	}()
 
 	var config initConfig
-	if err := json.NewDecoder(initPipe).Decode(&config); err != nil {
+	// hako: without encoding/json's type analysis (init_json_linux.go).
+	if err := decodeInitConfig(initPipe, &config); err != nil {
 		return err
 	}
 

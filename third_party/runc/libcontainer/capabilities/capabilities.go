@@ -94,6 +94,9 @@ func capSlice(caps []string, unknownCaps map[string]struct{}) []capability.Cap {
 type Caps struct {
 	pid  capability.Capabilities
 	caps map[capability.CapType][]capability.Cap
+	// boundingApplied: ApplyBoundingSet has applied caps[BOUNDING] in
+	// this process (hako patch 22).
+	boundingApplied bool
 }
 
 // ApplyBoundingSet sets the capability bounding set to those specified in the whitelist.
@@ -103,7 +106,11 @@ func (c *Caps) ApplyBoundingSet() error {
 	}
 	c.pid.Clear(capability.BOUNDING)
 	c.pid.Set(capability.BOUNDING, c.caps[capability.BOUNDING]...)
-	return c.pid.Apply(capability.BOUNDING)
+	if err := c.pid.Apply(capability.BOUNDING); err != nil {
+		return err
+	}
+	c.boundingApplied = true
+	return nil
 }
 
 // ApplyCaps sets all the capabilities for the current process in the config.
@@ -120,7 +127,17 @@ func (c *Caps) ApplyCaps() error {
 	} {
 		c.pid.Set(g, c.caps[g]...)
 	}
-	if err := c.pid.Apply(capability.CAPS | capability.BOUNDS); err != nil {
+	// hako patch 22: the bounding set only ever shrinks, and
+	// ApplyBoundingSet has already dropped, in this process, every
+	// capability outside the same caps[BOUNDING] (or, without
+	// CAP_SETPCAP in the effective set then, nothing, as now: the
+	// effective set has not grown since). Dropping them again is 27
+	// PR_CAPBSET_DROP calls for Docker's set, each changing nothing.
+	kinds := capability.CAPS | capability.BOUNDS
+	if c.boundingApplied {
+		kinds = capability.CAPS
+	}
+	if err := c.pid.Apply(kinds); err != nil {
 		return fmt.Errorf("can't apply capabilities: %w", err)
 	}
 

@@ -217,6 +217,16 @@ func IsCloned(exe *os.File) bool {
 // make sure the container process can never resolve the original runc binary.
 // For more details on why this is necessary, see CVE-2019-5736.
 func CloneSelfExe(tmpDir string) (*os.File, error) {
+	// hako patch 20 (experimental): _HAKO_INIT_EXE names a separate
+	// init-only binary (hako's cmd/hako-init) that is sealed, the same way,
+	// and re-executed instead of /proc/self/exe.
+	if initExe := os.Getenv("_HAKO_INIT_EXE"); initExe != "" {
+		return cloneExe(initExe, tmpDir)
+	}
+	return cloneExe("/proc/self/exe", tmpDir)
+}
+
+func cloneExe(binPath, tmpDir string) (*os.File, error) {
 	// Try to create a temporary overlayfs to produce a readonly version of
 	// /proc/self/exe that cannot be "unwrapped" by the container. In contrast
 	// to CloneBinary, this technique does not require any extra memory usage
@@ -227,14 +237,14 @@ func CloneSelfExe(tmpDir string) (*os.File, error) {
 	// effectively no performance overhead (it is on par with both
 	// MS_BIND+MS_RDONLY and no binary cloning at all) while memfd copying adds
 	// around ~60% overhead during container startup.
-	overlayFile, err := sealedOverlayfs("/proc/self/exe", tmpDir)
+	overlayFile, err := sealedOverlayfs(binPath, tmpDir)
 	if err == nil {
-		logrus.Debug("runc exeseal: using overlayfs for sealed /proc/self/exe") // used for tests
+		logrus.Debugf("runc exeseal: using overlayfs for sealed %s", binPath) // used for tests
 		return overlayFile, nil
 	}
-	logrus.WithError(err).Debugf("could not use overlayfs for /proc/self/exe sealing -- falling back to making a temporary copy")
+	logrus.WithError(err).Debugf("could not use overlayfs for %s sealing -- falling back to making a temporary copy", binPath)
 
-	selfExe, err := os.Open("/proc/self/exe")
+	selfExe, err := os.Open(binPath)
 	if err != nil {
 		return nil, fmt.Errorf("opening current binary: %w", err)
 	}
@@ -242,11 +252,11 @@ func CloneSelfExe(tmpDir string) (*os.File, error) {
 
 	stat, err := selfExe.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("checking /proc/self/exe size: %w", err)
+		return nil, fmt.Errorf("checking %s size: %w", binPath, err)
 	}
 	size := stat.Size()
 
-	return CloneBinary(selfExe, size, "/proc/self/exe", tmpDir)
+	return CloneBinary(selfExe, size, binPath, tmpDir)
 }
 
 // IsSelfExeCloned returns whether /proc/self/exe is a cloned binary that can
