@@ -114,19 +114,15 @@ func Create(ctx context.Context, opts Options) (*runtime.Container, error) {
 	return runtime.Create(cfg)
 }
 
-// Warm prepares, once, what a run needs and does not depend on: it has
-// the Go heap grow into transparent huge pages from here on
-// (runtime.HugeHeap: a run's parent takes ~2 MB of fresh heap, one page
-// fault per 4 KiB otherwise), and starts a goroutine that builds
-// encoding/json's encoders for the container's record and libcontainer's
-// config and state, and the cgroup mount points (runtime.WarmUp), so that
-// work overlaps the image lookup and the rootfs on another CPU. Create
-// calls it; hako run calls it first thing. The image's JSON is decoded
-// right away by the lookup, so its field tables are left to the lookup
-// (warming them too cost ~3 ms of CPU per run on a 2-vCPU guest, and no
-// time).
+// Warm starts, once, a goroutine that builds what a run needs and does not
+// depend on: encoding/json's encoders for the container's record and for
+// what libcontainer encodes and decodes, and the cgroup mount points
+// (runtime.WarmUp), so that work overlaps the image lookup and the rootfs
+// on another CPU. Create calls it; hako run calls it first thing. The
+// image's JSON is decoded right away by the lookup, so its field tables
+// are left to the lookup (warming them too cost ~3 ms of CPU per run on a
+// 2-vCPU guest, and no time).
 var Warm = sync.OnceFunc(func() {
-	runtime.HugeHeap()
 	go runtime.WarmUp()
 })
 

@@ -40,6 +40,11 @@ var hugeHeapHold [][]byte
 // how the runtime places large objects (lowest free address first); where
 // that does not hold, it advises less, or nothing. Only the first call
 // does anything.
+//
+// It is a policy for the whole process, for short-lived ones: it doubles
+// GOGC for the rest of the process's life (see below) and keeps up to
+// 4 MiB of address space. hako's CLI calls it for run, create and bundle;
+// a long-running program that embeds hako should not.
 var HugeHeap = sync.OnceFunc(hugeHeap)
 
 func hugeHeap() {

@@ -134,7 +134,6 @@ func (r *startedRun) flush() {
 // records it in init.json. r is nil when nothing was created; otherwise the
 // caller closes it once the process ended, or at once when err is set.
 func (c *Container) start() (r *startedRun, code int, err error) {
-	HugeHeap() // done already where hako.Warm ran (hako run, create)
 	t := time.Now()
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName:       c.ID,
