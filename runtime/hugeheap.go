@@ -66,9 +66,9 @@ func hugeHeap() {
 		from -= 4096
 	}
 	if a >= from {
-		from = a + hugeProbeSize
+		from = a + hugeProbeSize // the probe may end in the next chunk
 	}
-	if end-from >= hugeProbeSize {
+	if from < end && end-from >= hugeProbeSize {
 		// Up to 4 MiB the collector counts as heap, though it is never
 		// touched: the heap's goal grows by as much (it starts at 4 MiB,
 		// GOGC=100), so no collection comes of it (one costs 3-18 ms here,
