@@ -13,13 +13,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// executableBuildID identifies the running executable's code: its build ID
-// notes (Go's changes with any package, the linker's GNU one with the bytes
-// linked), its build info (module versions and sums, VCS revision, build
-// settings), and, when it has no usable note (builders that link with
-// -buildid=redacted or none), the file's identity on disk. A library user's
-// own binary counts as hako's build: it links hako in. A variable so tests
-// can play another build.
+// executableBuildID identifies the running executable's code: its Go build
+// ID note, whose content hash covers every byte of the linked file (the
+// build info of module versions, sums, VCS revision and build settings
+// included), and the linker's GNU note; without a usable Go note (builders
+// that link with -buildid=redacted or none), also its build info, and
+// without any note the file's identity on disk. A library user's own binary
+// counts as hako's build: it links hako in. A variable so tests can play
+// another build.
 var executableBuildID = readExecutableBuildID
 
 func readExecutableBuildID() ([]byte, error) {
@@ -29,10 +30,13 @@ func readExecutableBuildID() ([]byte, error) {
 	}
 	defer f.Close()
 	id := elfBuildNotes(f)
+	if bytes.Contains(id, []byte("\x00Go\x00")) {
+		return id, nil
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		id = append(id, bi.String()...)
 	}
-	if !bytes.Contains(id, []byte("\x00Go\x00")) && !bytes.Contains(id, []byte("\x00GNU\x00")) {
+	if !bytes.Contains(id, []byte("\x00GNU\x00")) {
 		var st unix.Stat_t
 		if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 			return nil, fmt.Errorf("reading this executable's identity: %w", err)
@@ -42,14 +46,18 @@ func readExecutableBuildID() ([]byte, error) {
 	return id, nil
 }
 
+// elfNoteMax bounds what elfBuildNotes reads of a note segment.
+const elfNoteMax = 64 * 1024
+
 // elfBuildNotes returns the Go and GNU build ID notes of the ELF file, each
 // as "\x00NAME\x00" and its content; nothing for a file it cannot read. It
-// reads the program headers and the notes they point to, which the linker
-// puts in the first pages (debug/elf would also read the section table at
-// the end of the file: a cold read from an SD card after boot). A Go build
-// ID of "redacted" names no build and is skipped.
+// reads the ELF header and program headers (the first 4 KiB: where linkers
+// put them, and the notes too) and then any note segment that lies beyond,
+// not the section table at the end of the file (debug/elf would: a cold
+// read from an SD card after boot). A Go build ID of "redacted" names no
+// build and is skipped.
 func elfBuildNotes(r io.ReaderAt) []byte {
-	head := make([]byte, 64*1024)
+	head := make([]byte, 4096)
 	n, _ := r.ReadAt(head, 0)
 	head = head[:n]
 	if len(head) < 64 || string(head[:4]) != elf.ELFMAG {
@@ -78,10 +86,19 @@ func elfBuildNotes(r io.ReaderAt) []byte {
 		} else {
 			typ, off, size = uint64(bo.Uint32(head[ph:])), uint64(bo.Uint32(head[ph+4:])), uint64(bo.Uint32(head[ph+16:]))
 		}
-		if elf.ProgType(typ) != elf.PT_NOTE || off+size > uint64(len(head)) {
+		if elf.ProgType(typ) != elf.PT_NOTE || size > elfNoteMax || off > elfNoteMax {
 			continue
 		}
-		out = append(out, buildNotes(head[off:off+size], bo)...)
+		var seg []byte
+		if off+size <= uint64(len(head)) {
+			seg = head[off : off+size]
+		} else {
+			seg = make([]byte, size)
+			if n, _ := r.ReadAt(seg, int64(off)); uint64(n) != size {
+				continue
+			}
+		}
+		out = append(out, buildNotes(seg, bo)...)
 	}
 	return out
 }

@@ -1,10 +1,15 @@
 package runtime
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // TestScanRecords: what counts as a container and what a scan does with a
@@ -54,5 +59,48 @@ func TestScanRecords(t *testing.T) {
 	}
 	if _, err := ImagesInUse(filepath.Dir(dir)); err == nil {
 		t.Error("ImagesInUse with a torn record: no error")
+	}
+}
+
+// TestJSONFileBytes: hako's small JSON files keep json.MarshalIndent's
+// bytes; the record is json.Marshal's; both end in a newline.
+func TestJSONFileBytes(t *testing.T) {
+	rec := Record{ID: "abc", Name: "n<&>", Image: "busybox", Labels: map[string]string{"b": "2", "a": "1"},
+		Spec: &specs.Spec{Version: "1.2.0", Process: &specs.Process{Args: []string{"sh", "-c", "echo \u2028 <x>"}}}}
+	indented, err := json.MarshalIndent(&rec, "", "\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	compact, err := json.Marshal(&rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "r.json")
+	check := func(what string, want []byte) {
+		t.Helper()
+		if b, _ := os.ReadFile(path); !bytes.Equal(b, append(want, '\n')) {
+			t.Errorf("%s wrote\n%s\nwant\n%s", what, b, want)
+		}
+	}
+	if err := writeJSONUnsynced(path, &rec); err != nil {
+		t.Fatal(err)
+	}
+	check("writeJSONUnsynced", indented)
+	if err := writeJSON(path, &rec); err != nil {
+		t.Fatal(err)
+	}
+	check("writeJSON", indented)
+	for _, remove := range []bool{false, true} {
+		c := &Container{remove: remove}
+		if err := c.writeRecord(path, &rec); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("writeRecord (remove %v)", remove), compact)
+	}
+	if err := writeJSONUnsynced(path, func() {}); err == nil {
+		t.Error("a func was encoded")
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("%d files left, want the one written", len(entries))
 	}
 }

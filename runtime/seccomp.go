@@ -5,9 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,7 +36,7 @@ import (
 const seccompCacheMax = 32
 
 // seccompCacheFormat changes when the file layout or the key's inputs do.
-const seccompCacheFormat = "hako-seccomp-1"
+const seccompCacheFormat = "hako-seccomp-2"
 
 // precompileSeccomp sets sc.Program and sc.ProgramFlags from the cache in
 // dir, compiling and storing the program on a miss. It says how it got the
@@ -90,17 +90,13 @@ func privateTo(path string, uid int) bool {
 // seccompKey names the program for a profile: what the profile says and
 // what else shapes the program: the code that compiles it (this executable's
 // build ID: libseccomp is linked in, and runc's -ENOSYS stub), libseccomp's
-// version, the kernel it probes, the native architecture.
+// version, the kernel it probes, the native architecture. The profile goes
+// into the hash field by field (hashSeccompProfile), not as its JSON: the
+// JSON of Docker's profile is ~25 KB of fresh heap on every run.
 func seccompKey(sc *configs.Seccomp) (string, error) {
 	build, err := executableBuildID()
 	if err != nil {
 		return "", err
-	}
-	profile := *sc
-	profile.Program, profile.ProgramFlags = nil, 0
-	js, err := json.Marshal(&profile)
-	if err != nil {
-		return "", fmt.Errorf("encoding the seccomp profile: %w", err)
 	}
 	var uts unix.Utsname
 	if err := unix.Uname(&uts); err != nil {
@@ -110,8 +106,112 @@ func seccompKey(sc *configs.Seccomp) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%x\x00%d.%d.%d\x00%s\x00%s\x00%s\x00", seccompCacheFormat, build, major, minor, micro,
 		unix.ByteSliceToString(uts.Release[:]), unix.ByteSliceToString(uts.Version[:]), goruntime.GOARCH)
-	h.Write(js)
+	hashSeccompProfile(h, sc)
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashSeccompProfile writes every field of the profile but the compiled
+// program (Program, ProgramFlags) to w in an encoding that tells any two
+// profiles apart, as their JSON did: each string and slice is preceded by
+// its length, each pointer and slice by whether it is nil, each number is
+// 8 bytes. A field added to configs.Seccomp, Syscall or Arg must be added
+// here: TestSeccompKeyCoversProfile fails until it is (two profiles that
+// differ only in a field left out would share a cached filter).
+func hashSeccompProfile(w io.Writer, sc *configs.Seccomp) {
+	e := seccompHasher{w: w}
+	e.num(uint64(sc.DefaultAction))
+	e.strs(sc.Architectures)
+	e.present(sc.Flags != nil)
+	e.num(uint64(len(sc.Flags)))
+	for _, f := range sc.Flags {
+		e.str(string(f))
+	}
+	e.present(sc.Syscalls != nil)
+	e.num(uint64(len(sc.Syscalls)))
+	for _, c := range sc.Syscalls {
+		e.present(c != nil)
+		if c == nil {
+			continue
+		}
+		e.str(c.Name)
+		e.num(uint64(c.Action))
+		e.uintPtr(c.ErrnoRet)
+		e.present(c.Args != nil)
+		e.num(uint64(len(c.Args)))
+		for _, a := range c.Args {
+			e.present(a != nil)
+			if a == nil {
+				continue
+			}
+			e.num(uint64(a.Index))
+			e.num(a.Value)
+			e.num(a.ValueTwo)
+			e.num(uint64(a.Op))
+		}
+	}
+	e.uintPtr(sc.DefaultErrnoRet)
+	e.str(sc.ListenerPath)
+	e.str(sc.ListenerMetadata)
+	e.flush()
+}
+
+// seccompHasher buffers what hashSeccompProfile writes (a hash.Hash never
+// fails a write).
+type seccompHasher struct {
+	w   io.Writer
+	buf [512]byte
+	n   int
+}
+
+func (e *seccompHasher) flush() {
+	e.w.Write(e.buf[:e.n])
+	e.n = 0
+}
+
+func (e *seccompHasher) num(v uint64) {
+	if e.n+8 > len(e.buf) {
+		e.flush()
+	}
+	binary.LittleEndian.PutUint64(e.buf[e.n:], v)
+	e.n += 8
+}
+
+func (e *seccompHasher) present(ok bool) {
+	if e.n+1 > len(e.buf) {
+		e.flush()
+	}
+	e.buf[e.n] = 0
+	if ok {
+		e.buf[e.n] = 1
+	}
+	e.n++
+}
+
+func (e *seccompHasher) str(s string) {
+	e.num(uint64(len(s)))
+	for len(s) > 0 {
+		if e.n == len(e.buf) {
+			e.flush()
+		}
+		c := copy(e.buf[e.n:], s)
+		e.n += c
+		s = s[c:]
+	}
+}
+
+func (e *seccompHasher) strs(ss []string) {
+	e.present(ss != nil)
+	e.num(uint64(len(ss)))
+	for _, s := range ss {
+		e.str(s)
+	}
+}
+
+func (e *seccompHasher) uintPtr(p *uint) {
+	e.present(p != nil)
+	if p != nil {
+		e.num(uint64(*p))
+	}
 }
 
 // A cache entry is the SHA-256 of the rest, the flags (8 bytes, little

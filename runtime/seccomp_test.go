@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer/configs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 func TestSeccompKey(t *testing.T) {
@@ -191,5 +193,130 @@ func TestBuildNotesSkipsRedacted(t *testing.T) {
 	seg := append(note("Go", 4, "redacted"), note("GNU", 3, "\x01\x02\x03")...)
 	if got := buildNotes(seg, binary.LittleEndian); string(got) != "\x00GNU\x00\x01\x02\x03" {
 		t.Errorf("buildNotes = %q, want only the GNU note", got)
+	}
+}
+
+// TestSeccompKeyCoversProfile fails when libcontainer's seccomp types gain,
+// lose or change a field: hashSeccompProfile must then be brought up to
+// date, or two profiles differing in that field would share a filter.
+func TestSeccompKeyCoversProfile(t *testing.T) {
+	for typ, want := range map[reflect.Type]string{
+		reflect.TypeFor[configs.Seccomp](): "DefaultAction configs.Action, Architectures []string, Flags []specs.LinuxSeccompFlag, " +
+			"Syscalls []*configs.Syscall, DefaultErrnoRet *uint, ListenerPath string, ListenerMetadata string, " +
+			"Program []uint8, ProgramFlags uint",
+		reflect.TypeFor[configs.Syscall](): "Name string, Action configs.Action, ErrnoRet *uint, Args []*configs.Arg",
+		reflect.TypeFor[configs.Arg]():     "Index uint, Value uint64, ValueTwo uint64, Op configs.Operator",
+	} {
+		var got []string
+		for f := range typ.Fields() {
+			got = append(got, f.Name+" "+f.Type.String())
+		}
+		if strings.Join(got, ", ") != want {
+			t.Errorf("%v has fields %q,\nhashSeccompProfile knows %q: update it (and seccompCacheFormat)", typ, strings.Join(got, ", "), want)
+		}
+	}
+}
+
+// TestSeccompKeyTellsProfilesApart changes each field the key covers, one
+// at a time, and wants a new key each time.
+func TestSeccompKeyTellsProfilesApart(t *testing.T) {
+	u := func(v uint) *uint { return &v }
+	base := func() *configs.Seccomp {
+		return &configs.Seccomp{
+			DefaultAction: configs.Errno, DefaultErrnoRet: u(1),
+			Architectures: []string{"amd64", "x86"},
+			Flags:         []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_LOG"},
+			Syscalls: []*configs.Syscall{
+				{Name: "read", Action: configs.Allow},
+				{Name: "personality", Action: configs.Allow, ErrnoRet: u(2), Args: []*configs.Arg{{Index: 0, Value: 8, ValueTwo: 0, Op: configs.EqualTo}}},
+			},
+			ListenerPath: "/run/l.sock", ListenerMetadata: "m",
+		}
+	}
+	changes := map[string]func(*configs.Seccomp){
+		"DefaultAction":          func(s *configs.Seccomp) { s.DefaultAction = configs.Kill },
+		"DefaultErrnoRet":        func(s *configs.Seccomp) { *s.DefaultErrnoRet = 2 },
+		"DefaultErrnoRet nil":    func(s *configs.Seccomp) { s.DefaultErrnoRet = nil },
+		"Architectures":          func(s *configs.Seccomp) { s.Architectures[1] = "x32" },
+		"Architectures split":    func(s *configs.Seccomp) { s.Architectures = []string{"amd64x", "86"} },
+		"Architectures joined":   func(s *configs.Seccomp) { s.Architectures = []string{"amd64x86"} },
+		"Architectures empty":    func(s *configs.Seccomp) { s.Architectures = []string{} },
+		"Architectures nil":      func(s *configs.Seccomp) { s.Architectures = nil },
+		"Flags":                  func(s *configs.Seccomp) { s.Flags[0] = "SECCOMP_FILTER_FLAG_SPEC_ALLOW" },
+		"Flags nil":              func(s *configs.Seccomp) { s.Flags = nil },
+		"Syscalls order":         func(s *configs.Seccomp) { s.Syscalls[0], s.Syscalls[1] = s.Syscalls[1], s.Syscalls[0] },
+		"Syscalls nil":           func(s *configs.Seccomp) { s.Syscalls = nil },
+		"Syscalls empty":         func(s *configs.Seccomp) { s.Syscalls = []*configs.Syscall{} },
+		"Syscall nil":            func(s *configs.Seccomp) { s.Syscalls[0] = nil },
+		"Syscall Name":           func(s *configs.Seccomp) { s.Syscalls[0].Name = "write" },
+		"Syscall Action":         func(s *configs.Seccomp) { s.Syscalls[0].Action = configs.Log },
+		"Syscall ErrnoRet":       func(s *configs.Seccomp) { *s.Syscalls[1].ErrnoRet = 3 },
+		"Syscall ErrnoRet nil":   func(s *configs.Seccomp) { s.Syscalls[1].ErrnoRet = nil },
+		"Syscall ErrnoRet added": func(s *configs.Seccomp) { s.Syscalls[0].ErrnoRet = u(0) },
+		"Syscall Args nil":       func(s *configs.Seccomp) { s.Syscalls[1].Args = nil },
+		"Syscall Args empty":     func(s *configs.Seccomp) { s.Syscalls[1].Args = []*configs.Arg{} },
+		"Syscall Arg nil":        func(s *configs.Seccomp) { s.Syscalls[1].Args[0] = nil },
+		"Arg Index":              func(s *configs.Seccomp) { s.Syscalls[1].Args[0].Index = 1 },
+		"Arg Value":              func(s *configs.Seccomp) { s.Syscalls[1].Args[0].Value = 9 },
+		"Arg ValueTwo":           func(s *configs.Seccomp) { s.Syscalls[1].Args[0].ValueTwo = 1 },
+		"Arg Op":                 func(s *configs.Seccomp) { s.Syscalls[1].Args[0].Op = configs.MaskEqualTo },
+		"ListenerPath":           func(s *configs.Seccomp) { s.ListenerPath = "/run/m.sock" },
+		"ListenerMetadata":       func(s *configs.Seccomp) { s.ListenerMetadata = "n" },
+		"Listener split":         func(s *configs.Seccomp) { s.ListenerPath, s.ListenerMetadata = "/run/l.sockm", "" },
+	}
+	ref, err := seccompKey(base())
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{ref: "base"}
+	for name, change := range changes {
+		sc := base()
+		change(sc)
+		k, err := seccompKey(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if other, ok := seen[k]; ok {
+			t.Errorf("%s gives the key of %s", name, other)
+		}
+		seen[k] = name
+	}
+	// A long profile (more than the hasher's buffer) keys the same twice.
+	long := base()
+	for i := range 300 {
+		long.Syscalls = append(long.Syscalls, &configs.Syscall{Name: fmt.Sprintf("call%d", i), Action: configs.Allow})
+	}
+	k1, _ := seccompKey(long)
+	k2, _ := seccompKey(long)
+	if k1 != k2 {
+		t.Error("the key of one profile changed")
+	}
+}
+
+// TestElfBuildNotesBeyondHead reads a note segment that lies past the first
+// 4 KiB elfBuildNotes reads at once.
+func TestElfBuildNotesBeyondHead(t *testing.T) {
+	desc := "abcdefgh"
+	note := binary.LittleEndian.AppendUint32(nil, 3)
+	note = binary.LittleEndian.AppendUint32(note, uint32(len(desc)))
+	note = binary.LittleEndian.AppendUint32(note, 4)
+	note = append(note, "Go\x00\x00"+desc...)
+	for _, off := range []int{200, 5000} {
+		file := make([]byte, off+len(note))
+		copy(file, elf.ELFMAG)
+		file[elf.EI_CLASS], file[elf.EI_DATA] = byte(elf.ELFCLASS64), byte(elf.ELFDATA2LSB)
+		binary.LittleEndian.PutUint64(file[32:], 64) // phoff
+		binary.LittleEndian.PutUint16(file[54:], 56) // phentsize
+		binary.LittleEndian.PutUint16(file[56:], 1)  // phnum
+		binary.LittleEndian.PutUint32(file[64:], uint32(elf.PT_NOTE))
+		binary.LittleEndian.PutUint64(file[64+8:], uint64(off))
+		binary.LittleEndian.PutUint64(file[64+32:], uint64(len(note)))
+		copy(file[off:], note)
+		if got := elfBuildNotes(bytes.NewReader(file)); string(got) != "\x00Go\x00"+desc {
+			t.Errorf("note at %d: %q", off, got)
+		}
+		if got := elfBuildNotes(bytes.NewReader(file[:len(file)-1])); got != nil {
+			t.Errorf("truncated note at %d: %q", off, got)
+		}
 	}
 }

@@ -7,12 +7,12 @@ import (
 	ocgroups "github.com/opencontainers/cgroups"
 	cgroupsfs "github.com/opencontainers/cgroups/fs"
 	"github.com/opencontainers/runc/libcontainer"
-	"github.com/opencontainers/runc/libcontainer/configs"
 )
 
 // WarmUp builds what a run needs that depends on nothing the run decides:
 // encoding/json's encoders for the container's record (with its OCI spec,
-// a few hundred struct types) and for libcontainer's config and state, and
+// a few hundred struct types) and for what libcontainer encodes and decodes
+// (the init's config, the sync messages, the state: libcontainer.WarmUp), and
 // the cgroup v1 mount points libcontainer's cgroup manager looks up. A
 // process builds each encoder the first time it encodes the type, by
 // reflection: 1-2.5 ms of CPU on the start path of every run (writing the
@@ -25,8 +25,7 @@ import (
 // call does anything.
 var WarmUp = sync.OnceFunc(func() {
 	_, _ = json.Marshal(&Record{})
-	_, _ = json.Marshal(&configs.Config{})
-	_, _ = json.Marshal(&libcontainer.State{})
+	libcontainer.WarmUp()
 	if !ocgroups.IsCgroup2UnifiedMode() {
 		// Paths only: nothing is created or written.
 		_, _ = cgroupsfs.NewManager(&ocgroups.Cgroup{Path: "/hako", Resources: &ocgroups.Resources{}}, nil)

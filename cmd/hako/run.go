@@ -60,6 +60,9 @@ func newRunLikeCommand(g *globalOptions, action func(*cobra.Command, runOptions,
 		// The usage line already says [OPTIONS].
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// This process allocates a few MB and never collects: let
+			// its heap grow into huge pages (runtime/hugeheap.go).
+			runtime.HugeHeap()
 			o.entrypointSet = cmd.Flags().Changed("entrypoint")
 			if err := defaultNetwork(cmd, &o); err != nil {
 				return err

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // earlyState is state.json prepared ahead: encoded, and its temporary file
@@ -72,11 +74,9 @@ func (e *earlyState) commit(c *Container, p parentProcess) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 0, len(e.before)+len(t)+len(e.after))
-	buf = append(append(append(buf, e.before...), t...), e.after...)
 	f := e.f
 	e.f = nil
-	if _, err := f.Write(buf); err != nil {
+	if err := writeAll(f, e.before, t, e.after); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, err
@@ -93,6 +93,48 @@ func (e *earlyState) commit(c *Container, p parentProcess) (*State, error) {
 	c.initProcess = p
 	c.created = created
 	return e.state, nil
+}
+
+// writeAll writes the pieces to f in one writev(2) (hako patch 14): no
+// 45 KB buffer is made to join them, a dozen fresh pages of the parent's
+// heap. A short write goes on with what is left.
+func writeAll(f *os.File, pieces ...[]byte) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var werr error
+	if err := rc.Write(func(fd uintptr) bool {
+		for len(pieces) > 0 {
+			n, err := unix.Writev(int(fd), pieces)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				werr = err
+				return true
+			}
+			for n > 0 && len(pieces) > 0 {
+				if n < len(pieces[0]) {
+					pieces[0] = pieces[0][n:]
+					n = 0
+				} else {
+					n -= len(pieces[0])
+					pieces = pieces[1:]
+				}
+			}
+			for len(pieces) > 0 && len(pieces[0]) == 0 {
+				pieces = pieces[1:]
+			}
+		}
+		return true
+	}); err != nil {
+		return err
+	}
+	if werr != nil {
+		return &os.PathError{Op: "write", Path: f.Name(), Err: werr}
+	}
+	return nil
 }
 
 // discard removes the temporary file if commit never ran.

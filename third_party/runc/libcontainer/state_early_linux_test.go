@@ -109,3 +109,20 @@ func TestEarlyStateDiscard(t *testing.T) {
 		t.Fatalf("state dir holds %v after discard", ents)
 	}
 }
+
+// writeAll (patch 14) writes its pieces in order, empty ones included.
+func TestEarlyStateWriteAll(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	big := bytes.Repeat([]byte("x"), 100000)
+	if err := writeAll(f, []byte("a"), nil, []byte("bc"), big, []byte{}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(f.Name())
+	if want := append([]byte("abc"), big...); !bytes.Equal(got, want) {
+		t.Fatalf("wrote %d bytes, want %d", len(got), len(want))
+	}
+}
