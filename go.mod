@@ -73,3 +73,5 @@ replace github.com/klauspost/compress => ./third_party/compress
 replace github.com/google/go-containerregistry => ./third_party/go-containerregistry
 
 replace github.com/cilium/ebpf => ./third_party/cilium-ebpf
+
+replace github.com/seccomp/libseccomp-golang => ./third_party/libseccomp-golang
