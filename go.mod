@@ -74,3 +74,5 @@ replace github.com/google/go-containerregistry => ./third_party/go-containerregi
 replace github.com/cilium/ebpf => ./third_party/cilium-ebpf
 
 replace github.com/seccomp/libseccomp-golang => ./third_party/libseccomp-golang
+
+replace github.com/godbus/dbus/v5 => ./third_party/godbus-dbus
