@@ -76,3 +76,5 @@ replace github.com/cilium/ebpf => ./third_party/cilium-ebpf
 replace github.com/seccomp/libseccomp-golang => ./third_party/libseccomp-golang
 
 replace github.com/godbus/dbus/v5 => ./third_party/godbus-dbus
+
+replace github.com/google/nftables => ./third_party/nftables
