@@ -78,3 +78,5 @@ replace github.com/seccomp/libseccomp-golang => ./third_party/libseccomp-golang
 replace github.com/godbus/dbus/v5 => ./third_party/godbus-dbus
 
 replace github.com/google/nftables => ./third_party/nftables
+
+replace github.com/spf13/cobra => ./third_party/cobra
