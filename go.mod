@@ -80,3 +80,5 @@ replace github.com/godbus/dbus/v5 => ./third_party/godbus-dbus
 replace github.com/google/nftables => ./third_party/nftables
 
 replace github.com/spf13/cobra => ./third_party/cobra
+
+replace github.com/spf13/pflag => ./third_party/pflag

@@ -123,4 +123,5 @@ var unwantedPackages = []struct{ path, why string }{
 	{"go/token", "go/format, go/parser, go/printer, go/scanner: third_party/cilium-ebpf's patch lost (internal/output.go)?"},
 	{"log/slog", "log/slog and logrus's slog hook, through containerd/log: third_party/platforms' patch lost?"},
 	{"text/template", "text/template, through cobra's custom templates: third_party/cobra's patch lost? hako's templates use internal/gotemplate"},
+	{"flag", "the standard flag package, through pflag's Go flag bridge: third_party/pflag's patch lost?"},
 }
