@@ -40,7 +40,6 @@ require (
 	github.com/aperturerobotics/protobuf-go-lite v0.14.0 // indirect
 	github.com/checkpoint-restore/go-criu/v8 v8.3.0 // indirect
 	github.com/cilium/ebpf v0.17.3 // indirect
-	github.com/containerd/log v0.2.0 // indirect
 	github.com/coreos/go-systemd/v22 v22.7.0 // indirect
 	github.com/docker/docker-credential-helpers v0.9.9 // indirect
 	github.com/godbus/dbus/v5 v5.2.2 // indirect
@@ -73,3 +72,13 @@ replace github.com/klauspost/compress => ./third_party/compress
 replace github.com/google/go-containerregistry => ./third_party/go-containerregistry
 
 replace github.com/cilium/ebpf => ./third_party/cilium-ebpf
+
+replace github.com/seccomp/libseccomp-golang => ./third_party/libseccomp-golang
+
+replace github.com/godbus/dbus/v5 => ./third_party/godbus-dbus
+
+replace github.com/google/nftables => ./third_party/nftables
+
+replace github.com/spf13/cobra => ./third_party/cobra
+
+replace github.com/spf13/pflag => ./third_party/pflag

@@ -613,7 +613,7 @@ func (st *state) workdir(p string) string {
 func (b *builder) warnUnused() {
 	var unused []string
 	for k := range b.o.BuildArgs {
-		if !b.used[k] && !predefinedArgs[k] {
+		if !b.used[k] && !predefinedArg(k) {
 			unused = append(unused, k)
 		}
 	}
@@ -623,10 +623,14 @@ func (b *builder) warnUnused() {
 	}
 }
 
-// predefinedArgs may be given with --build-arg without an ARG line (the
-// proxy variables); they reach RUN only.
-var predefinedArgs = map[string]bool{
-	"HTTP_PROXY": true, "http_proxy": true, "HTTPS_PROXY": true, "https_proxy": true,
-	"FTP_PROXY": true, "ftp_proxy": true, "NO_PROXY": true, "no_proxy": true,
-	"ALL_PROXY": true, "all_proxy": true,
+// predefinedArg reports whether a build arg may be given with --build-arg
+// without an ARG line (the proxy variables); they reach RUN only. A switch,
+// not a package-level map: every hako process would build the map at start.
+func predefinedArg(k string) bool {
+	switch k {
+	case "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+		"NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy":
+		return true
+	}
+	return false
 }

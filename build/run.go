@@ -45,7 +45,7 @@ func (b *builder) run(ctx context.Context, st *state, c *instructions.RunCommand
 		}
 	}
 	for _, k := range sortedKeys(b.o.BuildArgs) {
-		if predefinedArgs[k] && !hasEnv(st.cfg.Env, k) && !hasEnv(argEnv, k) {
+		if predefinedArg(k) && !hasEnv(st.cfg.Env, k) && !hasEnv(argEnv, k) {
 			argEnv = append(argEnv, k+"="+b.o.BuildArgs[k])
 		}
 	}

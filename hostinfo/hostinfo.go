@@ -164,16 +164,30 @@ func seccompFilters() bool {
 	return err == unix.EFAULT
 }
 
-var fsNames = map[uint32]string{
-	unix.EXT4_SUPER_MAGIC: "ext4", unix.XFS_SUPER_MAGIC: "xfs", unix.BTRFS_SUPER_MAGIC: "btrfs",
-	unix.OVERLAYFS_SUPER_MAGIC: "overlay", unix.TMPFS_MAGIC: "tmpfs", unix.F2FS_SUPER_MAGIC: "f2fs",
-	unix.MSDOS_SUPER_MAGIC: "vfat", unix.NFS_SUPER_MAGIC: "nfs", unix.SQUASHFS_MAGIC: "squashfs",
-	0x2fc12fc1: "zfs",
-}
-
+// fsName names a filesystem type (statfs f_type). A switch, not a
+// package-level map: every hako process would build the map at start.
 func fsName(t uint32) string {
-	if n, ok := fsNames[t]; ok {
-		return n
+	switch t {
+	case unix.EXT4_SUPER_MAGIC:
+		return "ext4"
+	case unix.XFS_SUPER_MAGIC:
+		return "xfs"
+	case unix.BTRFS_SUPER_MAGIC:
+		return "btrfs"
+	case unix.OVERLAYFS_SUPER_MAGIC:
+		return "overlay"
+	case unix.TMPFS_MAGIC:
+		return "tmpfs"
+	case unix.F2FS_SUPER_MAGIC:
+		return "f2fs"
+	case unix.MSDOS_SUPER_MAGIC:
+		return "vfat"
+	case unix.NFS_SUPER_MAGIC:
+		return "nfs"
+	case unix.SQUASHFS_MAGIC:
+		return "squashfs"
+	case 0x2fc12fc1:
+		return "zfs"
 	}
 	return fmt.Sprintf("0x%x", t)
 }

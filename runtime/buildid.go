@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"bytes"
-	"debug/elf"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -56,18 +55,30 @@ const elfNoteMax = 64 * 1024
 // not the section table at the end of the file (debug/elf would: a cold
 // read from an SD card after boot). A Go build ID of "redacted" names no
 // build and is skipped.
+//
+// The ELF constants are spelled out: importing debug/elf would link
+// debug/dwarf and internal/zstd, whose package inits every hako process
+// would run (BENCHMARKS.md, "Process start (h3)").
 func elfBuildNotes(r io.ReaderAt) []byte {
+	const (
+		elfMag      = "\x7fELF"
+		eiClass     = 4 // e_ident[EI_CLASS]
+		eiData      = 5 // e_ident[EI_DATA]
+		elfClass64  = 2 // ELFCLASS64
+		elfData2MSB = 2 // ELFDATA2MSB
+		ptNote      = 4 // PT_NOTE
+	)
 	head := make([]byte, 4096)
 	n, _ := r.ReadAt(head, 0)
 	head = head[:n]
-	if len(head) < 64 || string(head[:4]) != elf.ELFMAG {
+	if len(head) < 64 || string(head[:4]) != elfMag {
 		return nil
 	}
 	var bo binary.ByteOrder = binary.LittleEndian
-	if elf.Data(head[elf.EI_DATA]) == elf.ELFDATA2MSB {
+	if head[eiData] == elfData2MSB {
 		bo = binary.BigEndian
 	}
-	is64 := elf.Class(head[elf.EI_CLASS]) == elf.ELFCLASS64
+	is64 := head[eiClass] == elfClass64
 	var phoff, phentsize, phnum uint64
 	if is64 {
 		phoff, phentsize, phnum = bo.Uint64(head[32:]), uint64(bo.Uint16(head[54:])), uint64(bo.Uint16(head[56:]))
@@ -86,7 +97,7 @@ func elfBuildNotes(r io.ReaderAt) []byte {
 		} else {
 			typ, off, size = uint64(bo.Uint32(head[ph:])), uint64(bo.Uint32(head[ph+4:])), uint64(bo.Uint32(head[ph+16:]))
 		}
-		if elf.ProgType(typ) != elf.PT_NOTE || size > elfNoteMax || off > elfNoteMax {
+		if typ != ptNote || size > elfNoteMax || off > elfNoteMax {
 			continue
 		}
 		var seg []byte

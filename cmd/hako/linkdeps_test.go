@@ -90,3 +90,38 @@ func makeTags(t *testing.T) string {
 	t.Fatal("no TAGS := line in the Makefile")
 	return ""
 }
+
+// TestUnwantedPackagesNotImported fails when a package a start-cost cut
+// took out of hako's import graph is imported again. Importing is enough to
+// cost: every imported package's init runs in every hako process (each CLI
+// call, each monitor, each container's init), used or not, and touches a
+// page of its code (BENCHMARKS.md, "Process start (h3), PVM host").
+func TestUnwantedPackagesNotImported(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	cmd := exec.Command("go", "list", "-deps", "-tags", makeTags(t), ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := map[string]bool{}
+	for line := range strings.Lines(string(out)) {
+		deps[strings.TrimSpace(line)] = true
+	}
+	for _, u := range unwantedPackages {
+		if deps[u.path] {
+			t.Errorf("%s is imported (find by whom: go list -deps -f '{{.ImportPath}} {{.Imports}}'): %s", u.path, u.why)
+		}
+	}
+}
+
+// unwantedPackages are packages no hako process needs at start.
+var unwantedPackages = []struct{ path, why string }{
+	{"debug/elf", "debug/elf, debug/dwarf and internal/zstd: third_party/cilium-ebpf's patch lost, or runtime/buildid.go imports it again?"},
+	{"go/token", "go/format, go/parser, go/printer, go/scanner: third_party/cilium-ebpf's patch lost (internal/output.go)?"},
+	{"log/slog", "log/slog and logrus's slog hook, through containerd/log: third_party/platforms' patch lost?"},
+	{"text/template", "text/template, through cobra's custom templates: third_party/cobra's patch lost? hako's templates use internal/gotemplate"},
+	{"flag", "the standard flag package, through pflag's Go flag bridge: third_party/pflag's patch lost?"},
+}

@@ -20,7 +20,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/containerd/log"
+	"github.com/sirupsen/logrus"
 )
 
 // Present the ARM instruction set architecture, eg: v7, v8
@@ -35,7 +35,11 @@ func cpuVariant() string {
 			var err error
 			cpuVariantValue, err = getCPUVariant()
 			if err != nil {
-				log.L.Errorf("Error getCPUVariant for OS %s: %v", runtime.GOOS, err)
+				// hako: logrus's standard logger, which containerd/log's
+				// log.L wraps; importing containerd/log linked log/slog
+				// and logrus's slog hook, whose package inits every hako
+				// process ran.
+				logrus.Errorf("Error getCPUVariant for OS %s: %v", runtime.GOOS, err)
 			}
 		}
 	})

@@ -24,23 +24,27 @@ const (
 )
 
 // Commands is list of all Dockerfile commands
-var Commands = map[string]struct{}{
-	Add:         {},
-	Arg:         {},
-	Cmd:         {},
-	Copy:        {},
-	Entrypoint:  {},
-	Env:         {},
-	Expose:      {},
-	From:        {},
-	Healthcheck: {},
-	Label:       {},
-	Maintainer:  {},
-	Onbuild:     {},
-	Run:         {},
-	Shell:       {},
-	StopSignal:  {},
-	User:        {},
-	Volume:      {},
-	Workdir:     {},
+//
+// hako: an array (static data) instead of upstream's map[string]struct{},
+// which every hako process built at package init; its one user lists the
+// names.
+var Commands = [...]string{
+	Add,
+	Arg,
+	Cmd,
+	Copy,
+	Entrypoint,
+	Env,
+	Expose,
+	From,
+	Healthcheck,
+	Label,
+	Maintainer,
+	Onbuild,
+	Run,
+	Shell,
+	StopSignal,
+	User,
+	Volume,
+	Workdir,
 }

@@ -843,10 +843,8 @@ func getDocComment(comments []string, name string) string {
 
 func allInstructionNames() []string {
 	out := make([]string, len(command.Commands))
-	i := 0
-	for name := range command.Commands {
+	for i, name := range command.Commands {
 		out[i] = strings.ToUpper(name)
-		i++
 	}
 	return out
 }

@@ -82,13 +82,13 @@ func (node *Node) lines(start, end int) {
 
 func (node *Node) canContainHeredoc() bool {
 	// check for compound commands, like ONBUILD
-	if ok := heredocCompoundDirectives[strings.ToLower(node.Value)]; ok {
+	if ok := heredocCompoundDirectives(strings.ToLower(node.Value)); ok {
 		if node.Next != nil && len(node.Next.Children) > 0 {
 			node = node.Next.Children[0]
 		}
 	}
 
-	if ok := heredocDirectives[strings.ToLower(node.Value)]; !ok {
+	if ok := heredocDirectives(strings.ToLower(node.Value)); !ok {
 		return false
 	}
 	if isJSON := node.Attributes["json"]; isJSON {
@@ -117,9 +117,8 @@ type Heredoc struct {
 }
 
 // hako: the regexps are compiled on first use (as directiveRegexp is), not
-// at init in every hako process.
+// at init in every hako process; so is the dispatch table (dispatch, below).
 var (
-	dispatch      map[string]func(string, *directives) (*Node, map[string]bool, error)
 	reWhitespace  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[\t\v\f\r ]+`) })
 	reHeredoc     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(\d*)<<(-?)\s*([^<]*)$`) })
 	reLeadingTabs = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^\t+`) })
@@ -128,19 +127,22 @@ var (
 // DefaultEscapeToken is the default escape token
 const DefaultEscapeToken = '\\'
 
-var (
-	// Directives allowed to contain heredocs
-	heredocDirectives = map[string]bool{
-		command.Add:  true,
-		command.Copy: true,
-		command.Run:  true,
+// Directives allowed to contain heredocs
+//
+// hako: this and heredocCompoundDirectives are switches, not upstream's
+// package-level maps, which every hako process built at init.
+func heredocDirectives(cmd string) bool {
+	switch cmd {
+	case command.Add, command.Copy, command.Run:
+		return true
 	}
+	return false
+}
 
-	// Directives allowed to contain directives containing heredocs
-	heredocCompoundDirectives = map[string]bool{
-		command.Onbuild: true,
-	}
-)
+// Directives allowed to contain directives containing heredocs
+func heredocCompoundDirectives(cmd string) bool {
+	return cmd == command.Onbuild
+}
 
 // directives is the structure used during a build run to hold the state of
 // parsing directives.
@@ -194,14 +196,26 @@ func newDefaultDirectives() *directives {
 	return d
 }
 
-func init() {
+// dispatch returns the dispatch table, built on first use (hako: upstream
+// builds it in an init function, in every hako process).
+func dispatch() map[string]func(string, *directives) (*Node, map[string]bool, error) {
+	dispatchOnce.Do(initDispatch)
+	return dispatchTable
+}
+
+var (
+	dispatchOnce  sync.Once
+	dispatchTable map[string]func(string, *directives) (*Node, map[string]bool, error)
+)
+
+func initDispatch() {
 	// Dispatch Table. see line_parsers.go for the parse functions.
 	// The command is parsed and mapped to the line parser. The line parser
 	// receives the arguments but not the command, and returns an AST after
 	// reformulating the arguments according to the rules in the parser
 	// functions. Errors are propagated up by Parse() and the resulting AST can
 	// be incorporated directly into the existing AST as a next.
-	dispatch = map[string]func(string, *directives) (*Node, map[string]bool, error){
+	dispatchTable = map[string]func(string, *directives) (*Node, map[string]bool, error){
 		command.Add:         parseMaybeJSONToList,
 		command.Arg:         parseNameOrNameVal,
 		command.Cmd:         parseMaybeJSON,
@@ -232,7 +246,7 @@ func newNodeFromLine(line string, d *directives, comments []string) (*Node, erro
 		return nil, err
 	}
 
-	fn := dispatch[strings.ToLower(cmd)]
+	fn := dispatch()[strings.ToLower(cmd)]
 	// Ignore invalid Dockerfile instructions
 	if fn == nil {
 		fn = parseIgnore
