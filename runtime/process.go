@@ -79,12 +79,13 @@ func NotifyForwarded(c chan<- os.Signal) {
 }
 
 // run starts the container and waits for it, forwarding signals.
-// Registering for every signal and unregistering costs ~60 round trips
-// each to the Go runtime's signal-mask thread (1-3 ms each way, cold): the
-// Notify runs while start prepares (start waits for it before the init
-// runs, so no signal meant for the container goes by), the Stop while Run
-// tears down, unless this process ends with the run (HandOffAfter), which
-// then does without; sigsStopped is closed once it is done. destroying is
+// Registering the forwarded signals (NotifyForwarded) and unregistering
+// costs ~60 round trips each to the Go runtime's signal-mask thread (1-3
+// ms each way, cold): the Notify runs while start prepares (start waits
+// for it before the init runs, so no signal meant for the container goes
+// by), the Stop while Run tears down, unless this process ends with the
+// run (HandOffAfter), which then does without; sigsStopped is closed once
+// it is done. destroying is
 // libcontainer's destroy when it goes on in the background
 // (startedRun.close), else nil.
 func (c *Container) run() (code int, sigsStopped <-chan struct{}, destroying *backgroundDestroy, err error) {
