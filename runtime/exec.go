@@ -45,6 +45,22 @@ func Exec(runRoot string, info *Info, o ExecOptions) (int, error) {
 	if info.Spec == nil || info.Spec.Process == nil {
 		return ExitCannotRun, fmt.Errorf("container %s has no spec", info.ID)
 	}
+	// The sig-proxy's registration (~60 round trips to the Go runtime's
+	// signal-mask thread) goes on while the process is prepared; lc.Run
+	// waits for it, so no signal meant for the command goes by.
+	sigs := make(chan os.Signal, 128)
+	var notified chan struct{}
+	if !o.Detach {
+		notified = make(chan struct{})
+		go func() {
+			NotifyForwarded(sigs)
+			close(notified)
+		}()
+		defer func() {
+			<-notified
+			signal.Stop(sigs)
+		}()
+	}
 	lc, err := libcontainer.Load(filepath.Join(runRoot, "libcontainer"), info.ID)
 	if err != nil {
 		return ExitCannotRun, fmt.Errorf("loading container %s: %w", info.ID, err)
@@ -79,11 +95,6 @@ func Exec(runRoot string, info *Info, o ExecOptions) (int, error) {
 		p.Capabilities = &configs.Capabilities{Bounding: all, Effective: all, Permitted: all}
 	}
 
-	sigs := make(chan os.Signal, 128)
-	if !o.Detach {
-		signal.Notify(sigs)
-		defer signal.Stop(sigs)
-	}
 	var tt *tty
 	switch {
 	case o.Detach:
@@ -95,6 +106,9 @@ func Exec(runRoot string, info *Info, o ExecOptions) (int, error) {
 		defer tt.close()
 	default:
 		p.Stdin, p.Stdout, p.Stderr = o.Stdio.Stdin, o.Stdio.Stdout, o.Stdio.Stderr
+	}
+	if notified != nil {
+		<-notified
 	}
 	if err := lc.Run(p); err != nil {
 		if tt != nil {

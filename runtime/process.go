@@ -59,20 +59,40 @@ func (c *Container) Run() (int, error) {
 
 func (c *Container) stateRoot() string { return filepath.Join(c.runRoot, "libcontainer") }
 
+// NotifyForwarded is signal.Notify(c) for the signals a sig-proxy takes
+// (run, exec, attach, start -a): every signal but SIGCHLD and SIGURG, which
+// every proxy drops (the end of a child; the Go runtime's preemption) and
+// which would only wake it. SIGPIPE stays: taking it keeps a write to a
+// closed stdout from killing hako, as taking every signal did. Go makes
+// each signal's registration a round trip to its signal-mask thread, one
+// signal at a time, so each left out is one fewer, here and in Stop.
+func NotifyForwarded(c chan<- os.Signal) {
+	// 1 to 64, os/signal's range; SIGKILL and SIGSTOP are in it as in
+	// signal.Notify(c), where they change nothing.
+	sigs := make([]os.Signal, 0, 64)
+	for n := syscall.Signal(1); n <= 64; n++ {
+		if n != unix.SIGCHLD && n != unix.SIGURG {
+			sigs = append(sigs, n)
+		}
+	}
+	signal.Notify(c, sigs...)
+}
+
 // run starts the container and waits for it, forwarding signals.
-// Registering for every signal and unregistering costs ~60 round trips
-// each to the Go runtime's signal-mask thread (1-3 ms each way, cold): the
-// Notify runs while start prepares (start waits for it before the init
-// runs, so no signal meant for the container goes by), the Stop while Run
-// tears down, unless this process ends with the run (HandOffAfter), which
-// then does without; sigsStopped is closed once it is done. destroying is
+// Registering the forwarded signals (NotifyForwarded) and unregistering
+// costs ~60 round trips each to the Go runtime's signal-mask thread (1-3
+// ms each way, cold): the Notify runs while start prepares (start waits
+// for it before the init runs, so no signal meant for the container goes
+// by), the Stop while Run tears down, unless this process ends with the
+// run (HandOffAfter), which then does without; sigsStopped is closed once
+// it is done. destroying is
 // libcontainer's destroy when it goes on in the background
 // (startedRun.close), else nil.
 func (c *Container) run() (code int, sigsStopped <-chan struct{}, destroying *backgroundDestroy, err error) {
 	sigs := make(chan os.Signal, 128)
 	notified, stopped := make(chan struct{}), make(chan struct{})
 	go func() {
-		signal.Notify(sigs)
+		NotifyForwarded(sigs)
 		close(notified)
 	}()
 	c.sigsReady = notified

@@ -14,7 +14,7 @@ import (
 // container, whose terminal carries ctrl-c itself.
 func proxySignals(info *runtime.Info) (stop func()) {
 	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs)
+	runtime.NotifyForwarded(sigs)
 	done := make(chan struct{})
 	go func() {
 		for {

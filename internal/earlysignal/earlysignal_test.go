@@ -3,6 +3,7 @@ package earlysignal
 import (
 	"os"
 	"os/exec"
+	"os/signal"
 	"syscall"
 	"testing"
 	"time"
@@ -42,4 +43,48 @@ func TestCaughtBeforeMain(t *testing.T) {
 			t.Errorf("%s=%q: survived an early SIGTERM: %v, want %v\n%s", EnvKey, env.value, survived, env.survives, out)
 		}
 	}
+}
+
+func TestSigProxyCommand(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"run", "--rm", "bb:1", "true"}, true},
+		{[]string{"--root", "/x", "--runroot=/y", "--debug", "run", "-it", "bb:1"}, true},
+		{[]string{"--storage-driver", "vfs", "container", "run", "bb:1"}, true},
+		{[]string{"exec", "-i", "c1", "sh"}, true},
+		{[]string{"run", "-d", "bb:1"}, false},
+		{[]string{"run", "-dit", "bb:1"}, false},
+		{[]string{"run", "--detach", "bb:1"}, false},
+		{[]string{"exec", "-d", "c1", "true"}, false},
+		{[]string{"run", "-e", "A=b", "--", "bb:1", "ls", "-d"}, true},
+		{[]string{"--root", "run", "ps"}, false},
+		{[]string{"ps"}, false},
+		{[]string{"init"}, false},
+		{[]string{"monitor-wait", "a", "b", "c"}, false},
+		{nil, false},
+	} {
+		if got := SigProxyCommand(c.args); got != c.want {
+			t.Errorf("SigProxyCommand(%q) = %v, want %v", c.args, got, c.want)
+		}
+	}
+}
+
+// TestIdleCaughtAndDropped: with only Idle's registration, Go drops these
+// signals as it does with none (the process goes on); nothing else.
+func TestIdleCaughtAndDropped(t *testing.T) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, Idle()...)
+	defer signal.Stop(c)
+	for _, s := range Idle() {
+		switch s {
+		case syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGQUIT, syscall.SIGPIPE,
+			syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGCHLD, syscall.SIGURG, syscall.SIGPROF:
+			t.Errorf("%v is in Idle", s)
+		}
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+	syscall.Kill(os.Getpid(), syscall.Signal(40))
+	time.Sleep(50 * time.Millisecond) // still here
 }
