@@ -94,6 +94,11 @@ func unmarshalLite(data []byte, v any) error {
 
 // tryLite decodes data into v with liteDecoder alone.
 func tryLite(data []byte, v reflect.Value) error {
+	if tooDeep(data) {
+		// encoding/json refuses it; its sub-values, which this decoder
+		// hands to it, would each be within the limit.
+		return errLiteSyntax
+	}
 	d := liteDecoder{data: data}
 	if err := d.value(v); err != nil {
 		return err
@@ -106,6 +111,35 @@ func tryLite(data []byte, v reflect.Value) error {
 }
 
 var errLiteSyntax = errors.New("init config: unexpected JSON")
+
+// maxNestingDepth is encoding/json's limit on nested arrays and objects.
+const maxNestingDepth = 10000
+
+// tooDeep reports whether data nests arrays and objects deeper than
+// encoding/json accepts (brackets inside strings do not count).
+func tooDeep(data []byte) bool {
+	depth, inString := 0, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			if depth++; depth > maxNestingDepth {
+				return true
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return false
+}
 
 type liteDecoder struct {
 	data []byte
@@ -238,6 +272,9 @@ func (d *liteDecoder) delegate(v reflect.Value) error {
 	start := d.pos
 	if err := d.skipValue(); err != nil {
 		return err
+	}
+	if !v.CanAddr() || !v.Addr().CanInterface() {
+		return errLiteSyntax // a field of an unexported embedded type: encoding/json's way
 	}
 	return json.Unmarshal(d.data[start:d.pos], v.Addr().Interface())
 }
@@ -810,8 +847,20 @@ func foldName(in []byte) []byte {
 			continue
 		}
 		r, n := utf8.DecodeRune(in[i:])
-		out = utf8.AppendRune(out, unicode.ToUpper(unicode.ToLower(r)))
+		out = utf8.AppendRune(out, foldRune(r))
 		i += n
 	}
 	return out
+}
+
+// foldRune is encoding/json's (Go 1.26): the smallest rune of r's
+// simple case-folding orbit.
+func foldRune(r rune) rune {
+	for {
+		r2 := unicode.SimpleFold(r)
+		if r2 <= r {
+			return r2
+		}
+		r = r2
+	}
 }
