@@ -405,6 +405,11 @@ func TestRunLimits(t *testing.T) {
 	s := runStore(t)
 	_, _, code := s.run(t, "--rm", "--memory", "16m", busybox.ref, "sh", "-c", "x=a; while true; do x=$x$x; done")
 	wantCode(t, "memory hog under --memory 16m", code, 137)
+	// Docker's least limit: the init's heap asks for a huge page
+	// (runtime.HugeHeap), charged to the container's memory cgroup.
+	if out := s.mustRun(t, "--rm", "--memory", "6m", busybox.ref, "echo", "small"); strings.TrimSpace(out) != "small" {
+		t.Errorf("--memory 6m: output %q, want small", out)
+	}
 
 	out, errOut, code := s.run(t, "--rm", "--pids-limit", "10", busybox.ref, "sh", "-c",
 		"for i in $(seq 20); do sleep 5 & done; echo all-started")

@@ -131,6 +131,12 @@ func parseReport(line string) (int, error) {
 // Main is the monitor: args "monitor ROOT RUNROOT ID", the lock on fd 3,
 // the report pipe on fd 4. It returns the monitor's exit code.
 func Main() int {
+	// Until it execs into monitor-wait, the monitor allocates a few MB
+	// (the container's record, libcontainer's create and start) and
+	// collects nothing: let its heap grow into huge pages
+	// (runtime/hugeheap.go). Only should that exec fail does this process
+	// wait itself, with GOGC doubled.
+	runtime.HugeHeap()
 	nports, _ := strconv.Atoi(os.Getenv(portsEnvKey))
 	os.Unsetenv(envKey)
 	os.Unsetenv(portsEnvKey)

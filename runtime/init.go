@@ -16,6 +16,12 @@ import (
 // other process it returns at once.
 func Init() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
+		// The init allocates about 1 MB and execs the container's
+		// command before any collection: let its heap grow into a huge
+		// page (hugeheap.go). The page is charged to the container's
+		// memory cgroup; where it cannot be, the kernel falls back to
+		// small pages.
+		HugeHeap()
 		libcontainer.Init()
 	}
 }
