@@ -82,5 +82,3 @@ replace github.com/google/nftables => ./third_party/nftables
 replace github.com/spf13/cobra => ./third_party/cobra
 
 replace github.com/spf13/pflag => ./third_party/pflag
-
-replace github.com/cyphar/filepath-securejoin => ./third_party/filepath-securejoin
