@@ -168,6 +168,8 @@ func TestRestartAlwaysKilledFromOutside(t *testing.T) {
 func TestRestartingStatus(t *testing.T) {
 	s := detachStore(t)
 	id := s.runD(t, "--name", "flaky", "--restart", "always", busybox.ref, "sh", "-c", "exit 1")
+	// A failure below must not leave the monitor restarting it for good.
+	t.Cleanup(func() { s.hako(t, "rm", "-f", id) })
 	// From the fifth restart on, the back-off (1.6 s) leaves time to look.
 	var ins restartInspect
 	if !eventually(30*time.Second, func() bool {
@@ -479,6 +481,8 @@ func TestRestartBridged(t *testing.T) {
 func TestRestartMonitorKilledInBackoff(t *testing.T) {
 	s := detachStore(t)
 	id := s.runD(t, "--name", "crashy", "--restart", "always", busybox.ref, "sh", "-c", "echo try; exit 1")
+	// A failure below must not leave the monitor restarting it for good.
+	t.Cleanup(func() { s.hako(t, "rm", "-f", id) })
 	var ins restartInspect
 	if !eventually(30*time.Second, func() bool {
 		ins = s.inspectRestart(t, id)
