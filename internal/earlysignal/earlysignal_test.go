@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -14,7 +15,12 @@ import (
 // not the end of the process. The test runs itself as such a process.
 func TestCaughtBeforeMain(t *testing.T) {
 	if os.Getenv("EARLYSIGNAL_CHILD") == "1" {
-		syscall.Kill(os.Getpid(), syscall.SIGTERM) // as a supervisor would, early
+		// Sent to this very thread, so that it is taken before tgkill
+		// returns: a process-wide kill may be taken by another thread
+		// after the Notify below, which would make an unmarked child
+		// survive it too (a race CI once lost).
+		runtime.LockOSThread()
+		syscall.Tgkill(os.Getpid(), syscall.Gettid(), syscall.SIGTERM) // as a supervisor would, early
 		c := Notify(1, syscall.SIGTERM)
 		select {
 		case sig := <-c:
