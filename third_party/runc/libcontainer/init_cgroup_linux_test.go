@@ -3,12 +3,14 @@ package libcontainer
 // This file is hako's, not upstream runc's (see ../HAKO.md).
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -86,7 +88,22 @@ func forkInTestCgroup(name string) (dir, childCg string, err error) {
 	if childCg != rel {
 		return dir, childCg, fmt.Errorf("child in pids cgroup %q, want %q", childCg, rel)
 	}
-	return dir, childCg, os.Remove(dir) // EBUSY if a thread of ours stayed
+	return dir, childCg, removeCgroup(dir) // EBUSY if a thread of ours stayed
+}
+
+// removeCgroup removes dir, retrying EBUSY for a while: the kernel unlinks
+// an exiting task from its cgroup after its last switch-out (6.x), which
+// can come after its parent has reaped it. A thread of ours left in the
+// cgroup keeps it busy for good, so the test still sees that.
+func removeCgroup(dir string) error {
+	var err error
+	for wait := time.Millisecond; wait < 2*time.Second; wait *= 2 {
+		if err = os.Remove(dir); !errors.Is(err, unix.EBUSY) {
+			return err
+		}
+		time.Sleep(wait)
+	}
+	return err
 }
 
 func pidsCgroup(file string) string {
