@@ -363,6 +363,9 @@ func TestRunFlags(t *testing.T) {
 		{"no DNS without a network", []string{busybox.ref, "sh", "-c", "grep -c nameserver /etc/resolv.conf; true"}, "0"},
 		{"dns", []string{"--dns", "9.9.9.9", "--dns-search", "example.org", "--dns-option", "ndots:2", busybox.ref, "grep", "-v", "^#", "/etc/resolv.conf"}, "nameserver 9.9.9.9\nsearch example.org\noptions ndots:2"},
 		{"add-host", []string{"--add-host", "db:10.1.2.3", "--add-host", "gw=host-gateway", busybox.ref, "sh", "-c", "tail -2 /etc/hosts"}, "10.1.2.3\tdb\n10.89.0.1\tgw"},
+		// The init's own variables (GOMAXPROCS, GODEBUG, libcontainer's
+		// pipes) stay with the init: pid 1's environment is the config's.
+		{"init's environment not passed on", []string{busybox.ref, "sh", "-c", `tr '\0' '\n' < /proc/1/environ | grep -c -e GODEBUG -e GOMAXPROCS -e _LIBCONTAINER; true`}, "0"},
 		{"own resolv.conf", []string{"-v", resolv + ":/etc/resolv.conf:ro", busybox.ref, "cat", "/etc/resolv.conf"}, "nameserver 192.0.2.53"},
 	}
 	for _, c := range cases {

@@ -563,6 +563,14 @@ func (c *Container) newParentProcess(p *Process) (parentProcess, error) {
 	// the init ~190 page faults and the threads a second P brings. The
 	// container's process gets its own environment (config.Env).
 	cmd.Env = append(cmd.Env, "GOMAXPROCS=1")
+	// hako: nor does the init take asynchronous preemptions. Its main
+	// goroutine runs from start to execve with nothing to share its one P
+	// with, yet Go's sysmon preempts it with SIGURG whenever it has run
+	// 10 ms of wall time (~1.7 per start on a loaded host): a signal, its
+	// handler and a reschedule each time. Go reads GODEBUG at start; the
+	// init clears its environment before the container's process, which
+	// gets config.Env, so neither that process nor an exec'd one sees it.
+	cmd.Env = append(cmd.Env, "GODEBUG=asyncpreemptoff=1")
 	cmd.ExtraFiles = append(cmd.ExtraFiles, p.ExtraFiles...)
 	if p.ConsoleSocket != nil {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, p.ConsoleSocket)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"unsafe"
 
 	libseccomp "github.com/seccomp/libseccomp-golang"
@@ -335,7 +336,12 @@ func generateEnosysStub(lastSyscalls lastSyscallMap) ([]bpf.Instruction, error) 
 	}
 
 	// Generate the syscall -ENOSYS rules.
-	for auditArch, maxSyscalls := range lastSyscalls {
+	//
+	// hako: the architectures in a fixed order (sortedAuditArches), not the
+	// map's, so that one profile always gives the same program.
+	auditArches := sortedAuditArches(lastSyscalls)
+	for _, auditArch := range auditArches {
+		maxSyscalls := lastSyscalls[auditArch]
 		// The number of instructions from the tail of this section which need
 		// to be jumped in order to reach the -ENOSYS return. If the section
 		// does not jump, it will fall through to the actual filter.
@@ -543,7 +549,7 @@ func generateEnosysStub(lastSyscalls lastSyscallMap) ([]bpf.Instruction, error) 
 	//       architectures based on how large the jumps are going to be, or
 	//       re-sort the candidate architectures each time to make sure that we
 	//       pick the largest jump which is going to be smaller than 255.
-	for auditArch := range lastSyscalls {
+	for _, auditArch := range auditArches {
 		// We jump forwards but the jump table is calculated from the *END*.
 		jump := uint32(len(programTail)) - archJumpTable[auditArch]
 
@@ -580,6 +586,21 @@ func generateEnosysStub(lastSyscalls lastSyscallMap) ([]bpf.Instruction, error) 
 
 	// And that's all folks!
 	return programTail, nil
+}
+
+// sortedAuditArches returns the architectures of lastSyscalls in ascending
+// order. hako: generateEnosysStub walked the map, whose order Go randomizes,
+// so the same profile compiled to one of several equivalent programs (the
+// architectures' sections and jumps in another order); hako keeps compiled
+// programs (runtime/seccomp.go), and a program should depend on the profile
+// alone.
+func sortedAuditArches(lastSyscalls lastSyscallMap) []linuxAuditArch {
+	arches := make([]linuxAuditArch, 0, len(lastSyscalls))
+	for auditArch := range lastSyscalls {
+		arches = append(arches, auditArch)
+	}
+	slices.Sort(arches)
+	return arches
 }
 
 func assemble(program []bpf.Instruction) ([]unix.SockFilter, error) {
