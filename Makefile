@@ -103,7 +103,7 @@ bench-deps:
 test: test-deps build bin/crictl
 	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -count=1 -timeout 20m ./...
 	# hako's own code in the patched libcontainer (third_party/runc)
-	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -count=1 github.com/opencontainers/runc/libcontainer github.com/opencontainers/runc/libcontainer/capabilities github.com/opencontainers/runc/libcontainer/exeseal
+	CGO_ENABLED=1 $(GO) test -tags "$(TAGS)" -count=1 github.com/opencontainers/runc/libcontainer github.com/opencontainers/runc/libcontainer/capabilities github.com/opencontainers/runc/libcontainer/exeseal github.com/opencontainers/runc/libcontainer/seccomp/patchbpf
 	$(MAKE) fuzz
 
 # oci-validation runs the OCI runtime validation suite (runtime-tools'
