@@ -1,0 +1,3 @@
+module hako-textorder-ftrace
+
+go 1.26
