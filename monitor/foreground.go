@@ -66,16 +66,22 @@ func waitForeground(s *waitState) int {
 	// As hako run did before: every signal but these is passed on
 	// (--sig-proxy), or taken and let go.
 	sigs := earlysignal.Notify(32) // all, with what arrived since the exec
+	followSize := func() {
+		if run.Master != nil && run.SizeFrom >= 0 {
+			if ws, err := unix.IoctlGetWinsize(run.SizeFrom, unix.TIOCGWINSZ); err == nil {
+				resizePty(run.Master, ws.Col, ws.Row)
+			}
+		}
+	}
+	// earlysignal does not catch SIGWINCH (Go drops it until Notify): a
+	// resize during the exec is taken up here, once the handler is in place.
+	followSize()
 	go func() {
 		for sig := range sigs {
 			switch sig {
 			case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
 			case unix.SIGWINCH:
-				if run.Master != nil && run.SizeFrom >= 0 {
-					if ws, err := unix.IoctlGetWinsize(run.SizeFrom, unix.TIOCGWINSZ); err == nil {
-						resizePty(run.Master, ws.Col, ws.Row)
-					}
-				}
+				followSize()
 			default:
 				if s.sigProxy {
 					unix.Kill(run.PID, sig.(syscall.Signal)) // not reaped: the pid is still the init's
