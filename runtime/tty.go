@@ -123,11 +123,8 @@ func (t *tty) start() error {
 		r.f.Close()
 		return fmt.Errorf("using the container's pty: %w", err)
 	}
-	// Without this every line would end "\r\r\n" on the user's terminal.
-	if err := console.ClearONLCR(master.Fd()); err != nil {
-		master.Close()
-		return fmt.Errorf("configuring the container's pty: %w", err)
-	}
+	// The init cleared the pty's ONLCR before any output (runc patch 25):
+	// the user's terminal, raw but with OPOST, makes "\r\n" of "\n".
 	t.master, t.masterF = master, r.f
 	if t.handoff {
 		return nil // the waiting process relays it (handoff.go)

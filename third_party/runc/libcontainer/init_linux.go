@@ -407,6 +407,15 @@ func setupConsole(socket *os.File, config *initConfig, mount bool) error {
 		}
 	}
 
+	// hako: the pty's output keeps its newlines as they are (no ONLCR): the
+	// terminal it is relayed to translates them (its raw mode keeps OPOST).
+	// The receiver did this once it had the master, which raced with the
+	// container's process: output written before, and a shell restoring the
+	// termios it had read, came out as "\r\r\n".
+	if err := console.ClearONLCR(pty.Fd()); err != nil {
+		return err
+	}
+
 	// Mount the console inside our rootfs.
 	if mount {
 		if err := mountConsole(peerPty); err != nil {
