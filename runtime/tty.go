@@ -67,6 +67,7 @@ func newTTY(p *libcontainer.Process, stdio Stdio, handoff bool) (*tty, error) {
 		}
 	}
 	p.ConsoleSocket = t.child
+	p.ConsoleNoONLCR = true // the user's terminal translates newlines (start)
 	go func() {
 		f, err := recvFile(t.parent)
 		t.received <- recvResult{f, err}
@@ -123,7 +124,8 @@ func (t *tty) start() error {
 		r.f.Close()
 		return fmt.Errorf("using the container's pty: %w", err)
 	}
-	// The init cleared the pty's ONLCR before any output (runc patch 25):
+	// The init cleared the pty's ONLCR before any output (ConsoleNoONLCR,
+	// runc patch 25):
 	// the user's terminal, raw but with OPOST, makes "\r\n" of "\n".
 	t.master, t.masterF = master, r.f
 	if t.handoff {
