@@ -66,8 +66,8 @@ func TestExec(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 6 {
 		t.Errorf("exec -it: exit %d, want 6; output %q", code, ttyOut.String())
 	}
-	if got := ttyOut.String(); !strings.Contains(got, "/dev/pts/") || !strings.Contains(got, "25 90") {
-		t.Errorf("exec -it output %q lacks a pty of 25x90", got)
+	if got := ttyOut.String(); !strings.Contains(got, "/dev/pts/") || !strings.Contains(got, "\r\n25 90\r\n") || strings.Contains(got, "\r\r\n") {
+		t.Errorf("exec -it output %q: want a pty of 25x90, lines ending in one \\r\\n", got)
 	}
 	// A stopped container: exit 1, as Docker.
 	s.hako(t, "stop", "-t", "0", "ex")

@@ -312,7 +312,7 @@ func Attach(runRoot string, info *Info, o AttachOptions) (int, error) {
 		}
 	}
 	if host != nil {
-		if err := host.SetRaw(); err != nil {
+		if err := setRaw(host); err != nil {
 			return 1, fmt.Errorf("setting the terminal to raw mode: %w", err)
 		}
 		defer host.Reset()

@@ -67,12 +67,32 @@ func newTTY(p *libcontainer.Process, stdio Stdio, handoff bool) (*tty, error) {
 		}
 	}
 	p.ConsoleSocket = t.child
-	p.ConsoleNoONLCR = true // the user's terminal translates newlines (start)
 	go func() {
 		f, err := recvFile(t.parent)
 		t.received <- recvResult{f, err}
 	}()
 	return t, nil
+}
+
+// setRaw puts the user's terminal in raw mode as Docker's CLI does
+// (cfmakeraw(3), output processing off too): the container's pty already
+// turns its "\n" into "\r\n". containerd/console's SetRaw keeps OPOST,
+// which would need the pty's ONLCR cleared, and that cannot be done before
+// the container's process writes or reads the pty's settings. Reset
+// restores the terminal as console.ConsoleFromFile found it.
+func setRaw(c console.Console) error {
+	fd := int(c.Fd())
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return err
+	}
+	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	t.Oflag &^= unix.OPOST
+	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	t.Cflag &^= unix.CSIZE | unix.PARENB
+	t.Cflag |= unix.CS8
+	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
+	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
 }
 
 // terminal returns the console of a stream that is a terminal, else nil.
@@ -124,9 +144,9 @@ func (t *tty) start() error {
 		r.f.Close()
 		return fmt.Errorf("using the container's pty: %w", err)
 	}
-	// The init cleared the pty's ONLCR before any output (ConsoleNoONLCR,
-	// runc patch 25):
-	// the user's terminal, raw but with OPOST, makes "\r\n" of "\n".
+	// The pty keeps ONLCR, as Docker's does: the container's "\n" reaches
+	// the user's terminal, and a log, as "\r\n"; the terminal's raw mode
+	// has no output processing (setRaw).
 	t.master, t.masterF = master, r.f
 	if t.handoff {
 		return nil // the waiting process relays it (handoff.go)
@@ -135,7 +155,7 @@ func (t *tty) start() error {
 		if f, ok := t.stdio.Stdin.(*os.File); ok {
 			t.orig, _ = unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 		}
-		if err := t.host.SetRaw(); err != nil {
+		if err := setRaw(t.host); err != nil {
 			return fmt.Errorf("setting the terminal to raw mode: %w", err)
 		}
 	}

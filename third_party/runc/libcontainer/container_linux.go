@@ -736,7 +736,6 @@ func (c *Container) newInitConfig(process *Process) *initConfig {
 		CreateConsole:    process.ConsoleSocket != nil,
 		ConsoleWidth:     process.ConsoleWidth,
 		ConsoleHeight:    process.ConsoleHeight,
-		ConsoleNoONLCR:   process.ConsoleNoONLCR,
 	}
 
 	// Overwrite config properties with ones from process.

@@ -74,7 +74,6 @@ type initConfig struct {
 	CreateConsole    bool     `json:"create_console"`
 	ConsoleWidth     uint16   `json:"console_width"`
 	ConsoleHeight    uint16   `json:"console_height"`
-	ConsoleNoONLCR   bool     `json:"console_no_onlcr,omitempty"` // hako
 	PassedFilesCount int      `json:"passed_files_count"`
 
 	// Properties that exists both in the container config and the process,
@@ -404,17 +403,6 @@ func setupConsole(socket *os.File, config *initConfig, mount bool) error {
 			Width:  config.ConsoleWidth,
 		})
 		if err != nil {
-			return err
-		}
-	}
-
-	// hako: the pty's output keeps its newlines as they are (no ONLCR) when
-	// the terminal it is relayed to translates them (a raw mode keeping
-	// OPOST). Done by the receiver once it had the master, that raced with
-	// the container's process: output written before, and a shell restoring
-	// the termios it had read, came out as "\r\r\n".
-	if config.ConsoleNoONLCR {
-		if err := console.ClearONLCR(pty.Fd()); err != nil {
 			return err
 		}
 	}

@@ -59,11 +59,6 @@ type Process struct {
 	ConsoleWidth  uint16
 	ConsoleHeight uint16
 
-	// hako: ConsoleNoONLCR makes the init clear the console's ONLCR before
-	// it sends the master and before anything can write to it, for a
-	// receiver that relays it to a terminal translating newlines itself.
-	ConsoleNoONLCR bool
-
 	// Capabilities specify the capabilities to keep when executing the process.
 	// All capabilities not specified will be dropped from the processes capability mask.
 	//
