@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -180,19 +181,25 @@ func TestParseLogOpts(t *testing.T) {
 func TestLogFollowAcrossRotations(t *testing.T) {
 	info, w := testLog(t, "max-size=2k", "max-file=5")
 	var ended atomic.Bool
+	out := &countingBuffer{}
 	go func() {
 		s := w.Stream("stdout")
 		for i := 0; i < 400; i++ {
-			fmt.Fprintf(s, "line %d\n", i)
+			// A batch of 40 entries (~2.4 KB, a rotation or two) at once;
+			// before the next, the follower has read up to this one: it may
+			// lag a batch, never more than the 5 files keep (slow hosts,
+			// qemu, poll whenever they get to it).
 			if i%40 == 0 {
-				time.Sleep(150 * time.Millisecond) // let the follower catch up
+				for deadline := time.Now().Add(30 * time.Second); out.lines.Load() < int64(i) && time.Now().Before(deadline); {
+					time.Sleep(5 * time.Millisecond)
+				}
 			}
+			fmt.Fprintf(s, "line %d\n", i)
 		}
 		w.Close()
 		ended.Store(true)
 	}()
-	var out bytes.Buffer
-	if err := ReadLogs(info, LogOptions{Follow: true, Tail: -1}, &out, &out, ended.Load); err != nil {
+	if err := ReadLogs(info, LogOptions{Follow: true, Tail: -1}, out, out, ended.Load); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
@@ -204,4 +211,25 @@ func TestLogFollowAcrossRotations(t *testing.T) {
 			t.Fatalf("line %d = %q", i, l)
 		}
 	}
+}
+
+// countingBuffer collects what a follower writes and counts its lines, for
+// a writer to read while the follower writes.
+type countingBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines atomic.Int64
+}
+
+func (b *countingBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lines.Add(int64(bytes.Count(p, []byte("\n"))))
+	return b.buf.Write(p)
+}
+
+func (b *countingBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
