@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/console"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 )
 
 // tty relays a container's pty, following runc's tty.go: the container's
@@ -75,24 +76,15 @@ func newTTY(p *libcontainer.Process, stdio Stdio, handoff bool) (*tty, error) {
 }
 
 // setRaw puts the user's terminal in raw mode as Docker's CLI does
-// (cfmakeraw(3), output processing off too): the container's pty already
-// turns its "\n" into "\r\n". containerd/console's SetRaw keeps OPOST,
-// which would need the pty's ONLCR cleared, and that cannot be done before
-// the container's process writes or reads the pty's settings. Reset
-// restores the terminal as console.ConsoleFromFile found it.
+// (x/term's MakeRaw: cfmakeraw(3), output processing off too): the
+// container's pty already turns its "\n" into "\r\n". containerd/console's
+// SetRaw keeps OPOST, which would need the pty's ONLCR cleared, and that
+// cannot be done before the container's process writes or reads the pty's
+// settings. The console's Reset restores the terminal as
+// console.ConsoleFromFile found it.
 func setRaw(c console.Console) error {
-	fd := int(c.Fd())
-	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	if err != nil {
-		return err
-	}
-	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	t.Oflag &^= unix.OPOST
-	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	t.Cflag &^= unix.CSIZE | unix.PARENB
-	t.Cflag |= unix.CS8
-	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
-	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
+	_, err := term.MakeRaw(int(c.Fd()))
+	return err
 }
 
 // terminal returns the console of a stream that is a terminal, else nil.
