@@ -210,7 +210,7 @@ func freeIface(nsPath string) (string, error) {
 		return "", fmt.Errorf("entering network namespace: %w", err)
 	}
 	defer h.Close()
-	links, err := h.LinkList()
+	links, err := retryDump(h.LinkList)
 	if err != nil {
 		return "", fmt.Errorf("listing the container's links: %w", err)
 	}

@@ -72,7 +72,7 @@ func ensureBridge6(d *Def) error {
 		return err
 	}
 	want := netip.PrefixFrom(d.Gateway6, d.Subnet6.Bits())
-	addrs, err := netlink.AddrList(br, netlink.FAMILY_V6)
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(br, netlink.FAMILY_V6) })
 	if err != nil {
 		return fmt.Errorf("listing addresses of %s: %w", d.Bridge, err)
 	}

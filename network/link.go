@@ -49,7 +49,7 @@ func ensureBridge(bs bridgeSpec, hint string) error {
 	case err != nil:
 		return fmt.Errorf("looking up bridge %s: %w", bs.Name, err)
 	}
-	addrs, err := netlink.AddrList(br, netlink.FAMILY_V4)
+	addrs, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(br, netlink.FAMILY_V4) })
 	if err != nil {
 		return fmt.Errorf("listing addresses of %s: %w", bs.Name, err)
 	}
@@ -227,7 +227,7 @@ func createVeth(bridge, hostName, nsPath string, addr netip.Prefix, gw netip.Add
 // Every pair of a live entry is named by it before it is created, so none
 // is taken.
 func sweepLinks(st *state) error {
-	links, err := netlink.LinkList()
+	links, err := retryDump(netlink.LinkList)
 	if err != nil {
 		return fmt.Errorf("listing links: %w", err)
 	}
