@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -70,4 +71,18 @@ func removedExit(runRoot, id string) (Status, bool) {
 		return Status{}, false
 	}
 	return st, true
+}
+
+// RemovedExitCode is the exit code the --rm container with the full ID id
+// left in RUNROOT/exits, for a `wait` that comes after the removal: a
+// script's `hako wait $(hako run -d --rm …)` races the container's end,
+// and Docker's answer, "No such container", loses the code. Only a full
+// ID is looked up: the name is gone with the container, and a prefix
+// could name a removed one and a live one at once.
+func RemovedExitCode(runRoot, id string) (int, bool) {
+	if len(id) != 64 || strings.Trim(id, "0123456789abcdef") != "" {
+		return 0, false
+	}
+	st, ok := removedExit(runRoot, id)
+	return st.ExitCode, ok
 }
