@@ -58,3 +58,22 @@ func TestRecordRemovedExit(t *testing.T) {
 		t.Error("removedExit found a code never written")
 	}
 }
+
+// TestRemovedExitCode: only a full, lower-case hex ID is looked up, so a
+// prefix or a path never reads another file of RUNROOT.
+func TestRemovedExitCode(t *testing.T) {
+	runRoot := t.TempDir()
+	id := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	if err := recordRemovedExit(runRoot, id, Status{State: "exited", ExitCode: 42}); err != nil {
+		t.Fatal(err)
+	}
+	if code, ok := RemovedExitCode(runRoot, id); !ok || code != 42 {
+		t.Errorf("full ID: %d, %v; want 42, true", code, ok)
+	}
+	os.WriteFile(filepath.Join(exitsDir(runRoot), "short"), []byte(`{"ExitCode":1}`), 0o600)
+	for _, ref := range []string{id[:12], "short", "../exits/" + id, "", id + "0"} {
+		if code, ok := RemovedExitCode(runRoot, ref); ok {
+			t.Errorf("%q: found code %d; want not looked up", ref, code)
+		}
+	}
+}
