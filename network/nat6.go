@@ -78,11 +78,11 @@ func ensureNet6(d *Def) error {
 	tag := netComment(d.ID)
 	// The prerouting chain holds the jump to ports only: without it, the
 	// table is missing (or half made by a killed hako).
-	if pre, err := c.GetRules(table6, &nftables.Chain{Name: "prerouting", Table: table6}); err != nil || len(pre) == 0 {
+	if pre, err := getRules(c, table6, &nftables.Chain{Name: "prerouting", Table: table6}); err != nil || len(pre) == 0 {
 		addTable6(c)
 	}
 	post := &nftables.Chain{Name: "postrouting", Table: table6}
-	rules, err := c.GetRules(table6, post)
+	rules, err := getRules(c, table6, post)
 	if err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("listing nftables chain ip6 hako postrouting: %w", err)
 	}
@@ -169,7 +169,7 @@ func deleteTagged6(tag []byte, chains ...string) error {
 	}
 	n := 0
 	for _, ch := range chains {
-		rules, err := c.GetRules(table6, &nftables.Chain{Name: ch, Table: table6})
+		rules, err := getRules(c, table6, &nftables.Chain{Name: ch, Table: table6})
 		if errors.Is(err, unix.ENOENT) {
 			continue
 		}

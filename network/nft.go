@@ -69,7 +69,7 @@ func ensureTable(subnet netip.Prefix) error {
 		return fmt.Errorf("nftables: %w", err)
 	}
 	tag := userdata.AppendString(nil, userdata.TypeComment, "hako:subnet "+subnet.String())
-	rules, err := c.GetRules(table, &nftables.Chain{Name: "postrouting", Table: table})
+	rules, err := getRules(c, table, &nftables.Chain{Name: "postrouting", Table: table})
 	if err == nil && len(rules) == 4 && bytes.Equal(rules[0].UserData, tag) {
 		return nil
 	}
@@ -171,7 +171,7 @@ func deletePortRules(id string) error {
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
 	}
-	rules, err := c.GetRules(table, &nftables.Chain{Name: portsChain, Table: table})
+	rules, err := getRules(c, table, &nftables.Chain{Name: portsChain, Table: table})
 	if errors.Is(err, unix.ENOENT) {
 		return nil
 	}

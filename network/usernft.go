@@ -35,7 +35,7 @@ func ensureNetRules(d *Def) error {
 	tag := netComment(d.ID)
 	fwd := &nftables.Chain{Name: netFwd, Table: table}
 	post := &nftables.Chain{Name: netPost, Table: table}
-	rules, err := c.GetRules(table, fwd)
+	rules, err := getRules(c, table, fwd)
 	if err != nil {
 		return fmt.Errorf("listing nftables chain %s: %w", netFwd, err)
 	}
@@ -90,7 +90,7 @@ func deleteNetRules(id string) error {
 	tag := netComment(id)
 	n := 0
 	for _, ch := range []string{netPost, netFwd} {
-		rules, err := c.GetRules(table, &nftables.Chain{Name: ch, Table: table})
+		rules, err := getRules(c, table, &nftables.Chain{Name: ch, Table: table})
 		if errors.Is(err, unix.ENOENT) {
 			continue
 		}

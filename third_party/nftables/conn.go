@@ -146,6 +146,11 @@ func (cc *Conn) netlinkConnUnderLock() (*netlink.Conn, netlinkCloser, error) {
 	return nlconn, func() error { return nlconn.Close() }, nil
 }
 
+// ErrDumpInterrupted (hako) is returned for a dump the kernel flagged
+// NLM_F_DUMP_INTR: the ruleset changed while it was read, and the list may
+// be partial. Ask again.
+var ErrDumpInterrupted = errors.New("nftables dump interrupted: the ruleset changed while it was read")
+
 func receiveAckAware(nlconn *netlink.Conn, sentMsgFlags netlink.HeaderFlags) ([]netlink.Message, error) {
 	if nlconn == nil {
 		return nil, errors.New("netlink conn is not initialized")
@@ -155,6 +160,15 @@ func receiveAckAware(nlconn *netlink.Conn, sentMsgFlags netlink.HeaderFlags) ([]
 	reply, err := nlconn.Receive()
 	if err != nil {
 		return nil, err
+	}
+	if sentMsgFlags&netlink.Dump != 0 {
+		// hako: a dump the kernel flagged inconsistent (the ruleset's
+		// generation changed while it was read) may miss entries.
+		for _, m := range reply {
+			if m.Header.Flags&netlink.DumpInterrupted != 0 {
+				return nil, ErrDumpInterrupted
+			}
+		}
 	}
 
 	if (sentMsgFlags & netlink.Acknowledge) == 0 {
