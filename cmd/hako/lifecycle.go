@@ -186,7 +186,10 @@ func newWaitCommand(g *globalOptions) *cobra.Command {
 			return eachContainer(cmd.ErrOrStderr(), args, func(ref string) error {
 				info, err := findContainer(g, ref)
 				if err != nil {
-					if code, ok := runtime.RemovedExitCode(g.runroot, ref); ok && errors.Is(err, runtime.ErrNoSuchContainer) {
+					if !errors.Is(err, runtime.ErrNoSuchContainer) {
+						return err
+					}
+					if code, ok := runtime.RemovedExitCode(g.runroot, ref); ok {
 						fmt.Fprintln(cmd.OutOrStdout(), code) // a -d --rm container removed before this wait began
 						return nil
 					}
