@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	securejoin "github.com/cyphar/filepath-securejoin/pathrs-lite"
@@ -50,6 +51,11 @@ func describeHandle(t *testing.T, f *os.File) string {
 // symlinks resolved inside the root and paths that try to leave it, and
 // O_DIRECTORY must fail on a non-directory as the re-open did.
 func TestOpenInRootOPathSameAsReopen(t *testing.T) {
+	// O_PATH|O_NOFOLLOW re-opens give a handle on procfs's
+	// /proc/<tid>/task/<tid>/fd/N link itself: both sides must run on the
+	// same thread to be alike (CI saw the inode and path of another tid).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	root := t.TempDir()
 	for _, d := range []string{"a/b", "dev"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
